@@ -1,0 +1,19 @@
+# The two entry points. Both are idempotent and install what is missing.
+.PHONY: run test lint bench setup
+
+run:
+	bash scripts/setup.sh run
+	.venv/bin/python manage.py collectstatic --noinput -v 0
+	.venv/bin/gunicorn gis_portal.wsgi --bind 127.0.0.1:8000 --workers 3 --access-logfile -
+
+test:
+	bash scripts/setup.sh test
+	.venv/bin/ruff check .
+	.venv/bin/pytest
+
+lint:
+	.venv/bin/ruff check .
+
+bench:
+	bash scripts/setup.sh run
+	.venv/bin/python bench/locate.py

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from boundaries import api as boundaries_api
+from gis_portal import views
+
+api_v1 = [
+    path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("locate", boundaries_api.LocateView.as_view(), name="locate"),
+    path("divisions", boundaries_api.DivisionListView.as_view(), name="division-list"),
+]
+
+urlpatterns = [
+    path("", views.MapView.as_view(), name="map"),
+    path("api/v1/", include(api_v1)),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "gis_portal.views.not_found"
+handler500 = "gis_portal.views.server_error"
