@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.core.management import call_command
 from django.db import transaction
 
@@ -6,23 +5,33 @@ from boundaries.models import Division
 from gis_portal.commands import ServiceCommand
 
 
+def divisions_loaded() -> bool:
+    return Division.objects.filter(level=Division.Level.DISTRICT, geom__isnull=False).count() == 38
+
+
+def divisions_generated() -> bool:
+    return not Division.objects.filter(
+        level__in=[Division.Level.TOWNSHIP, Division.Level.VILLAGE], point__isnull=True
+    ).exists()
+
+
+# The data the service starts with, in order: (command, check that tells it is already loaded).
+# Each app adds its own step here; every command is atomic and idempotent on its own.
+STEPS = [
+    ("import_divisions", divisions_loaded),
+    ("generate_divisions", divisions_generated),
+]
+
+
 class Command(ServiceCommand):
-    help = (
-        "Load the Chongqing data the service starts with: the real divisions, then the generated "
-        "data. Skips what is already loaded unless --force."
-    )
+    help = "Load the Chongqing data the service starts with; skips what is already loaded unless --force."
 
     def add_arguments(self, parser):
-        parser.add_argument("--force", action="store_true", help="re-import and regenerate everything")
+        parser.add_argument("--force", action="store_true", help="run every step again")
 
     @transaction.atomic
     def run(self, **options):
-        loaded = Division.objects.filter(level=Division.Level.DISTRICT, geom__isnull=False).count() == 38
-        if options["force"] or not loaded:
-            call_command("import_divisions", stdout=self.stdout)
-        missing_generated = Division.objects.filter(
-            level__in=[Division.Level.TOWNSHIP, Division.Level.VILLAGE], point__isnull=True
-        ).exists()
-        if options["force"] or missing_generated:
-            call_command("generate_divisions", seed=settings.SYNTHETIC_SEED, stdout=self.stdout)
+        for command, is_loaded in STEPS:
+            if options["force"] or not is_loaded():
+                call_command(command, stdout=self.stdout)
         return "Chongqing data loaded"
