@@ -48,6 +48,22 @@ ON CONFLICT (code) DO UPDATE SET
        length_m = EXCLUDED.length_m, is_synthetic = EXCLUDED.is_synthetic
 """
 
+# The responsible district: the lower-coded side's district for county and township lines, the
+# district whose outline shares most of a provincial line.
+DISTRICT_SQL = """
+UPDATE boundaries_boundaryline l
+   SET district_id = CASE WHEN d.level = 'district' THEN d.id ELSE d.parent_id END
+  FROM boundaries_division d
+ WHERE l.level = %(level)s AND l.level <> 'province' AND d.id = l.left_division_id;
+UPDATE boundaries_boundaryline l
+   SET district_id = (
+        SELECT d.id FROM boundaries_division d
+         WHERE d.level = 'district' AND d.geom && l.geom
+         ORDER BY ST_Length(ST_CollectionExtract(ST_Intersection(ST_Boundary(d.geom), l.geom), 2)) DESC, d.code
+         LIMIT 1)
+ WHERE l.level = %(level)s AND l.level = 'province';
+"""
+
 PAIRS_SQL = """
 CREATE TEMP TABLE derived ON COMMIT DROP AS
 WITH d AS (
@@ -161,6 +177,7 @@ def _load_provinces(*, cursor, neighbours_geojson: Path, datum: str) -> None:
 def _upsert_level(*, cursor, level: str, derive_sql: str, params: dict) -> set[str]:
     cursor.execute(derive_sql, params)
     cursor.execute(UPSERT_SQL)
+    cursor.execute(DISTRICT_SQL, {"level": level})
     cursor.execute("SELECT code FROM derived")
     codes = {row[0] for row in cursor.fetchall()}
     cursor.execute("DROP TABLE derived")

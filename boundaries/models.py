@@ -143,6 +143,11 @@ class BoundaryLine(models.Model):
     right_division = models.ForeignKey(
         Division, on_delete=models.CASCADE, null=True, blank=True, related_name="lines_right"
     )
+    # One responsible district per line, so that roll-ups by district add up: the lower-coded side
+    # of a county line, the district sharing most of a provincial line, a township line's district.
+    district = models.ForeignKey(
+        Division, on_delete=models.SET_NULL, null=True, blank=True, related_name="responsible_lines"
+    )
     geom = models.MultiLineStringField(_("line"), srid=4326)
     length_m = models.FloatField(_("length (m)"))
     is_synthetic = models.BooleanField(_("synthetic"), default=False)
