@@ -160,7 +160,7 @@ def inspections_generate_synthetic(*, seed: int) -> InspectionReport:
         line.last_inspected = latest.date
         line.status = BoundaryLine.Status.CLEAR
         draw = rng.random()
-        if line.level != BoundaryLine.Level.TOWNSHIP and draw < 0.12 or draw < 0.02:
+        if (line.level != BoundaryLine.Level.TOWNSHIP and draw < 0.12) or draw < 0.02:
             kind = rng.choice(
                 [BoundaryProblem.Kind.MARKER, BoundaryProblem.Kind.ENCROACHMENT, BoundaryProblem.Kind.UNCLEAR]
                 + ([BoundaryProblem.Kind.DISPUTE] * 3 if line.level == BoundaryLine.Level.COUNTY else [])
@@ -195,7 +195,8 @@ def inspections_generate_synthetic(*, seed: int) -> InspectionReport:
     with connection.cursor() as cursor:
         for line, inspection, kind, resolved in problems:
             cursor.execute(
-                "SELECT ST_AsText(ST_LineInterpolatePoint(ST_GeometryN(geom, 1), %s)) FROM boundaries_boundaryline WHERE id = %s",
+                "SELECT ST_AsText(ST_LineInterpolatePoint(ST_GeometryN(geom, 1), %s))"
+                " FROM boundaries_boundaryline WHERE id = %s",
                 [float(rng.uniform(0.2, 0.8)), line.id],
             )
             problem_rows.append(

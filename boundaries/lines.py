@@ -157,8 +157,7 @@ class LinesReport:
 
 def _load_provinces(*, cursor, neighbours_geojson: Path, datum: str) -> None:
     cursor.execute(
-        "CREATE TEMP TABLE neighbour_province (code text, name text, geom geometry(Geometry, 4326))"
-        " ON COMMIT DROP"
+        "CREATE TEMP TABLE neighbour_province (code text, name text, geom geometry(Geometry, 4326)) ON COMMIT DROP"
     )
     features = read_geojson_features(neighbours_geojson)
     if len(features) != 5:
