@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from boundaries import api as boundaries_api
+from boundaries import views as boundaries_views
 from gis_portal import views
 
 api_v1 = [
@@ -18,6 +19,8 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.MapView.as_view(), name="map"),
+    path("inspections/", boundaries_views.InspectionDashboardView.as_view(), name="inspections"),
+    path("inspections/lines/<str:code>/", boundaries_views.BoundaryLinePageView.as_view(), name="inspection-line"),
     path("api/v1/", include(api_v1)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
