@@ -10,8 +10,8 @@ All geometry work happens in PostGIS. Lines and points are EPSG:4326; lengths ar
 - Township level: the same for pairs of townships of one district (generated polygons, synthetic).
 - Provincial level: the municipality's outline intersected with each neighbouring province's
   outline (converted from GCJ-02 like the districts). The province polygons share the outline's
-  vertices; any gap left along the outline (where a province's vertices don't coincide) is
-  attached to the nearest province, so the five lines add up to the perimeter.
+  vertices exactly (same source, same conversion), so no snapping is needed: the five lines add
+  up to the perimeter (3,392,936 m; the tests check it within 0.1% and that they don't overlap).
 
 Upserts by code: running it twice changes nothing, and lines keep their markers and history.
 """
@@ -29,9 +29,6 @@ from gis_portal.geo import read_geojson_features, to_wgs84
 
 # Distance (degrees, about 1 cm) under which two vertices are the same point.
 SAME_POINT_DEG = 1e-7
-# Tolerance (degrees, about 5 m) within which a province's outline is taken to follow the
-# municipality's; only used to find which province a stretch of the outline belongs to.
-PROVINCE_SNAP_DEG = 5e-5
 
 UPSERT_SQL = """
 INSERT INTO boundaries_boundaryline
@@ -89,26 +86,15 @@ PROVINCES_SQL = """
 CREATE TEMP TABLE derived ON COMMIT DROP AS
 WITH m AS (
     SELECT id, code, name, ST_Boundary(geom) AS outline FROM boundaries_division WHERE code = %(municipality)s
-),
--- The outline cut at every vertex into two-point segments; each goes to the province whose
--- outline is nearest to its midpoint (all of them lie on one, up to PROVINCE_SNAP_DEG).
-seg AS (
-    SELECT (ST_DumpSegments(m.outline)).geom AS geom FROM m
-),
-owned AS (
-    SELECT seg.geom, p.code
-      FROM seg CROSS JOIN LATERAL (
-            SELECT code FROM neighbour_province p
-             ORDER BY ST_Boundary(p.geom) <-> ST_LineInterpolatePoint(seg.geom, 0.5) LIMIT 1
-      ) p
 )
 SELECT m.code || '-' || p.code AS code, m.name || '—' || p.name AS name, 'province'::text AS level,
        m.code AS left_code, m.name AS left_name, p.code AS right_code, p.name AS right_name,
        m.id AS left_id, NULL::bigint AS right_id,
-       ST_Multi(ST_LineMerge(ST_Collect(owned.geom)))::geometry(MultiLineString, 4326) AS geom,
+       ST_Multi(ST_LineMerge(ST_CollectionExtract(ST_Intersection(m.outline, ST_Boundary(p.geom)), 2)))
+           ::geometry(MultiLineString, 4326) AS geom,
        false AS is_synthetic
-  FROM owned JOIN neighbour_province p ON p.code = owned.code, m
- GROUP BY m.code, m.name, m.id, p.code, p.name
+  FROM m, neighbour_province p
+ WHERE ST_Intersects(m.outline, p.geom)
 """
 
 # Endpoints of the lines of one level; a point is a tri-junction where three or more sides meet:
@@ -170,7 +156,6 @@ def _load_provinces(*, cursor, neighbours_geojson: Path, datum: str) -> None:
             "INSERT INTO neighbour_province VALUES (%s, %s, ST_GeomFromWKB(%s, 4326))",
             [code, properties["name"], shapely.to_wkb(to_wgs84(geom, datum=datum))],
         )
-    cursor.execute("CREATE INDEX ON neighbour_province USING gist (ST_Boundary(geom))")
 
 
 def _upsert_level(*, cursor, level: str, derive_sql: str, params: dict) -> set[str]:
