@@ -145,6 +145,7 @@ def boundary_line_history(*, line: BoundaryLine) -> dict:
             "number": m.number,
             "sequence": m.sequence,
             "marker_type": m.marker_type,
+            "type_display": m.get_marker_type_display(),
             "status": m.status,
             "status_display": m.get_status_display(),
             "last_checked": m.last_checked,

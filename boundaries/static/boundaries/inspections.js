@@ -2,6 +2,7 @@
 (function () {
   "use strict";
 
+  var MARKER_ZOOM = 9;
   var COLORS = { clear: "#1b9e77", problem: "#d95f02", disputed: "#b22222", overdue: "#7b3294" };
 
   function readJSON(id) {
@@ -67,7 +68,13 @@
       document.getElementById("lines-map").setAttribute("data-lines", features.length);
       return getJSON(config.markersUrl + "?page_size=5000");
     }).then(function (markers) {
-      markerLayer(markers.features).addTo(map);
+      // Markers every 5 km would hide the lines at the municipal scale: show them from MARKER_ZOOM.
+      var layer = markerLayer(markers.features);
+      var toggle = function () {
+        if (map.getZoom() >= MARKER_ZOOM) { layer.addTo(map); } else { map.removeLayer(layer); }
+      };
+      map.on("zoomend", toggle);
+      toggle();
       document.getElementById("lines-map").setAttribute("data-markers", markers.features.length);
     });
     addLegend(map, labels);
