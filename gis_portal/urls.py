@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from boundaries import api as boundaries_api
+from boundaries import views as boundaries_views
 from gis_portal import views
 
 api_v1 = [
@@ -10,10 +11,16 @@ api_v1 = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("locate", boundaries_api.LocateView.as_view(), name="locate"),
     path("divisions", boundaries_api.DivisionListView.as_view(), name="division-list"),
+    path("boundary-lines", boundaries_api.BoundaryLineListView.as_view(), name="boundary-line-list"),
+    path("boundary-lines/<str:code>", boundaries_api.BoundaryLineDetailView.as_view(), name="boundary-line-detail"),
+    path("markers", boundaries_api.MarkerListView.as_view(), name="marker-list"),
+    path("inspections/summary", boundaries_api.InspectionSummaryView.as_view(), name="inspection-summary"),
 ]
 
 urlpatterns = [
     path("", views.MapView.as_view(), name="map"),
+    path("inspections/", boundaries_views.InspectionDashboardView.as_view(), name="inspections"),
+    path("inspections/lines/<str:code>/", boundaries_views.BoundaryLinePageView.as_view(), name="inspection-line"),
     path("api/v1/", include(api_v1)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

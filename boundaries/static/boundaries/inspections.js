@@ -1,0 +1,95 @@
+/* The inspection dashboard and line page: lines coloured by status (overdue dashed), markers. */
+(function () {
+  "use strict";
+
+  var MARKER_ZOOM = 9;
+  var COLORS = { clear: "#1b9e77", problem: "#d95f02", disputed: "#b22222", overdue: "#7b3294" };
+
+  function readJSON(id) {
+    var node = document.getElementById(id);
+    return node ? JSON.parse(node.textContent) : {};
+  }
+
+  function lineStyle(feature) {
+    var p = feature.properties;
+    var color = p.status !== "clear" ? COLORS[p.status] : (p.overdue ? COLORS.overdue : COLORS.clear);
+    return { color: color, weight: p.level === "province" ? 4 : 2.5, dashArray: p.overdue ? "6 4" : null, opacity: 0.9 };
+  }
+
+  function markerLayer(features) {
+    return L.geoJSON({ type: "FeatureCollection", features: features }, {
+      pointToLayer: function (feature, latlng) {
+        var intact = feature.properties.status === "intact" || feature.properties.status === "replaced";
+        return L.circleMarker(latlng, {
+          radius: feature.properties.marker_type === "triple" ? 4 : 2.5, weight: 1,
+          color: intact ? "#333" : "#b22222", fillColor: intact ? "#fff" : "#b22222", fillOpacity: 1,
+          className: "boundary-marker"
+        }).bindTooltip(feature.properties.number);
+      }
+    });
+  }
+
+  function addLegend(map, labels) {
+    var legend = L.control({ position: "bottomright" });
+    legend.onAdd = function () {
+      var div = L.DomUtil.create("div", "lines-legend");
+      div.innerHTML = "<strong>" + labels.legend + "</strong><br>" + ["clear", "problem", "disputed", "overdue"].map(function (key) {
+        return '<i style="border-color:' + COLORS[key] + (key === "overdue" ? ";border-top-style:dashed" : "") + '"></i>' + labels[key];
+      }).join("<br>");
+      return div;
+    };
+    legend.addTo(map);
+  }
+
+  function getJSON(url) {
+    return fetch(url).then(function (response) { return response.json(); });
+  }
+
+  window.linesMapInit = function (map) {
+    window.linesMap = map;
+    var config = readJSON("lines-config");
+    var labels = readJSON("lines-labels");
+    var level = new URLSearchParams(window.location.search).get("level");
+    var levels = level === "township" ? "township" : (level || "province,county");
+    var requests = levels.split(",").map(function (lv) {
+      return getJSON(config.linesUrl + "?level=" + lv + "&simplify=50&page_size=5000");
+    });
+    Promise.all(requests).then(function (collections) {
+      var features = [].concat.apply([], collections.map(function (c) { return c.features; }));
+      var layer = L.geoJSON({ type: "FeatureCollection", features: features }, {
+        style: lineStyle,
+        onEachFeature: function (feature, path) {
+          var p = feature.properties;
+          path.bindTooltip(p.name + " · " + labels[p.status] + (p.overdue ? " · " + labels.overdue : ""), { sticky: true });
+          path.on("click", function () { window.location.href = config.linePage.replace("CODE", p.code); });
+        }
+      }).addTo(map);
+      map.fitBounds(layer.getBounds());
+      document.getElementById("lines-map").setAttribute("data-lines", features.length);
+      return getJSON(config.markersUrl + "?page_size=5000");
+    }).then(function (markers) {
+      // Markers every 5 km would hide the lines at the municipal scale: show them from MARKER_ZOOM.
+      var layer = markerLayer(markers.features);
+      var toggle = function () {
+        if (map.getZoom() >= MARKER_ZOOM) { layer.addTo(map); } else { map.removeLayer(layer); }
+      };
+      map.on("zoomend", toggle);
+      toggle();
+      document.getElementById("lines-map").setAttribute("data-markers", markers.features.length);
+    });
+    addLegend(map, labels);
+  };
+
+  window.lineMapInit = function (map) {
+    window.linesMap = map;
+    var config = readJSON("lines-config");
+    getJSON(config.lineUrl).then(function (feature) {
+      var layer = L.geoJSON(feature, { style: lineStyle }).addTo(map);
+      map.fitBounds(layer.getBounds());
+      markerLayer(feature.properties.markers.map(function (m) {
+        return { type: "Feature", geometry: { type: "Point", coordinates: [m.lon, m.lat] }, properties: m };
+      })).addTo(map);
+      document.getElementById("lines-map").setAttribute("data-lines", 1);
+    });
+  };
+})();
