@@ -1,9 +1,12 @@
-"""API of the divisions: /api/v1/locate and /api/v1/divisions."""
+"""API of the divisions (/api/v1/locate, /api/v1/divisions) and of the boundary lines, markers and
+inspections (/api/v1/boundary-lines, /api/v1/markers, /api/v1/inspections/summary)."""
 
 import math
 
 import django_filters
 from django.core.validators import RegexValidator
+from django.db.models import Q
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
 from rest_framework.request import Request
@@ -11,8 +14,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from boundaries.models import Cluster, Division
-from boundaries.selectors import division_list, division_locate
+from boundaries.models import BoundaryLine, Cluster, Division, Marker
+from boundaries.selectors import (
+    boundary_line_get,
+    boundary_line_history,
+    boundary_line_list,
+    division_list,
+    division_locate,
+    inspection_summary,
+    marker_list,
+)
 from gis_portal.api import ErrorSerializer, GeoJSONField, GeoJsonPagination, with_geojson
 from gis_portal.errors import InvalidParameter
 
@@ -134,3 +145,199 @@ class DivisionListView(generics.ListAPIView):
         if not 0 <= simplify_m <= 5000:
             raise InvalidParameter("simplify: must be between 0 and 5000 metres")
         return with_geojson(division_list(), "shape", simplify_m=simplify_m)
+
+
+# --- Boundary lines, markers and inspections -------------------------------------------------
+
+LINE_CODE = RegexValidator(r"^[0-9]{6}([0-9]{3})?-[0-9]{6}([0-9]{3})?$", "a line code such as 500103-500105")
+
+
+class BoundaryLineFilter(django_filters.FilterSet):
+    level = django_filters.ChoiceFilter(choices=BoundaryLine.Level.choices)
+    status = django_filters.ChoiceFilter(choices=BoundaryLine.Status.choices)
+    cluster = django_filters.ModelChoiceFilter(
+        queryset=Cluster.objects.all(),
+        to_field_name="slug",
+        method="filter_cluster",
+        help_text="cluster slug: lines with a side or their responsible district in the cluster",
+    )
+    overdue = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        method="filter_overdue",
+        help_text="true: past next_due or never inspected",
+    )
+
+    class Meta:
+        model = BoundaryLine
+        fields = ["level", "status", "cluster", "overdue"]
+
+    def filter_overdue(self, queryset, name, value):
+        return queryset.filter(overdue=value == "true")
+
+    def filter_cluster(self, queryset, name, value):
+        return queryset.filter(
+            Q(district__cluster=value) | Q(left_division__cluster=value) | Q(right_division__cluster=value)
+        )
+
+
+class BoundaryLineSerializer(GeoFeatureModelSerializer):
+    geom = GeoJSONField(source="geojson", help_text="MultiLineString, EPSG:4326")
+    left = serializers.CharField(source="left_code", help_text="division code of the left side")
+    right = serializers.CharField(source="right_code", help_text="division (or province) code of the right side")
+    district = serializers.CharField(source="district.code", default=None, help_text="responsible district")
+    cluster = serializers.CharField(source="cluster_slug", default=None)
+    next_due = serializers.DateField(help_text="last inspection + 5 years")
+    overdue = serializers.BooleanField()
+    history_is_synthetic = serializers.BooleanField(help_text="inspection history, status and dates are generated")
+    length_m = serializers.SerializerMethodField(help_text="geodesic length in metres")
+
+    class Meta:
+        model = BoundaryLine
+        geo_field = "geom"
+        id_field = False
+        fields = [
+            "code",
+            "name",
+            "level",
+            "left",
+            "left_name",
+            "right",
+            "right_name",
+            "district",
+            "cluster",
+            "length_m",
+            "last_inspected",
+            "next_due",
+            "status",
+            "overdue",
+            "is_synthetic",
+            "history_is_synthetic",
+        ]
+
+    def get_length_m(self, line) -> float:
+        return round(line.length_m, 1)
+
+
+def _simplify_m(request) -> float:
+    raw = request.query_params.get("simplify", "0")
+    try:
+        simplify_m = float(raw)
+    except ValueError:
+        raise InvalidParameter(f"simplify: {raw!r} is not a number") from None
+    if not 0 <= simplify_m <= 5000:
+        raise InvalidParameter("simplify: must be between 0 and 5000 metres")
+    return simplify_m
+
+
+SIMPLIFY_PARAMETER = OpenApiParameter(
+    "simplify", float, description="simplify lines to about this tolerance, in metres (0-5000)"
+)
+
+
+class BoundaryLineListView(generics.ListAPIView):
+    serializer_class = BoundaryLineSerializer
+    filterset_class = BoundaryLineFilter
+    pagination_class = GeoJsonPagination
+
+    @extend_schema(
+        summary="Boundary lines with their inspection status, as a GeoJSON FeatureCollection",
+        parameters=[SIMPLIFY_PARAMETER],
+        responses={200: BoundaryLineSerializer(many=True), 400: ErrorSerializer},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        lines = boundary_line_list(today=timezone.localdate())
+        return with_geojson(lines, "geom", simplify_m=_simplify_m(self.request))
+
+
+class BoundaryLineDetailView(APIView):
+    @extend_schema(
+        summary="One boundary line with its inspection history, markers and problems",
+        responses={200: BoundaryLineSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request: Request, code: str) -> Response:
+        if not LINE_CODE.regex.match(code):
+            raise InvalidParameter(f"code: {code!r} is not a line code such as 500103-500105")
+        line = boundary_line_get(code=code, today=timezone.localdate())
+        feature = BoundaryLineSerializer(line).data
+        feature["properties"].update(boundary_line_history(line=line))
+        return Response(feature)
+
+
+class MarkerFilter(django_filters.FilterSet):
+    line = django_filters.CharFilter(field_name="line__code", validators=[LINE_CODE], help_text="line code")
+    status = django_filters.ChoiceFilter(choices=Marker.Status.choices)
+    marker_type = django_filters.ChoiceFilter(choices=Marker.Type.choices)
+
+    class Meta:
+        model = Marker
+        fields = ["line", "status", "marker_type"]
+
+
+class MarkerSerializer(GeoFeatureModelSerializer):
+    geom = GeoJSONField(source="geojson", help_text="Point, EPSG:4326")
+    line = serializers.CharField(source="line.code")
+
+    class Meta:
+        model = Marker
+        geo_field = "geom"
+        id_field = False
+        fields = ["number", "line", "sequence", "marker_type", "status", "last_checked", "is_synthetic"]
+
+
+class MarkerListView(generics.ListAPIView):
+    serializer_class = MarkerSerializer
+    filterset_class = MarkerFilter
+    pagination_class = GeoJsonPagination
+
+    @extend_schema(
+        summary="Boundary markers (界桩) as a GeoJSON FeatureCollection",
+        responses={200: MarkerSerializer(many=True), 400: ErrorSerializer},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return with_geojson(marker_list(), "geom")
+
+
+class SummaryQuerySerializer(serializers.Serializer):
+    group_by = serializers.ChoiceField(choices=["cluster", "district"], default="cluster")
+    level = serializers.ChoiceField(choices=BoundaryLine.Level.values, required=False, allow_null=True, default=None)
+
+
+_summary_row = {
+    "code": serializers.CharField(),
+    "name": serializers.CharField(),
+    "lines": serializers.IntegerField(),
+    "length_m": serializers.FloatField(help_text="geodesic, metres"),
+    "inspected_in_cycle": serializers.IntegerField(help_text="inspected within the last 5 years"),
+    "overdue": serializers.IntegerField(),
+    "with_open_problems": serializers.IntegerField(),
+}
+
+
+class InspectionSummaryView(APIView):
+    @extend_schema(
+        summary="Lines, length, inspected in cycle, overdue and open problems by cluster or district",
+        parameters=[SummaryQuerySerializer],
+        responses={
+            200: inline_serializer(
+                name="InspectionSummary",
+                fields={
+                    "group_by": serializers.CharField(),
+                    "date": serializers.DateField(),
+                    "level": serializers.CharField(allow_null=True),
+                    "rows": inline_serializer(name="InspectionSummaryRow", fields=_summary_row, many=True),
+                    "total": inline_serializer(name="InspectionSummaryTotal", fields=_summary_row),
+                },
+            ),
+            400: ErrorSerializer,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = SummaryQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(inspection_summary(today=timezone.localdate(), **query.validated_data))

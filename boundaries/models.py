@@ -112,3 +112,208 @@ class DivisionPiece(models.Model):
     class Meta:
         verbose_name = _("division piece")
         indexes = [models.Index(fields=["division"])]
+
+
+class BoundaryLine(models.Model):
+    """The shared edge of two adjacent divisions of one level, as one MultiLineString (EPSG:4326).
+
+    ``left``/``right`` are the two sides in code order; a side that is a Division is linked, a
+    neighbouring province is only named. ``length_m`` is geodesic (spheroid), in metres."""
+
+    class Level(models.TextChoices):
+        PROVINCE = "province", _("provincial")
+        COUNTY = "county", _("county-level")
+        TOWNSHIP = "township", _("township-level")
+
+    class Status(models.TextChoices):
+        CLEAR = "clear", _("clear")
+        PROBLEM = "problem", _("problem")
+        DISPUTED = "disputed", _("disputed")
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=128)
+    level = models.CharField(_("level"), max_length=16, choices=Level.choices, db_index=True)
+    left_code = models.CharField(_("left side code"), max_length=12)
+    left_name = models.CharField(_("left side name"), max_length=64)
+    right_code = models.CharField(_("right side code"), max_length=12)
+    right_name = models.CharField(_("right side name"), max_length=64)
+    left_division = models.ForeignKey(
+        Division, on_delete=models.CASCADE, null=True, blank=True, related_name="lines_left"
+    )
+    right_division = models.ForeignKey(
+        Division, on_delete=models.CASCADE, null=True, blank=True, related_name="lines_right"
+    )
+    # One responsible district per line, so that roll-ups by district add up: the lower-coded side
+    # of a county line, the district sharing most of a provincial line, a township line's district.
+    district = models.ForeignKey(
+        Division, on_delete=models.SET_NULL, null=True, blank=True, related_name="responsible_lines"
+    )
+    geom = models.MultiLineStringField(_("line"), srid=4326)
+    length_m = models.FloatField(_("length (m)"))
+    is_synthetic = models.BooleanField(_("synthetic"), default=False)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.CLEAR)
+    last_inspected = models.DateField(_("last inspected"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("boundary line")
+        verbose_name_plural = _("boundary lines")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TriJunction(models.Model):
+    """A point where three divisions of one level meet (for the county level on the municipal
+    border, the third may be a neighbouring province, named by ``codes``)."""
+
+    level = models.CharField(_("level"), max_length=16, choices=BoundaryLine.Level.choices, db_index=True)
+    geom = models.PointField(_("point"), srid=4326)
+    codes = models.CharField(_("division codes"), max_length=64, help_text=_("comma-separated, sorted"))
+    names = models.CharField(_("division names"), max_length=255)
+    divisions = models.ManyToManyField(Division, related_name="trijunctions", blank=True)
+    is_synthetic = models.BooleanField(_("synthetic"), default=False)
+
+    class Meta:
+        ordering = ["level", "codes"]
+        verbose_name = _("tri-junction")
+        verbose_name_plural = _("tri-junctions")
+
+    def __str__(self) -> str:
+        return self.names
+
+
+class Marker(models.Model):
+    """A boundary marker (界桩). ``number`` is the line code, the sequence and the type letter."""
+
+    class Type(models.TextChoices):
+        SINGLE = "single", _("single")
+        PAIRED = "paired", _("paired")
+        TRIPLE = "triple", _("triple (tri-junction)")
+
+    class Status(models.TextChoices):
+        INTACT = "intact", _("intact")
+        DAMAGED = "damaged", _("damaged")
+        LOST = "lost", _("lost")
+        DISPLACED = "displaced", _("displaced")
+        REPLACED = "replaced", _("replaced")
+
+    TYPE_LETTER = {"single": "S", "paired": "P", "triple": "T"}
+
+    number = models.CharField(_("number"), max_length=48, unique=True)
+    line = models.ForeignKey(BoundaryLine, on_delete=models.CASCADE, related_name="markers")
+    sequence = models.PositiveIntegerField(_("sequence"))
+    marker_type = models.CharField(_("type"), max_length=8, choices=Type.choices)
+    geom = models.PointField(_("location"), srid=4326)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.INTACT)
+    last_checked = models.DateField(_("last checked"), null=True, blank=True)
+    is_synthetic = models.BooleanField(_("synthetic"), default=False)
+
+    class Meta:
+        ordering = ["line", "sequence"]
+        verbose_name = _("boundary marker")
+        verbose_name_plural = _("boundary markers")
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class SurveyTeam(models.Model):
+    name = models.CharField(_("name"), max_length=128, unique=True)
+    members = models.ManyToManyField("auth.User", related_name="survey_teams", blank=True)
+    lines = models.ManyToManyField(BoundaryLine, related_name="teams", blank=True)
+    is_synthetic = models.BooleanField(_("synthetic"), default=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("survey team")
+        verbose_name_plural = _("survey teams")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InspectionRound(models.Model):
+    """A joint-inspection round of one level of lines in one year."""
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    level = models.CharField(_("level"), max_length=16, choices=BoundaryLine.Level.choices)
+
+    class Meta:
+        ordering = ["-year", "level"]
+        constraints = [models.UniqueConstraint(fields=["year", "level"], name="inspectionround_year_level")]
+        verbose_name = _("inspection round")
+        verbose_name_plural = _("inspection rounds")
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.get_level_display()}"
+
+
+class Inspection(models.Model):
+    class Result(models.TextChoices):
+        CLEAR = "clear", _("clear")
+        PROBLEM = "problem", _("problems found")
+        DISPUTED = "disputed", _("dispute found")
+
+    line = models.ForeignKey(BoundaryLine, on_delete=models.CASCADE, related_name="inspections")
+    round = models.ForeignKey(
+        InspectionRound, on_delete=models.PROTECT, null=True, blank=True, related_name="inspections"
+    )
+    team = models.ForeignKey(SurveyTeam, on_delete=models.SET_NULL, null=True, blank=True, related_name="inspections")
+    date = models.DateField(_("date"))
+    result = models.CharField(_("result"), max_length=16, choices=Result.choices)
+    findings = models.TextField(_("findings"), blank=True)
+    is_synthetic = models.BooleanField(_("synthetic"), default=False)
+
+    class Meta:
+        ordering = ["-date"]
+        verbose_name = _("inspection")
+        verbose_name_plural = _("inspections")
+
+    def __str__(self) -> str:
+        return f"{self.line} {self.date}"
+
+
+class MarkerCheck(models.Model):
+    inspection = models.ForeignKey(Inspection, on_delete=models.CASCADE, related_name="marker_checks")
+    marker = models.ForeignKey(Marker, on_delete=models.CASCADE, related_name="checks")
+    status = models.CharField(_("status"), max_length=16, choices=Marker.Status.choices)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("marker check")
+        verbose_name_plural = _("marker checks")
+
+
+class BoundaryProblem(models.Model):
+    """A problem or dispute risk found on a line (边界纠纷隐患), located by a point (EPSG:4326)."""
+
+    class Kind(models.TextChoices):
+        MARKER = "marker", _("marker damaged or lost")
+        ENCROACHMENT = "encroachment", _("construction across the line")
+        UNCLEAR = "unclear", _("line unclear on the ground")
+        DISPUTE = "dispute", _("dispute")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        RESOLVED = "resolved", _("resolved")
+
+    line = models.ForeignKey(BoundaryLine, on_delete=models.CASCADE, related_name="problems")
+    inspection = models.ForeignKey(
+        Inspection, on_delete=models.SET_NULL, null=True, blank=True, related_name="problems"
+    )
+    point = models.PointField(_("location"), srid=4326)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    reported = models.DateField(_("reported"))
+    resolved = models.DateField(_("resolved"), null=True, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    is_synthetic = models.BooleanField(_("synthetic"), default=False)
+
+    class Meta:
+        ordering = ["-reported"]
+        verbose_name = _("boundary problem")
+        verbose_name_plural = _("boundary problems")
+
+    def __str__(self) -> str:
+        return f"{self.line}: {self.get_kind_display()}"

@@ -1,12 +1,15 @@
 """Reads of the divisions: where a point is, and lists for the API and the map."""
 
+import datetime
+
 from django.contrib.gis.db.models import GeometryField
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import BooleanField, Case, Count, DateField, Exists, F, Func, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
-from boundaries.models import Cluster, Division
-from gis_portal.errors import OutsideRegion
+from boundaries.models import BoundaryLine, Cluster, Division, Inspection, Marker
+from gis_portal.api import with_geojson
+from gis_portal.errors import InvalidParameter, NotFound, OutsideRegion
 
 WGS84 = 4326
 
@@ -76,3 +79,145 @@ def division_list() -> QuerySet[Division]:
 
 def cluster_list() -> QuerySet[Cluster]:
     return Cluster.objects.order_by("sort_order")
+
+
+# --- Boundary lines, markers and inspections -------------------------------------------------
+
+INSPECTION_CYCLE_YEARS = 5
+
+
+def boundary_line_list(*, today: datetime.date) -> QuerySet[BoundaryLine]:
+    """Lines with ``next_due`` (last inspection + 5 years) and ``overdue`` (never inspected, or
+    ``today`` is past ``next_due``) annotated in SQL, the cluster of the responsible district, and
+    ``history_is_synthetic`` when the inspection history (hence status and dates) is generated."""
+    next_due = Func(
+        F("last_inspected"),
+        template=f"(%(expressions)s + interval '{INSPECTION_CYCLE_YEARS} years')::date",
+        output_field=DateField(),
+    )
+    return (
+        BoundaryLine.objects.select_related("district")
+        .annotate(
+            next_due=next_due,
+            cluster_slug=F("district__cluster_id"),
+            history_is_synthetic=Exists(Inspection.objects.filter(line=OuterRef("pk"), is_synthetic=True)),
+        )
+        .annotate(
+            overdue=Case(
+                When(Q(last_inspected__isnull=True) | Q(next_due__lt=today), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
+        .order_by("level", "code")
+    )
+
+
+def boundary_line_get(*, code: str, today: datetime.date) -> BoundaryLine:
+    """One line as in ``boundary_line_list``, with its GeoJSON rendered in SQL; NotFound if none."""
+    line = with_geojson(boundary_line_list(today=today).filter(code=code), "geom").first()
+    if line is None:
+        raise NotFound(f"no boundary line with code {code!r}")
+    return line
+
+
+def boundary_line_history(*, line: BoundaryLine) -> dict:
+    """A line's inspections (newest first, with their marker checks counted by status), markers
+    and problems, as plain data for the API and the line page."""
+    inspections = [
+        {
+            "date": inspection.date,
+            "round": str(inspection.round) if inspection.round else None,
+            "round_year": inspection.round.year if inspection.round else None,
+            "team": inspection.team.name if inspection.team else None,
+            "result": inspection.result,
+            "result_display": inspection.get_result_display(),
+            "findings": inspection.findings,
+            "marker_checks": dict(
+                inspection.marker_checks.values_list("status").annotate(n=Count("id")).order_by("status")
+            ),
+            "is_synthetic": inspection.is_synthetic,
+        }
+        for inspection in line.inspections.select_related("round", "team").order_by("-date")
+    ]
+    markers = [
+        {
+            "number": m.number,
+            "sequence": m.sequence,
+            "marker_type": m.marker_type,
+            "status": m.status,
+            "status_display": m.get_status_display(),
+            "last_checked": m.last_checked,
+            "lon": round(m.geom.x, 6),
+            "lat": round(m.geom.y, 6),
+            "is_synthetic": m.is_synthetic,
+        }
+        for m in line.markers.order_by("sequence")
+    ]
+    problems = [
+        {
+            "kind": p.kind,
+            "kind_display": p.get_kind_display(),
+            "status": p.status,
+            "reported": p.reported,
+            "resolved": p.resolved,
+            "description": p.description,
+            "lon": round(p.point.x, 6),
+            "lat": round(p.point.y, 6),
+            "is_synthetic": p.is_synthetic,
+        }
+        for p in line.problems.order_by("-reported")
+    ]
+    teams = list(line.teams.order_by("name").values_list("name", flat=True))
+    return {"inspections": inspections, "markers": markers, "problems": problems, "teams": teams}
+
+
+def marker_list() -> QuerySet[Marker]:
+    return Marker.objects.select_related("line").order_by("line__code", "sequence")
+
+
+SUMMARY_SQL = """
+WITH l AS (
+    SELECT l.length_m, d.code AS district_code, d.name AS district_name,
+           c.slug AS cluster_slug, c.name AS cluster_name, c.sort_order,
+           l.last_inspected IS NOT NULL
+             AND (l.last_inspected + make_interval(years => %(years)s))::date >= %(today)s AS in_cycle,
+           EXISTS (SELECT 1 FROM boundaries_boundaryproblem p
+                    WHERE p.line_id = l.id AND p.status = 'open' AND p.reported <= %(today)s) AS has_open
+      FROM boundaries_boundaryline l
+      JOIN boundaries_division d ON d.id = l.district_id
+      JOIN boundaries_cluster c ON c.slug = d.cluster_id
+     WHERE %(level)s::text IS NULL OR l.level = %(level)s::text
+)
+SELECT {key}, {name}, count(*), coalesce(sum(length_m), 0), count(*) FILTER (WHERE in_cycle),
+       count(*) FILTER (WHERE NOT in_cycle), count(*) FILTER (WHERE has_open)
+  FROM l GROUP BY {group} ORDER BY {order}
+"""
+
+SUMMARY_GROUPS = {
+    "cluster": ("cluster_slug", "cluster_name", "cluster_slug, cluster_name, sort_order", "sort_order"),
+    "district": ("district_code", "district_name", "district_code, district_name", "district_code"),
+    "municipality": ("'500000'", "'重庆市'", "1, 2", "1"),
+}
+
+
+def inspection_summary(*, group_by: str, today: datetime.date, level: str | None = None) -> dict:
+    """Roll-up of the lines by the cluster or district responsible for them (each line counts
+    once, so district rows add up to cluster rows and to the municipality total): lines, length
+    in metres (geodesic), inspected within the 5-year cycle as of ``today``, overdue, and lines
+    with open problems. ``level`` restricts to one line level."""
+    if group_by not in ("cluster", "district"):
+        raise InvalidParameter("group_by: must be 'cluster' or 'district'")
+    fields = ("code", "name", "lines", "length_m", "inspected_in_cycle", "overdue", "with_open_problems")
+    params = {"years": INSPECTION_CYCLE_YEARS, "today": today, "level": level}
+    result = {}
+    with connection.cursor() as cursor:
+        for key in (group_by, "municipality"):
+            column, name, group, order = SUMMARY_GROUPS[key]
+            cursor.execute(SUMMARY_SQL.format(key=column, name=name, group=group, order=order), params)
+            result[key] = [dict(zip(fields, row, strict=True)) for row in cursor.fetchall()]
+    empty = dict.fromkeys(fields[2:], 0)
+    total = result["municipality"][0] if result["municipality"] else {"code": "500000", "name": "重庆市", **empty}
+    for row in [*result[group_by], total]:
+        row["length_m"] = round(row["length_m"], 1)
+    return {"group_by": group_by, "date": today, "level": level, "rows": result[group_by], "total": total}

@@ -11,6 +11,10 @@ api_v1 = [
     path("auth/token", auth_api.TokenView.as_view(), name="auth-token"),
     path("locate", boundaries_api.LocateView.as_view(), name="locate"),
     path("divisions", boundaries_api.DivisionListView.as_view(), name="division-list"),
+    path("boundary-lines", boundaries_api.BoundaryLineListView.as_view(), name="boundary-line-list"),
+    path("boundary-lines/<str:code>", boundaries_api.BoundaryLineDetailView.as_view(), name="boundary-line-detail"),
+    path("markers", boundaries_api.MarkerListView.as_view(), name="marker-list"),
+    path("inspections/summary", boundaries_api.InspectionSummaryView.as_view(), name="inspection-summary"),
 ]
 
 urlpatterns = [

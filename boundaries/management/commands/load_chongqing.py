@@ -1,7 +1,7 @@
 from django.core.management import call_command
 from django.db import transaction
 
-from boundaries.models import Division
+from boundaries.models import BoundaryLine, Division, Inspection
 from gis_portal.commands import ServiceCommand
 
 
@@ -15,11 +15,21 @@ def divisions_generated() -> bool:
     ).exists()
 
 
+def boundary_lines_derived() -> bool:
+    return BoundaryLine.objects.filter(level=BoundaryLine.Level.PROVINCE).count() == 5
+
+
+def inspections_generated() -> bool:
+    return Inspection.objects.exists()
+
+
 # The data the service starts with, in order: (command, check that tells it is already loaded).
 # Each app adds its own step here; every command is atomic and idempotent on its own.
 STEPS = [
     ("import_divisions", divisions_loaded),
     ("generate_divisions", divisions_generated),
+    ("derive_boundary_lines", boundary_lines_derived),
+    ("generate_inspections", inspections_generated),
 ]
 
 

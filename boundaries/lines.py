@@ -1,0 +1,245 @@
+"""Writes for boundary lines: deriving them from the division polygons, with their tri-junctions.
+
+All geometry work happens in PostGIS. Lines and points are EPSG:4326; lengths are geodesic
+(``ST_Length(geom::geography)``, spheroid), in metres.
+
+- County level: for each pair of districts that touch, the shared edge is
+  ``ST_LineMerge(ST_CollectionExtract(ST_Intersection(ST_Boundary(a), ST_Boundary(b)), 2))``.
+  The district polygons share their vertices (same source, each vertex converted alone), so the
+  intersection is exact.
+- Township level: the same for pairs of townships of one district (generated polygons, synthetic).
+- Provincial level: the municipality's outline intersected with each neighbouring province's
+  outline (converted from GCJ-02 like the districts). The province polygons share the outline's
+  vertices; any gap left along the outline (where a province's vertices don't coincide) is
+  attached to the nearest province, so the five lines add up to the perimeter.
+
+Upserts by code: running it twice changes nothing, and lines keep their markers and history.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import shapely
+from django.db import connection, transaction
+
+from boundaries.models import BoundaryLine, TriJunction
+from boundaries.services import MUNICIPALITY_CODE
+from gis_portal.errors import InvalidData
+from gis_portal.geo import read_geojson_features, to_wgs84
+
+# Distance (degrees, about 1 cm) under which two vertices are the same point.
+SAME_POINT_DEG = 1e-7
+# Tolerance (degrees, about 5 m) within which a province's outline is taken to follow the
+# municipality's; only used to find which province a stretch of the outline belongs to.
+PROVINCE_SNAP_DEG = 5e-5
+
+UPSERT_SQL = """
+INSERT INTO boundaries_boundaryline
+       (code, name, level, left_code, left_name, right_code, right_name, left_division_id,
+        right_division_id, geom, length_m, is_synthetic, status)
+SELECT code, name, level, left_code, left_name, right_code, right_name, left_id, right_id,
+       geom, ST_Length(geom::geography), is_synthetic, 'clear'
+  FROM derived
+ON CONFLICT (code) DO UPDATE SET
+       name = EXCLUDED.name, level = EXCLUDED.level, left_code = EXCLUDED.left_code,
+       left_name = EXCLUDED.left_name, right_code = EXCLUDED.right_code,
+       right_name = EXCLUDED.right_name, left_division_id = EXCLUDED.left_division_id,
+       right_division_id = EXCLUDED.right_division_id, geom = EXCLUDED.geom,
+       length_m = EXCLUDED.length_m, is_synthetic = EXCLUDED.is_synthetic
+"""
+
+# The responsible district: the lower-coded side's district for county and township lines, the
+# district whose outline shares most of a provincial line.
+DISTRICT_SQL = """
+UPDATE boundaries_boundaryline l
+   SET district_id = CASE WHEN d.level = 'district' THEN d.id ELSE d.parent_id END
+  FROM boundaries_division d
+ WHERE l.level = %(level)s AND l.level <> 'province' AND d.id = l.left_division_id;
+UPDATE boundaries_boundaryline l
+   SET district_id = (
+        SELECT d.id FROM boundaries_division d
+         WHERE d.level = 'district' AND d.geom && l.geom
+         ORDER BY ST_Length(ST_CollectionExtract(ST_Intersection(ST_Boundary(d.geom), l.geom), 2)) DESC, d.code
+         LIMIT 1)
+ WHERE l.level = %(level)s AND l.level = 'province';
+"""
+
+PAIRS_SQL = """
+CREATE TEMP TABLE derived ON COMMIT DROP AS
+WITH d AS (
+    SELECT id, code, name, parent_id, geom, is_synthetic
+      FROM boundaries_division WHERE level = %(division_level)s AND geom IS NOT NULL
+),
+pairs AS (
+    SELECT a.id AS left_id, a.code AS left_code, a.name AS left_name,
+           b.id AS right_id, b.code AS right_code, b.name AS right_name,
+           a.is_synthetic OR b.is_synthetic AS is_synthetic,
+           ST_Multi(ST_LineMerge(ST_CollectionExtract(
+               ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom)), 2))) AS geom
+      FROM d a JOIN d b ON a.code < b.code AND a.geom && b.geom AND ST_Intersects(a.geom, b.geom)
+     WHERE %(same_parent)s = false OR a.parent_id = b.parent_id
+)
+SELECT left_code || '-' || right_code AS code, left_name || '—' || right_name AS name,
+       %(line_level)s::text AS level, left_code, left_name, right_code, right_name, left_id, right_id,
+       geom::geometry(MultiLineString, 4326) AS geom, is_synthetic
+  FROM pairs WHERE NOT ST_IsEmpty(geom)
+"""
+
+PROVINCES_SQL = """
+CREATE TEMP TABLE derived ON COMMIT DROP AS
+WITH m AS (
+    SELECT id, code, name, ST_Boundary(geom) AS outline FROM boundaries_division WHERE code = %(municipality)s
+),
+-- The outline cut at every vertex into two-point segments; each goes to the province whose
+-- outline is nearest to its midpoint (all of them lie on one, up to PROVINCE_SNAP_DEG).
+seg AS (
+    SELECT (ST_DumpSegments(m.outline)).geom AS geom FROM m
+),
+owned AS (
+    SELECT seg.geom, p.code
+      FROM seg CROSS JOIN LATERAL (
+            SELECT code FROM neighbour_province p
+             ORDER BY ST_Boundary(p.geom) <-> ST_LineInterpolatePoint(seg.geom, 0.5) LIMIT 1
+      ) p
+)
+SELECT m.code || '-' || p.code AS code, m.name || '—' || p.name AS name, 'province'::text AS level,
+       m.code AS left_code, m.name AS left_name, p.code AS right_code, p.name AS right_name,
+       m.id AS left_id, NULL::bigint AS right_id,
+       ST_Multi(ST_LineMerge(ST_Collect(owned.geom)))::geometry(MultiLineString, 4326) AS geom,
+       false AS is_synthetic
+  FROM owned JOIN neighbour_province p ON p.code = owned.code, m
+ GROUP BY m.code, m.name, m.id, p.code, p.name
+"""
+
+# Endpoints of the lines of one level; a point is a tri-junction where three or more sides meet:
+# divisions of the level whose polygon touches it, neighbouring provinces whose provincial line
+# passes through it (for the provincial level, the divisions are the municipality).
+TRIJUNCTIONS_SQL = """
+WITH ends AS (
+    SELECT DISTINCT ST_SnapToGrid(pt, 1e-7) AS geom
+      FROM (SELECT ST_StartPoint(d.geom) AS pt
+              FROM boundaries_boundaryline l, ST_Dump(l.geom) d WHERE l.level = %(line_level)s
+            UNION ALL
+            SELECT ST_EndPoint(d.geom)
+              FROM boundaries_boundaryline l, ST_Dump(l.geom) d WHERE l.level = %(line_level)s) e
+),
+sides AS (
+    SELECT ends.geom, s.code, s.name, s.division_id, s.is_synthetic
+      FROM ends CROSS JOIN LATERAL (
+            SELECT d.code, d.name, d.id AS division_id, d.is_synthetic
+              FROM boundaries_division d
+             WHERE d.level = %(division_level)s AND ST_DWithin(d.geom, ends.geom, %(tol)s)
+            UNION
+            SELECT l.right_code, l.right_name, NULL, false
+              FROM boundaries_boundaryline l
+             WHERE l.level = 'province' AND ST_DWithin(l.geom, ends.geom, %(tol)s)
+      ) s
+)
+SELECT geom, array_agg(DISTINCT code ORDER BY code), array_agg(name ORDER BY code),
+       array_remove(array_agg(DISTINCT division_id), NULL), bool_or(is_synthetic)
+  FROM sides GROUP BY geom HAVING count(DISTINCT code) >= 3
+"""
+
+
+@dataclass
+class LinesReport:
+    lines: dict[str, int]
+    length_km: dict[str, float]
+    trijunctions: dict[str, int]
+
+    def __str__(self) -> str:
+        return "; ".join(
+            f"{level}: {self.lines[level]} lines, {self.length_km[level]:,.1f} km, "
+            f"{self.trijunctions[level]} tri-junctions"
+            for level in self.lines
+        )
+
+
+def _load_provinces(*, cursor, neighbours_geojson: Path, datum: str) -> None:
+    cursor.execute(
+        "CREATE TEMP TABLE neighbour_province (code text, name text, geom geometry(Geometry, 4326)) ON COMMIT DROP"
+    )
+    features = read_geojson_features(neighbours_geojson)
+    if len(features) != 5:
+        raise InvalidData(f"{neighbours_geojson}: expected the 5 neighbouring provinces, got {len(features)}")
+    for properties, geom in features:
+        code = str(properties.get("adcode") or properties.get("code") or "")
+        if not code or not properties.get("name"):
+            raise InvalidData(f"{neighbours_geojson}: a feature has no adcode/code or name")
+        cursor.execute(
+            "INSERT INTO neighbour_province VALUES (%s, %s, ST_GeomFromWKB(%s, 4326))",
+            [code, properties["name"], shapely.to_wkb(to_wgs84(geom, datum=datum))],
+        )
+    cursor.execute("CREATE INDEX ON neighbour_province USING gist (ST_Boundary(geom))")
+
+
+def _upsert_level(*, cursor, level: str, derive_sql: str, params: dict) -> set[str]:
+    cursor.execute(derive_sql, params)
+    cursor.execute(UPSERT_SQL)
+    cursor.execute(DISTRICT_SQL, {"level": level})
+    cursor.execute("SELECT code FROM derived")
+    codes = {row[0] for row in cursor.fetchall()}
+    cursor.execute("DROP TABLE derived")
+    return codes
+
+
+@transaction.atomic
+def boundary_lines_derive(*, neighbours_geojson: Path, datum: str) -> LinesReport:
+    """Derive the provincial, county and township lines and the tri-junctions of each level.
+
+    Lines whose pair no longer touches are deleted (with their markers and history); the others
+    are updated in place. Tri-junctions are rebuilt."""
+    levels = BoundaryLine.Level
+    codes: dict[str, set[str]] = {}
+    with connection.cursor() as cursor:
+        _load_provinces(cursor=cursor, neighbours_geojson=neighbours_geojson, datum=datum)
+        codes[levels.PROVINCE] = _upsert_level(
+            cursor=cursor,
+            level=levels.PROVINCE,
+            derive_sql=PROVINCES_SQL,
+            params={"municipality": MUNICIPALITY_CODE},
+        )
+        for level, division_level, same_parent in (
+            (levels.COUNTY, "district", False),
+            (levels.TOWNSHIP, "township", True),
+        ):
+            codes[level] = _upsert_level(
+                cursor=cursor,
+                level=level,
+                derive_sql=PAIRS_SQL,
+                params={"division_level": division_level, "same_parent": same_parent, "line_level": level},
+            )
+        for level, level_codes in codes.items():
+            BoundaryLine.objects.filter(level=level).exclude(code__in=level_codes).delete()
+
+        TriJunction.objects.all().delete()
+        counts = {}
+        for level, division_level in (
+            (levels.PROVINCE, "municipality"),
+            (levels.COUNTY, "district"),
+            (levels.TOWNSHIP, "township"),
+        ):
+            params = {"line_level": level, "division_level": division_level, "tol": SAME_POINT_DEG}
+            cursor.execute(TRIJUNCTIONS_SQL, params)
+            rows = cursor.fetchall()
+            junctions = TriJunction.objects.bulk_create(
+                [
+                    TriJunction(level=level, geom=geom, codes=",".join(c), names="、".join(n), is_synthetic=synthetic)
+                    for geom, c, n, _ids, synthetic in rows
+                ]
+            )
+            through = TriJunction.divisions.through
+            through.objects.bulk_create(
+                [
+                    through(trijunction_id=junction.id, division_id=division_id)
+                    for junction, (*_, ids, _s) in zip(junctions, rows, strict=True)
+                    for division_id in ids
+                ]
+            )
+            counts[level] = len(rows)
+
+    lengths = {
+        level: sum(BoundaryLine.objects.filter(level=level).values_list("length_m", flat=True)) / 1000
+        for level in codes
+    }
+    return LinesReport(lines={k: len(v) for k, v in codes.items()}, length_km=lengths, trijunctions=counts)
