@@ -16,12 +16,11 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from xml.parsers import expat
 
-import defusedxml.ElementTree
 import numpy as np
 import pyogrio
 import shapely
-from defusedxml import DefusedXmlException
 from django.conf import settings
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
@@ -298,13 +297,19 @@ def _geojson_states_crs(data: bytes) -> bool:
 
 
 def _refuse_dangerous_xml(data: bytes) -> None:
+    """Refuse XML with a DTD (entity expansion, external entities) or that is malformed, with a
+    streaming expat pass that builds no tree (defusedxml's rule, at a fraction of the memory)."""
+
+    def refuse(*_args):
+        raise InvalidUpload("XML with a DTD or entities is not accepted (entity expansion / external entities)")
+
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.ExternalEntityRefHandler = refuse
     try:
-        defusedxml.ElementTree.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as exc:
-        raise InvalidUpload(
-            "XML with a DTD or entities is not accepted (entity expansion / external entities)"
-        ) from exc
-    except defusedxml.ElementTree.ParseError as exc:
+        parser.Parse(data, True)
+    except expat.ExpatError as exc:
         raise InvalidUpload(f"the XML is malformed or truncated ({exc})") from exc
 
 
@@ -397,7 +402,8 @@ def _read_csv(data: bytes, *, encoding: str | None) -> tuple[list, list, str | N
         except (TypeError, ValueError):
             raise InvalidUpload(f"CSV line {line}: x and y must be numbers") from None
         geometries.append(shapely.Point(x, y))
-        attributes.append({"number": (row[number_column] or "").strip(), "line": line})
+        extra = {k: v for k, v in row.items() if k and k not in (number_column, x_column, y_column, crs_column)}
+        attributes.append({**extra, "number": (row[number_column] or "").strip(), "line": line})
     crs = crs_values.pop() if crs_values else None
     return geometries, attributes, (f"EPSG:{crs_from_form(crs)}" if crs else None)
 

@@ -34,12 +34,13 @@ class Deviation:
         return asdict(self)
 
 
-# The official line cut into short indexed segments, so that each vertex finds its nearest segment
+# The official line cut into indexed pieces of at most 32 vertices (measured fastest: smaller pieces
+# deepen the index, larger ones cost more per distance), so that each vertex finds its nearest piece
 # by KNN (``<->``) instead of measuring against the whole line.
 LINE_SEGMENTS_SQL = """
 DROP TABLE IF EXISTS pg_temp.survey_line_segments;
 CREATE TEMP TABLE survey_line_segments ON COMMIT DROP AS
-SELECT (ST_Dump(ST_Subdivide(ST_Transform(ST_GeomFromEWKB(%(line)s), %(srid)s), 8))).geom AS g;
+SELECT (ST_Dump(ST_Subdivide(ST_Transform(ST_GeomFromEWKB(%(line)s), %(srid)s), 32))).geom AS g;
 CREATE INDEX ON survey_line_segments USING gist (g);
 ANALYZE survey_line_segments;
 """

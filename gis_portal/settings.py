@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "leaflet",
     "axes",
+    "simple_history",
     "gis_portal",
     "boundaries",
     "placenames",
@@ -69,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",  # last: it answers locked-out sign-ins
 ]
 
@@ -120,7 +122,17 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "gis_portal" / "static"]
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))  # survey uploads' original files
+# Survey uploads (boundaries.survey_files.UploadLimits): bytes, features, vertices, zip members and size.
+SURVEY_UPLOAD_LIMITS = {
+    "max_bytes": int(os.environ.get("SURVEY_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)),
+    "max_features": 10_000,
+    "max_vertices": 1_000_000,
+    "max_zip_members": 20,
+    "max_zip_uncompressed": 100 * 1024 * 1024,
+}
+# Uploads larger than this stream to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -130,9 +142,10 @@ SESSION_COOKIE_HTTPONLY = True
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Token first, so that an anonymous API write is told 401 with how to authenticate.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_THROTTLE_RATES": {"token": "10/minute", "survey_upload": "30/hour"},
