@@ -61,7 +61,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, exceptions.ValidationError):
         code, details = "invalid_parameter", exc.detail
     else:
-        code, details = getattr(exc, "default_code", "error"), None
+        code, details = getattr(exc, "default_code", "error"), getattr(exc, "details", None)
         if isinstance(exc.detail, exceptions.ErrorDetail):
             code = exc.detail.code or code
     response.data = error_body(code=code, message=_message(exc.detail), details=details)

@@ -9,6 +9,10 @@ class ServiceError(exceptions.APIException):
     default_code = "bad_request"
     default_detail = "Bad request."
 
+    def __init__(self, detail=None, code=None, *, details: dict | None = None):
+        super().__init__(detail, code)
+        self.details = details  # machine-readable context, e.g. the id of a conflicting record
+
 
 class InvalidParameter(ServiceError):
     default_code = "invalid_parameter"

@@ -3,18 +3,23 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from boundaries import api as boundaries_api
+from boundaries import survey_api, survey_views
 from boundaries import views as boundaries_views
-from gis_portal import views
+from gis_portal import auth_api, views
 
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("auth/token", auth_api.TokenView.as_view(), name="auth-token"),
     path("locate", boundaries_api.LocateView.as_view(), name="locate"),
     path("divisions", boundaries_api.DivisionListView.as_view(), name="division-list"),
     path("boundary-lines", boundaries_api.BoundaryLineListView.as_view(), name="boundary-line-list"),
     path("boundary-lines/<str:code>", boundaries_api.BoundaryLineDetailView.as_view(), name="boundary-line-detail"),
     path("markers", boundaries_api.MarkerListView.as_view(), name="marker-list"),
     path("inspections/summary", boundaries_api.InspectionSummaryView.as_view(), name="inspection-summary"),
+    path("survey-uploads", survey_api.SurveyUploadListView.as_view(), name="survey-upload-list"),
+    path("survey-uploads/<int:pk>", survey_api.SurveyUploadDetailView.as_view(), name="api-survey-upload-detail"),
+    path("survey-uploads/<int:pk>/review", survey_api.SurveyUploadReviewView.as_view(), name="survey-upload-review"),
 ]
 
 urlpatterns = [
@@ -23,6 +28,9 @@ urlpatterns = [
     path("inspections/lines/<str:code>/", boundaries_views.BoundaryLinePageView.as_view(), name="inspection-line"),
     path("api/v1/", include(api_v1)),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("surveys/", survey_views.SurveyHomeView.as_view(), name="surveys"),
+    path("surveys/<int:pk>/", survey_views.SurveyUploadPageView.as_view(), name="survey-upload-detail"),
     path("admin/", admin.site.urls),
 ]
 
