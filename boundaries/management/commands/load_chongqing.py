@@ -3,6 +3,7 @@ from django.db import transaction
 
 from boundaries.models import Division
 from gis_portal.commands import ServiceCommand
+from placenames.services import gazetteer_is_built
 
 
 def divisions_loaded() -> bool:
@@ -20,6 +21,7 @@ def divisions_generated() -> bool:
 STEPS = [
     ("import_divisions", divisions_loaded),
     ("generate_divisions", divisions_generated),
+    ("build_gazetteer", gazetteer_is_built),
 ]
 
 
