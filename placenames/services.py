@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from simple_history.utils import bulk_create_with_history
 
 from boundaries.models import Division
@@ -94,8 +94,9 @@ def gazetteer_build() -> GazetteerReport:
             )
         )
     created = bulk_create_with_history(new, PlaceName, batch_size=2000, default_change_reason="gazetteer_build")
+    traditional_kind = PlaceNameVariant.Kind.TRADITIONAL
     variants = [
-        PlaceNameVariant(placename=p, kind=PlaceNameVariant.Kind.TRADITIONAL, name=traditional(p.name), language="zh-Hant")
+        PlaceNameVariant(placename=p, kind=traditional_kind, name=traditional(p.name), language="zh-Hant")
         for p in created
         if traditional(p.name) != p.name
     ]
@@ -103,6 +104,8 @@ def gazetteer_build() -> GazetteerReport:
     former = 0
     if not PlaceNameVariant.objects.filter(kind=PlaceNameVariant.Kind.FORMER, is_synthetic=True).exists():
         former = _synthetic_renames()
+    with connection.cursor() as cursor:  # fresh statistics, so that search plans use the indexes
+        cursor.execute("ANALYZE placenames_placename; ANALYZE placenames_placenamevariant")
     return GazetteerReport(created=len(created), variants=len(variants), former_names=former)
 
 

@@ -53,10 +53,19 @@ def test_editing_a_township_polygon_in_the_admin_moves_locate(admin_client):
     x, y = neighbour_point.x, neighbour_point.y
     square = MultiPolygon(Polygon.from_bbox((x - 0.0005, y - 0.0005, x + 0.0005, y + 0.0005)), srid=4326)
     form = {
-        "code": target.code, "name": target.name, "level": target.level, "kind": target.kind,
-        "parent": target.parent_id, "cluster": target.cluster_id, "geom": square.geojson,
-        "point": target.point.geojson, "population": "", "elderly_population": "",
-        "is_synthetic": "on", "source": target.source, "source_datum": target.source_datum,
+        "code": target.code,
+        "name": target.name,
+        "level": target.level,
+        "kind": target.kind,
+        "parent": target.parent_id,
+        "cluster": target.cluster_id,
+        "geom": square.geojson,
+        "point": target.point.geojson,
+        "population": "",
+        "elderly_population": "",
+        "is_synthetic": "on",
+        "source": target.source,
+        "source_datum": target.source_datum,
     }
     response = admin_client.post(f"/admin/boundaries/division/{target.id}/change/", form)
     assert response.status_code == 302, response.content.decode()[:2000]
