@@ -82,6 +82,7 @@ class PlaceName(models.Model):
             models.Index(fields=["specific"], name="placename_specific"),
             models.Index(fields=["name"], name="placename_name"),
             models.Index(fields=["pinyin_plain"], name="placename_pinyin_plain"),
+            models.Index(fields=["initials"], name="placename_initials"),
             models.Index(fields=["district", "name"], name="placename_district_name"),
             models.Index(fields=["district", "pinyin_plain"], name="placename_district_pinyin"),
             GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="placename_name_trgm"),
