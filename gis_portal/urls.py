@@ -6,6 +6,7 @@ from boundaries import api as boundaries_api
 from boundaries import survey_api, survey_views
 from boundaries import views as boundaries_views
 from gis_portal import auth_api, views
+from placenames import api as placenames_api
 
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
@@ -20,6 +21,13 @@ api_v1 = [
     path("survey-uploads", survey_api.SurveyUploadListView.as_view(), name="survey-upload-list"),
     path("survey-uploads/<int:pk>", survey_api.SurveyUploadDetailView.as_view(), name="api-survey-upload-detail"),
     path("survey-uploads/<int:pk>/review", survey_api.SurveyUploadReviewView.as_view(), name="survey-upload-review"),
+    path("placenames/search", placenames_api.SearchView.as_view(), name="placename-search"),
+    path("placenames/autocomplete", placenames_api.AutocompleteView.as_view(), name="placename-autocomplete"),
+    path("placenames/nearby", placenames_api.NearbyView.as_view(), name="placename-nearby"),
+    path("placenames/duplicates", placenames_api.DuplicatesView.as_view(), name="placename-duplicates"),
+    path("placenames/export.csv", placenames_api.ExportCsvView.as_view(), name="placename-export-csv"),
+    path("placenames/export.geojson", placenames_api.ExportGeoJsonView.as_view(), name="placename-export-geojson"),
+    path("placenames/<int:placename_id>", placenames_api.DetailView.as_view(), name="placename-detail"),
 ]
 
 urlpatterns = [
@@ -27,6 +35,7 @@ urlpatterns = [
     path("inspections/", boundaries_views.InspectionDashboardView.as_view(), name="inspections"),
     path("inspections/lines/<str:code>/", boundaries_views.BoundaryLinePageView.as_view(), name="inspection-line"),
     path("api/v1/", include(api_v1)),
+    path("placenames/", include("placenames.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("surveys/", survey_views.SurveyHomeView.as_view(), name="surveys"),

@@ -3,6 +3,7 @@ from django.db import transaction
 
 from boundaries.models import BoundaryLine, Division, Inspection
 from gis_portal.commands import ServiceCommand
+from placenames.services import gazetteer_is_built
 
 
 def divisions_loaded() -> bool:
@@ -30,6 +31,7 @@ STEPS = [
     ("generate_divisions", divisions_generated),
     ("derive_boundary_lines", boundary_lines_derived),
     ("generate_inspections", inspections_generated),
+    ("build_gazetteer", gazetteer_is_built),
 ]
 
 

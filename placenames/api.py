@@ -1,0 +1,210 @@
+"""API of the gazetteer under /api/v1/placenames/: search, autocomplete, detail, nearby names,
+duplicate-name check and district exports (CSV, GeoJSON). Points are GeoJSON in EPSG:4326."""
+
+import csv
+import math
+
+from django.core.validators import RegexValidator
+from django.http import HttpResponse, JsonResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from boundaries.models import Cluster, Division
+from gis_portal.api import ErrorSerializer
+from gis_portal.errors import NotFound
+from placenames.models import PlaceName
+from placenames.selectors import (
+    placename_autocomplete,
+    placename_detail,
+    placename_district_list,
+    placename_duplicates,
+    placename_nearby,
+    placename_search,
+    search_filters,
+)
+
+SYNTHETIC_NOTE = "Records with is_synthetic=true (locations, former names) are generated for the demo."
+DIVISION_CODE = RegexValidator(r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$", "a 6-, 9- or 12-digit division code")
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(max_length=200, help_text="Chinese (simplified or traditional), pinyin, initials")
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
+    level = serializers.ChoiceField(choices=PlaceName.FeatureClass.choices, required=False, help_text="feature class")
+    district = serializers.CharField(max_length=32, required=False, help_text="district/county code or name")
+    cluster = serializers.SlugField(max_length=32, required=False, help_text="cluster slug")
+    date = serializers.DateField(required=False, help_text="only names valid on this date (YYYY-MM-DD)")
+
+    def validate_cluster(self, value: str) -> str:
+        if not Cluster.objects.filter(slug=value).exists():
+            raise serializers.ValidationError(f"no cluster {value!r}")
+        return value
+
+
+class AutocompleteQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(max_length=200)
+    limit = serializers.IntegerField(min_value=1, max_value=20, default=10)
+
+
+class NearbyQuerySerializer(serializers.Serializer):
+    lon = serializers.FloatField(min_value=-180, max_value=180, help_text="longitude, WGS84")
+    lat = serializers.FloatField(min_value=-90, max_value=90, help_text="latitude, WGS84")
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+
+    def validate(self, attrs):
+        if not all(math.isfinite(attrs[key]) for key in ("lon", "lat")):
+            raise serializers.ValidationError("lon and lat must be finite numbers")
+        return attrs
+
+
+class DuplicatesQuerySerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=64, help_text="the proposed name, in Chinese characters")
+    parent = serializers.CharField(validators=[DIVISION_CODE], help_text="code of the parent division")
+
+
+class ExportQuerySerializer(serializers.Serializer):
+    district = serializers.CharField(validators=[RegexValidator(r"^[0-9]{6}$", "a 6-digit district code")])
+
+
+def _query(serializer_class, request: Request) -> dict:
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data
+
+
+def placename_feature(place: dict, **extra) -> dict:
+    properties = {key: value for key, value in place.items() if key != "geometry"}
+    properties.update(extra)
+    return {"type": "Feature", "id": place["id"], "geometry": place["geometry"], "properties": properties}
+
+
+def feature_collection(places: list[dict]) -> dict:
+    return {"type": "FeatureCollection", "features": [placename_feature(p) for p in places], "note": SYNTHETIC_NOTE}
+
+
+class SearchView(APIView):
+    @extend_schema(
+        summary="Search standard place names (Chinese, traditional, pinyin, initials, prefix, typo, homophone)",
+        parameters=[SearchQuerySerializer],
+        responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        query = _query(SearchQuerySerializer, request)
+        filters = search_filters(**{key: query.get(key) for key in ("level", "district", "cluster", "date")})
+        return Response(feature_collection(placename_search(q=query["q"], limit=query["limit"], filters=filters)))
+
+
+class AutocompleteView(APIView):
+    @extend_schema(
+        summary="Type-ahead suggestions: [{id, name, pinyin, code, label}]",
+        parameters=[AutocompleteQuerySerializer],
+        responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        query = _query(AutocompleteQuerySerializer, request)
+        return Response(placename_autocomplete(q=query["q"], limit=query["limit"]))
+
+
+class DetailView(APIView):
+    @extend_schema(
+        summary="One place name as a GeoJSON Feature with hierarchy, variants and recorded changes",
+        responses={200: OpenApiTypes.OBJECT, 404: ErrorSerializer},
+    )
+    def get(self, request: Request, placename_id: int) -> Response:
+        return Response(placename_feature(placename_detail(placename_id=placename_id)))
+
+
+class NearbyView(APIView):
+    @extend_schema(
+        summary="Names nearest to a point (KNN), with distance in metres",
+        parameters=[NearbyQuerySerializer],
+        responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        query = _query(NearbyQuerySerializer, request)
+        places = placename_nearby(**query)
+        return Response({"type": "FeatureCollection", "features": [placename_feature(p) for p in places]})
+
+
+class DuplicatesView(APIView):
+    @extend_schema(
+        summary="Duplicate-name check for a naming application: same name or pinyin in the same district",
+        parameters=[DuplicatesQuerySerializer],
+        responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        query = _query(DuplicatesQuerySerializer, request)
+        parent = Division.objects.filter(code=query["parent"]).select_related("parent__parent").first()
+        if parent is None:
+            raise NotFound(f"no division with code {query['parent']}")
+        return Response(placename_duplicates(name=query["name"], parent=parent))
+
+
+def _district(request: Request) -> Division:
+    code = _query(ExportQuerySerializer, request)["district"]
+    district = Division.objects.filter(code=code, level=Division.Level.DISTRICT).first()
+    if district is None:
+        raise NotFound(f"no district or county with code {code}")
+    return district
+
+
+EXPORT_FIELDS = ["id", "name", "specific", "generic", "pinyin", "code", "feature_class", "parent_code", "lon", "lat"]
+
+
+def _export_rows(district: Division):
+    for p in placename_district_list(district=district):
+        yield {
+            "id": p.id,
+            "name": p.name,
+            "specific": p.specific,
+            "generic": p.generic,
+            "pinyin": p.pinyin,
+            "code": p.division.code if p.division else "",
+            "feature_class": p.feature_class,
+            "parent_code": p.parent.code if p.parent else "",
+            "lon": round(p.point.x, 6) if p.point else None,
+            "lat": round(p.point.y, 6) if p.point else None,
+            "is_synthetic": p.is_synthetic,
+        }
+
+
+class ExportCsvView(APIView):
+    @extend_schema(
+        summary="A district's standard names as CSV (UTF-8 with BOM; lon/lat WGS84)",
+        parameters=[ExportQuerySerializer],
+        responses={(200, "text/csv"): OpenApiTypes.STR, 400: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        district = _district(request)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="placenames-{district.code}.csv"'
+        response.write("\ufeff")  # so that spreadsheet programs read UTF-8
+        writer = csv.DictWriter(response, fieldnames=[*EXPORT_FIELDS, "is_synthetic"])
+        writer.writeheader()
+        writer.writerows(_export_rows(district))
+        return response
+
+
+class ExportGeoJsonView(APIView):
+    @extend_schema(
+        summary="A district's standard names as GeoJSON (EPSG:4326)",
+        parameters=[ExportQuerySerializer],
+        responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request: Request) -> JsonResponse:
+        district = _district(request)
+        features = []
+        for row in _export_rows(district):
+            lon, lat = row.pop("lon"), row.pop("lat")
+            geometry = {"type": "Point", "coordinates": [lon, lat]} if lon is not None else None
+            features.append({"type": "Feature", "id": row["id"], "geometry": geometry, "properties": row})
+        response = JsonResponse(
+            {"type": "FeatureCollection", "features": features, "note": SYNTHETIC_NOTE},
+            json_dumps_params={"ensure_ascii": False},
+        )
+        response["Content-Disposition"] = f'attachment; filename="placenames-{district.code}.geojson"'
+        return response

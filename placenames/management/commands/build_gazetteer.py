@@ -1,0 +1,9 @@
+from gis_portal.commands import ServiceCommand
+from placenames.services import gazetteer_build
+
+
+class Command(ServiceCommand):
+    help = "Fill the standard place-name gazetteer from the divisions (idempotent)."
+
+    def run(self, **options):
+        return gazetteer_build()

@@ -1,0 +1,50 @@
+"""Public pages of the gazetteer: the look-up page, a place's detail page and the printable
+standard place-name list (地名录) of a district."""
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.views.generic import TemplateView
+
+from boundaries.models import Division
+from gis_portal.errors import NotFound
+from placenames.selectors import placename_detail, placename_district_list
+
+
+class LookupView(TemplateView):
+    """Search box with type-ahead, results with their hierarchy, and a map; ``?q=`` is shareable."""
+
+    template_name = "placenames/lookup.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["q"] = self.request.GET.get("q", "")[:200]
+        context["districts"] = Division.objects.filter(level=Division.Level.DISTRICT).order_by("code")
+        return context
+
+
+class PlaceDetailView(TemplateView):
+    template_name = "placenames/detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        try:
+            place = placename_detail(placename_id=kwargs["placename_id"])
+        except NotFound as exc:
+            raise Http404(str(exc.detail)) from exc
+        context["place"] = place
+        context["former"] = [v for v in place["variants"] if v["kind"] == "former"]
+        context["others"] = [v for v in place["variants"] if v["kind"] != "former"]
+        return context
+
+
+class RegisterView(TemplateView):
+    """地名录: the standard names of one district, printable (name, pinyin, code, class)."""
+
+    template_name = "placenames/register.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        district = get_object_or_404(Division, code=kwargs["code"], level=Division.Level.DISTRICT)
+        context["district"] = district
+        context["names"] = placename_district_list(district=district)
+        return context
