@@ -2,6 +2,7 @@ from django.core.management import call_command
 from django.db import transaction
 
 from boundaries.models import Division
+from facilities.models import Facility
 from gis_portal.commands import ServiceCommand
 
 
@@ -15,11 +16,16 @@ def divisions_generated() -> bool:
     ).exists()
 
 
+def facilities_generated() -> bool:
+    return Facility.objects.filter(is_synthetic=True).exists()
+
+
 # The data the service starts with, in order: (command, check that tells it is already loaded).
 # Each app adds its own step here; every command is atomic and idempotent on its own.
 STEPS = [
     ("import_divisions", divisions_loaded),
     ("generate_divisions", divisions_generated),
+    ("generate_facilities", facilities_generated),
 ]
 
 
