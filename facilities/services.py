@@ -19,7 +19,7 @@ import shapely
 from django.db import connection, transaction
 from psycopg2.extras import execute_values
 
-from boundaries.models import Division
+from boundaries.models import Cluster, Division
 from facilities.models import CoverageStandard, Facility
 from gis_portal.errors import InvalidData, InvalidParameter, NotFound
 from gis_portal.geo import SOURCE_DATUMS, WGS84, read_geojson_features, to_wgs84
@@ -220,9 +220,17 @@ def facilities_import(
             " point, is_synthetic, source, source_datum) VALUES %s RETURNING id",
             [
                 (
-                    r["name"], r["category"], r["operator"], r["beds"], r["status"], r["address"],
-                    r["opening_date"], f"SRID=4326;POINT({r['lon']!r} {r['lat']!r})", r["is_synthetic"],
-                    source, r["source_datum"],
+                    r["name"],
+                    r["category"],
+                    r["operator"],
+                    r["beds"],
+                    r["status"],
+                    r["address"],
+                    r["opening_date"],
+                    f"SRID=4326;POINT({r['lon']!r} {r['lat']!r})",
+                    r["is_synthetic"],
+                    source,
+                    r["source_datum"],
                 )
                 for _, r in rows
             ],
@@ -293,7 +301,7 @@ def _units_sql(standard: CoverageStandard, *, with_distance: bool) -> tuple[str,
     district_id, cluster_id, geom (its point, EPSG:4326), population, elderly, covered,
     distance_m (geodesic metres to the nearest open facility of the category, or NULL),
     facility_count, beds, beds_required. Optional filter on ``%(district_id)s``."""
-    params: dict[str, Any] = {"category": standard.category, "open": OPEN}
+    params: dict[str, Any] = {"category": standard.category, "open": OPEN, "cluster": None}
     nearest = (
         """(SELECT ST_Distance(f.point::geography, d.point::geography) FROM facilities_facility f
              WHERE f.category = %(category)s AND f.status = %(open)s
@@ -318,6 +326,7 @@ def _units_sql(standard: CoverageStandard, *, with_distance: bool) -> tuple[str,
               FROM boundaries_division d JOIN boundaries_division t ON t.id = d.parent_id
              WHERE d.level = 'village' AND d.point IS NOT NULL AND d.kind = ANY(%(kinds)s)
                AND (%(district_id)s::bigint IS NULL OR t.parent_id = %(district_id)s)
+               AND (%(cluster)s::text IS NULL OR d.cluster_id = %(cluster)s)
         )"""
         return sql, params
     level = standard.level
@@ -326,10 +335,16 @@ def _units_sql(standard: CoverageStandard, *, with_distance: bool) -> tuple[str,
     fk, district_expr = PRESENCE_LEVEL[level]
     params.update(level=level, dkinds=standard.kinds_list, min_count=standard.min_count)
     if level == "village":
-        population = "COALESCE(d.population, 0)::bigint AS population, COALESCE(d.elderly_population, 0)::bigint AS elderly"
+        population = (
+            "COALESCE(d.population, 0)::bigint AS population, COALESCE(d.elderly_population, 0)::bigint AS elderly"
+        )
         pop_join = ""
     else:
-        child = "v.parent_id = d.id" if level == "township" else "v.parent_id IN (SELECT id FROM boundaries_division WHERE parent_id = d.id)"
+        child = (
+            "v.parent_id = d.id"
+            if level == "township"
+            else "v.parent_id IN (SELECT id FROM boundaries_division WHERE parent_id = d.id)"
+        )
         population = "COALESCE(pop.population, 0)::bigint AS population, COALESCE(pop.elderly, 0)::bigint AS elderly"
         pop_join = f"""LEFT JOIN LATERAL (SELECT sum(v.population) AS population, sum(v.elderly_population) AS elderly
                                  FROM boundaries_division v WHERE {child} AND v.level = 'village') pop ON true"""
@@ -355,7 +370,8 @@ def _units_sql(standard: CoverageStandard, *, with_distance: bool) -> tuple[str,
         SELECT id, code, name, kind, district_id, cluster_id, geom, population, elderly, radius_m,
                {covered} AS covered, distance_m, facility_count, beds, {required} AS beds_required
           FROM units0
-         WHERE %(district_id)s::bigint IS NULL OR district_id = %(district_id)s
+         WHERE (%(district_id)s::bigint IS NULL OR district_id = %(district_id)s)
+           AND (%(cluster)s::text IS NULL OR cluster_id = %(cluster)s)
     )"""
     return sql, params
 
@@ -365,8 +381,14 @@ def _district_id(district_code: str | None) -> int | None:
         return None
     district = Division.objects.filter(code=district_code, level=Division.Level.DISTRICT).first()
     if district is None:
-        raise NotFound(f"no district/county with code {district_code}")
+        raise InvalidParameter(f"district: no district/county with code {district_code}")
     return district.id
+
+
+def _cluster(slug: str | None) -> str | None:
+    if slug and not Cluster.objects.filter(slug=slug).exists():
+        raise InvalidParameter(f"cluster: no cluster {slug!r}")
+    return slug or None
 
 
 def _rule_label(standard: CoverageStandard) -> str:
@@ -464,14 +486,19 @@ def coverage_by_division(
 
 
 def coverage_gaps(
-    *, category: str, district_code: str | None = None, kind: str | None = None, limit: int = 500
+    *,
+    category: str,
+    district_code: str | None = None,
+    cluster: str | None = None,
+    kind: str | None = None,
+    limit: int = 500,
 ) -> dict:
     """The uncovered demand units of a category's standard, worst first: most aged-60+ people
     first (for capacity rules, the largest bed shortfall), then the farthest from the nearest open
     facility (geodesic metres). Each has its point (EPSG:4326) rendered with ST_AsGeoJSON."""
     standard = coverage_standard_get(category=category, kind=kind)
     units, params = _units_sql(standard, with_distance=False)
-    params.update(district_id=_district_id(district_code), limit=limit)
+    params.update(district_id=_district_id(district_code), cluster=_cluster(cluster), limit=limit)
     order = (
         "(u.beds_required - u.beds) DESC"
         if standard.kind == CoverageStandard.Kind.CAPACITY
@@ -604,7 +631,12 @@ def _order_by_gain(problem: SitingProblem, chosen: list[int]) -> list[int]:
 
 
 def coverage_suggest(
-    *, category: str, k: int, district_code: str | None = None, weight: str = "population"
+    *,
+    category: str,
+    k: int,
+    district_code: str | None = None,
+    cluster: str | None = None,
+    weight: str = "population",
 ) -> dict:
     """Up to ``k`` new sites that cover the most uncovered ``weight`` (population or elderly),
     existing open facilities kept. Radius rules: candidates and demand are the uncovered demand
@@ -619,7 +651,7 @@ def coverage_suggest(
     if standard.kind == CoverageStandard.Kind.CAPACITY:
         raise InvalidParameter(f"{category} has a capacity rule: sites do not apply, add beds")
     units, params = _units_sql(standard, with_distance=False)
-    params["district_id"] = _district_id(district_code)
+    params.update(district_id=_district_id(district_code), cluster=_cluster(cluster))
     with connection.cursor() as cursor:
         cursor.execute(
             f"""WITH {units}
@@ -686,3 +718,111 @@ def coverage_suggest(
         "population_newly_covered": int(sum(f["properties"]["population_newly_covered"] for f in features)),
         "features": features,
     }
+
+
+# --- folium report ----------------------------------------------------------------------------------
+
+SHARE_COLOURS = ((0.5, "#d7301f"), (0.7, "#fc8d59"), (0.9, "#fdcc8a"), (1.01, "#1a9850"))
+
+
+def share_colour(share: float | None) -> str:
+    if share is None:
+        return "#cccccc"
+    return next(colour for limit, colour in SHARE_COLOURS if share < limit)
+
+
+def coverage_report_html(
+    *, category: str, district_code: str | None = None, cluster: str | None = None, k: int = 5
+) -> str:
+    """A standalone HTML map (folium) of one district, one cluster or the whole municipality:
+    districts coloured by covered share, the gaps (worst 300) and up to ``k`` suggested sites.
+    Folium loads Leaflet from its CDN when the file is opened; no basemap unless configured."""
+    import json
+
+    import folium
+    from django.conf import settings
+
+    if district_code and cluster:
+        raise InvalidParameter("give a district or a cluster, not both")
+    district_id, cluster = _district_id(district_code), _cluster(cluster)
+    rollup = coverage_by_division(category=category, group_by="district", district_code=district_code)
+    shares = {row["code"]: row for row in rollup["results"]}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT code, name, ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, 0.002), 5),
+                      ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom)
+                 FROM boundaries_division
+                WHERE level = 'district' AND (%(d)s::bigint IS NULL OR id = %(d)s)
+                  AND (%(c)s::text IS NULL OR cluster_id = %(c)s) ORDER BY code""",
+            {"d": district_id, "c": cluster},
+        )
+        districts = cursor.fetchall()
+    title = f"{Facility.Category(category).label} — {rollup['rule']['label']}"
+    fmap = folium.Map(tiles=None, control_scale=True)
+    if settings.BASEMAP_URL:
+        folium.TileLayer(settings.BASEMAP_URL, attr=settings.BASEMAP_ATTRIBUTION or "basemap").add_to(fmap)
+    features = []
+    for code, name, geojson, *_ in districts:
+        row = shares.get(code, {})
+        share = row.get("covered_share")
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": json.loads(geojson),
+                "properties": {
+                    "name": name,
+                    "code": code,
+                    "covered": f"{row.get('covered', 0)} / {row.get('demand_points', 0)}",
+                    "share": "–" if share is None else f"{share:.0%}",
+                    "colour": share_colour(share),
+                },
+            }
+        )
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name="coverage",
+        style_function=lambda f: {
+            "fillColor": f["properties"]["colour"],
+            "color": "#444",
+            "weight": 1,
+            "fillOpacity": 0.6,
+        },  # fmt: skip
+        tooltip=folium.GeoJsonTooltip(fields=["name", "covered", "share"], aliases=["", "covered", "share"]),
+    ).add_to(fmap)
+    gaps = coverage_gaps(category=category, district_code=district_code, cluster=cluster, limit=300)
+    gap_layer = folium.FeatureGroup(name="gaps").add_to(fmap)
+    for f in gaps["features"]:
+        lon, lat = f["geometry"]["coordinates"]
+        p = f["properties"]
+        folium.CircleMarker(
+            [lat, lon], radius=4, color="#b2182b", fill=True, fill_opacity=0.8,
+            tooltip=f"{p['rank']}. {p['name']} ({p['district']}) — {p['elderly_population']} aged 60+",
+        ).add_to(gap_layer)  # fmt: skip
+    if rollup["rule"]["kind"] != CoverageStandard.Kind.CAPACITY and k > 0:
+        sites = coverage_suggest(category=category, k=k, district_code=district_code, cluster=cluster)
+        site_layer = folium.FeatureGroup(name="suggested sites").add_to(fmap)
+        for f in sites["features"]:
+            lon, lat = f["geometry"]["coordinates"]
+            p = f["properties"]
+            folium.Marker(
+                [lat, lon], tooltip=f"#{p['rank']} near {p['at_name']}: +{p['population_newly_covered']} people"
+            ).add_to(site_layer)
+    folium.LayerControl().add_to(fmap)
+    if districts:
+        fmap.fit_bounds(
+            [[min(d[4] for d in districts), min(d[3] for d in districts)],
+             [max(d[6] for d in districts), max(d[5] for d in districts)]]
+        )  # fmt: skip
+    legend = "".join(
+        f'<span style="background:{colour};padding:0 0.6em;margin-left:0.5em"></span> &lt; {limit:.0%}'
+        if limit <= 1 else f'<span style="background:{colour};padding:0 0.6em;margin-left:0.5em"></span> ≥ 90%'
+        for limit, colour in SHARE_COLOURS
+    )  # fmt: skip
+    header = (
+        f'<div style="position:fixed;top:8px;left:50px;z-index:1000;background:#fff;padding:6px 10px;'
+        f'font:14px sans-serif;box-shadow:0 0 4px #0004"><b>{title}</b><br>{legend}<br>'
+        f"<small>{gaps['total_uncovered']} uncovered; demand data and facilities generated for the demo "
+        f"(synthetic). Source: {rollup['rule']['source']}</small></div>"
+    )
+    fmap.get_root().html.add_child(folium.Element(header))
+    return fmap.get_root().render()

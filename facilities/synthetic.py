@@ -158,7 +158,9 @@ def facilities_generate_synthetic(*, seed: int) -> FacilityGenerationReport:
             template=f"(%s, %s, %s, %s, %s, %s, %s::date, ST_GeomFromEWKT(%s), true, '{SOURCE}', 'generated')",
             page_size=2000,
         )
-    facilities_derive_divisions(facility_ids=list(Facility.objects.filter(is_synthetic=True).values_list("id", flat=True)))
+    facilities_derive_divisions(
+        facility_ids=list(Facility.objects.filter(is_synthetic=True).values_list("id", flat=True))
+    )
     dropped, _ = Facility.objects.filter(is_synthetic=True, division__isnull=True).delete()
     with connection.cursor() as cursor:
         # Fresh statistics, or the planner misses the geography index (seconds instead of ms).
