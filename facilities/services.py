@@ -243,7 +243,12 @@ def facilities_import(
     outside = set(Facility.objects.filter(id__in=ids, division__isnull=True).values_list("id", flat=True))
     if outside:
         _raise_errors(
-            path.name, [f"{where}: the point is outside Chongqing" for (where, _), i in zip(rows, ids) if i in outside]
+            path.name,
+            [
+                f"{where}: the point is outside Chongqing"
+                for (where, _), i in zip(rows, ids, strict=True)
+                if i in outside
+            ],
         )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE facilities_facility")
@@ -327,7 +332,7 @@ def _units_sql(standard: CoverageStandard, *, with_distance: bool) -> tuple[str,
              WHERE d.level = 'village' AND d.point IS NOT NULL AND d.kind = ANY(%(kinds)s)
                AND (%(district_id)s::bigint IS NULL OR t.parent_id = %(district_id)s)
                AND (%(cluster)s::text IS NULL OR d.cluster_id = %(cluster)s)
-        )"""
+        )"""  # noqa: S608 (only this module's fixed SQL fragments are interpolated)
         return sql, params
     level = standard.level
     if level not in PRESENCE_LEVEL:
@@ -347,7 +352,7 @@ def _units_sql(standard: CoverageStandard, *, with_distance: bool) -> tuple[str,
         )
         population = "COALESCE(pop.population, 0)::bigint AS population, COALESCE(pop.elderly, 0)::bigint AS elderly"
         pop_join = f"""LEFT JOIN LATERAL (SELECT sum(v.population) AS population, sum(v.elderly_population) AS elderly
-                                 FROM boundaries_division v WHERE {child} AND v.level = 'village') pop ON true"""
+                                 FROM boundaries_division v WHERE {child} AND v.level = 'village') pop ON true"""  # noqa: S608 (only this module's fixed SQL fragments are interpolated)
     if standard.kind == CoverageStandard.Kind.CAPACITY:
         params["rate"] = standard.beds_per_1000_elderly
         covered, required = "beds >= elderly * %(rate)s / 1000.0", "elderly * %(rate)s / 1000.0"
@@ -372,7 +377,7 @@ def _units_sql(standard: CoverageStandard, *, with_distance: bool) -> tuple[str,
           FROM units0
          WHERE (%(district_id)s::bigint IS NULL OR district_id = %(district_id)s)
            AND (%(cluster)s::text IS NULL OR cluster_id = %(cluster)s)
-    )"""
+    )"""  # noqa: S608 (only this module's fixed SQL fragments are interpolated)
     return sql, params
 
 
@@ -448,7 +453,7 @@ def coverage_by_division(
       FROM g LEFT JOIN units u ON {join}
      GROUP BY g.code, g.name, g.cluster, g.sort
      ORDER BY g.sort
-    """
+    """  # noqa: S608 (only this module's fixed SQL fragments are interpolated)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -517,7 +522,7 @@ def coverage_gaps(
      WHERE NOT u.covered
      ORDER BY {order}, u.code
      LIMIT %(limit)s
-    """
+    """  # noqa: S608 (only this module's fixed SQL fragments are interpolated)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -658,7 +663,7 @@ def coverage_suggest(
                 SELECT u.id, u.code, u.name, u.kind, u.population, u.elderly, ST_X(u.geom), ST_Y(u.geom),
                        dist.code, dist.name, u.radius_m
                   FROM units u LEFT JOIN boundaries_division dist ON dist.id = u.district_id
-                 WHERE NOT u.covered AND u.geom IS NOT NULL ORDER BY u.code""",
+                 WHERE NOT u.covered AND u.geom IS NOT NULL ORDER BY u.code""",  # noqa: S608 (only this module's fixed SQL fragments are interpolated)
             params,
         )
         demand = cursor.fetchall()
@@ -786,7 +791,7 @@ def coverage_report_html(
             "color": "#444",
             "weight": 1,
             "fillOpacity": 0.6,
-        },  # fmt: skip
+        },
         tooltip=folium.GeoJsonTooltip(fields=["name", "covered", "share"], aliases=["", "covered", "share"]),
     ).add_to(fmap)
     gaps = coverage_gaps(category=category, district_code=district_code, cluster=cluster, limit=300)

@@ -100,7 +100,7 @@ def facilities_generate_synthetic(*, seed: int) -> FacilityGenerationReport:
     weak_stations = set(rng.choice(codes, size=4, replace=False).tolist())
     code_of = {d[0]: d[1] for d in districts}
 
-    for vid, name, kind, district_id, lon, lat, _elderly in villages:
+    for _vid, name, kind, district_id, lon, lat, _elderly in villages:
         short = _short(name)
         if kind == Division.Kind.COMMUNITY:
             rate = 0.35 if code_of[district_id] in weak_stations else 0.8
@@ -110,7 +110,7 @@ def facilities_generate_synthetic(*, seed: int) -> FacilityGenerationReport:
             b.add(name=f"{short}综合服务中心", category=C.SERVICE_CENTRE, lon=lon, lat=lat, max_m=40)
 
     rural_by_district: dict[int, list[tuple]] = {}
-    for tid, name, kind, district_id, lon, lat in townships:
+    for _tid, name, kind, district_id, lon, lat in townships:
         rural = kind in (Division.Kind.TOWN, Division.Kind.TOWNSHIP)
         if rural:
             rural_by_district.setdefault(district_id, []).append((name, lon, lat))
