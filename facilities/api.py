@@ -124,7 +124,7 @@ class FacilityListView(generics.ListAPIView):
             rows = []
             for feature in FacilitySerializer(self.filter_queryset(self.get_queryset()), many=True).data["features"]:
                 lon, lat = feature["geometry"]["coordinates"]
-                rows.append({**feature["properties"], "lon": lon, "lat": lat})
+                rows.append({"id": feature["id"], **feature["properties"], "lon": lon, "lat": lat})
             return csv_response(rows, filename="facilities.csv")
         return super().get(request, *args, **kwargs)
 

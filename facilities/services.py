@@ -629,7 +629,14 @@ def sites_mclp(problem: SitingProblem, *, k: int, time_limit_s: int = 20) -> lis
 
 
 def _order_by_gain(problem: SitingProblem, chosen: list[int]) -> list[int]:
-    """Order chosen sites by what each newly covers given those before it; drop sites adding none."""
+    """Drop chosen sites the others make redundant, then order the rest by what each newly covers
+    given those before it (so each listed site adds coverage)."""
+    chosen = list(chosen)
+    total = problem.coverage_of(chosen)
+    for site in sorted(chosen, key=lambda c: problem.coverage_of([c])):
+        rest = [c for c in chosen if c != site]
+        if problem.coverage_of(rest) >= total:
+            chosen = rest
     sub = SitingProblem(weights=problem.weights, covers=problem.covers[chosen])
     order = sites_greedy(sub, k=len(chosen))
     return [chosen[i] for i in order]
