@@ -107,7 +107,8 @@ def test_facility_moved_is_derived_again(scene, add_facility):
 
 @pytest.mark.parametrize("category", ["elder_station", "elder_centre", "cemetery", "elder_institution"])
 def test_rollups_add_up(category):
-    by = {g: coverage_by_division(category=category, group_by=g)["results"] for g in ("district", "cluster", "municipality")}
+    groups = ("district", "cluster", "municipality")
+    by = {g: coverage_by_division(category=category, group_by=g)["results"] for g in groups}
     assert len(by["district"]) == 38 and len(by["cluster"]) == 3 and len(by["municipality"]) == 1
     for key in SUMMED:
         total = by["municipality"][0][key]
