@@ -23,6 +23,8 @@ class CoverageDashboardView(TemplateView):
         context = super().get_context_data(**kwargs)
         with_rule = {s.category for s in coverage_standard_list()}
         context["categories"] = [(value, label) for value, label in Facility.Category.choices if value in with_rule]
+        wanted = self.request.GET.get("category")
+        context["selected"] = wanted if wanted in with_rule else Facility.Category.ELDER_STATION
         context["clusters"] = cluster_list()
         context["has_basemap"] = bool(settings.BASEMAP_URL)
         return context
