@@ -121,7 +121,7 @@ def run(standard: CoverageStandard, *, label: str, repeat: int) -> dict:
     missing = gaps["total_uncovered"]
     print(f"  {label:<10} {points:>7,} demand points, {len(facilities):,} facilities")
     print(
-        f"    service  coverage_by_division (SQL, by district):   {service_s * 1000:8.1f} ms  covered {service_covered:,}"
+        f"    service  coverage_by_division (SQL, by district): {service_s * 1000:8.1f} ms  covered {service_covered:,}"
     )
     print(f"    service  coverage_gaps (nearest of {missing:,} uncovered): {gaps_s * 1000:8.1f} ms")
     print(
