@@ -1,0 +1,181 @@
+"""Facilities (elder care, funeral, community services) and the coverage standards they are held to.
+
+Points are stored in EPSG:4326 (WGS84); distances are geodesic metres. A facility's ``division``
+(the township/street it lies in), ``district`` and ``village`` (the nearest village/community of
+that township) are derived from its point in SQL (see ``facilities.services.facilities_derive_divisions``)
+and never typed in.
+"""
+
+from django.contrib.gis.db import models
+from django.utils.translation import gettext_lazy as _
+
+from boundaries.models import Division
+
+
+class Facility(models.Model):
+    class Category(models.TextChoices):
+        ELDER_INSTITUTION = "elder_institution", _("elder-care institution (养老机构)")
+        ELDER_CENTRE = "elder_centre", _("township/street elder-care centre (养老服务中心)")
+        ELDER_STATION = "elder_station", _("community elder-care station (社区养老服务站)")
+        RURAL_CARE_HOME = "rural_care_home", _("rural care home (农村敬老院)")
+        FUNERAL_HOME = "funeral_home", _("funeral home (殡仪馆)")
+        CEMETERY = "cemetery", _("public cemetery (公益性公墓)")
+        COLUMBARIUM = "columbarium", _("columbarium (骨灰堂)")
+        SERVICE_CENTRE = "service_centre", _("community service centre (城乡社区综合服务设施)")
+
+    class Operator(models.TextChoices):
+        PUBLIC = "public", _("public")
+        PRIVATE = "private", _("private")
+        PUBLIC_PRIVATE = "public_private", _("public-private")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        PLANNED = "planned", _("planned")
+        CLOSED = "closed", _("closed")
+
+    name = models.CharField(_("name"), max_length=128)
+    category = models.CharField(_("category"), max_length=32, choices=Category.choices, db_index=True)
+    operator = models.CharField(_("operator"), max_length=16, choices=Operator.choices, default=Operator.PUBLIC)
+    beds = models.PositiveIntegerField(_("beds"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    opening_date = models.DateField(_("opening date"), null=True, blank=True)
+    point = models.PointField(_("location"), srid=4326)
+    division = models.ForeignKey(
+        Division,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="facilities",
+        verbose_name=_("township/street"),
+    )
+    district = models.ForeignKey(
+        Division,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="district_facilities",
+        verbose_name=_("district/county"),
+    )
+    village = models.ForeignKey(
+        Division,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="village_facilities",
+        verbose_name=_("village/community (nearest)"),
+    )
+    is_synthetic = models.BooleanField(_("synthetic"), default=False)
+    source = models.CharField(_("source"), max_length=255, blank=True)
+    source_datum = models.CharField(_("source datum"), max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("facility")
+        verbose_name_plural = _("facilities")
+        indexes = [
+            models.Index(fields=["category", "status"]),
+            models.Index(fields=["district", "category"]),
+            models.Index(fields=["division", "category"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        from facilities.services import facilities_derive_divisions
+
+        facilities_derive_divisions(facility_ids=[self.pk])
+        self.refresh_from_db(fields=["division", "district", "village"])
+
+
+class CoverageStandard(models.Model):
+    """A rule a facility category is held to (data, editable in the admin, each with its source).
+
+    - radius: every demand point (village/community) of ``demand_kind`` within ``radius_urban_m``
+      (communities) or ``radius_rural_m`` (villages) geodesic metres of an open facility;
+    - presence: every division of ``level`` (and of ``division_kinds`` when set) has at least
+      ``min_count`` open facilities;
+    - capacity: open facilities' beds per 1,000 people aged 60+ in each division of ``level``
+      at least ``beds_per_1000_elderly``.
+    """
+
+    class Kind(models.TextChoices):
+        RADIUS = "radius", _("radius")
+        PRESENCE = "presence", _("presence")
+        CAPACITY = "capacity", _("capacity")
+
+    class Demand(models.TextChoices):
+        COMMUNITY = "community", _("urban communities")
+        VILLAGE = "village", _("rural villages")
+        ALL = "all", _("communities and villages")
+
+    category = models.CharField(_("category"), max_length=32, choices=Facility.Category.choices)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    radius_urban_m = models.PositiveIntegerField(_("radius for communities (m)"), null=True, blank=True)
+    radius_rural_m = models.PositiveIntegerField(_("radius for villages (m)"), null=True, blank=True)
+    demand_kind = models.CharField(_("demand points"), max_length=16, choices=Demand.choices, default=Demand.ALL)
+    level = models.CharField(_("level"), max_length=16, choices=Division.Level.choices, blank=True)
+    division_kinds = models.CharField(
+        _("division kinds"),
+        max_length=64,
+        blank=True,
+        help_text=_("Comma-separated kinds of the level the rule applies to (e.g. town,township); blank: all."),
+    )
+    min_count = models.PositiveSmallIntegerField(_("at least"), default=1)
+    beds_per_1000_elderly = models.FloatField(_("beds per 1,000 aged 60+"), null=True, blank=True)
+    description = models.CharField(_("description"), max_length=255, blank=True)
+    source = models.CharField(_("source"), max_length=255)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["category", "kind"]
+        verbose_name = _("coverage standard")
+        verbose_name_plural = _("coverage standards")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "kind"], condition=models.Q(active=True), name="one_active_standard_per_kind"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="radius")
+                | models.Q(radius_urban_m__isnull=False)
+                | models.Q(radius_rural_m__isnull=False),
+                name="radius_standard_has_radius",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind__in=["presence", "capacity"]) | ~models.Q(level=""),
+                name="presence_capacity_standard_has_level",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="capacity") | models.Q(beds_per_1000_elderly__isnull=False),
+                name="capacity_standard_has_ratio",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()}: {self.get_kind_display()}"
+
+    @property
+    def kinds_list(self) -> list[str]:
+        return [k.strip() for k in self.division_kinds.split(",") if k.strip()]
+
+    def describe(self) -> dict:
+        """The rule as the API shows it."""
+        return {
+            "id": self.pk,
+            "category": self.category,
+            "kind": self.kind,
+            "radius_urban_m": self.radius_urban_m,
+            "radius_rural_m": self.radius_rural_m,
+            "demand_kind": self.demand_kind,
+            "level": self.level or None,
+            "division_kinds": self.kinds_list,
+            "min_count": self.min_count,
+            "beds_per_1000_elderly": self.beds_per_1000_elderly,
+            "description": self.description,
+            "source": self.source,
+        }

@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from boundaries import api as boundaries_api
 from boundaries import survey_api, survey_views
 from boundaries import views as boundaries_views
+from facilities import api as facilities_api
+from facilities import views as facilities_views
 from gis_portal import auth_api, views
 from placenames import api as placenames_api
 
@@ -28,12 +30,18 @@ api_v1 = [
     path("placenames/export.csv", placenames_api.ExportCsvView.as_view(), name="placename-export-csv"),
     path("placenames/export.geojson", placenames_api.ExportGeoJsonView.as_view(), name="placename-export-geojson"),
     path("placenames/<int:placename_id>", placenames_api.DetailView.as_view(), name="placename-detail"),
+    path("facilities", facilities_api.FacilityListView.as_view(), name="facility-list"),
+    path("coverage", facilities_api.CoverageView.as_view(), name="coverage"),
+    path("coverage/gaps", facilities_api.CoverageGapsView.as_view(), name="coverage-gaps"),
+    path("coverage/suggest", facilities_api.CoverageSuggestView.as_view(), name="coverage-suggest"),
 ]
 
 urlpatterns = [
     path("", views.MapView.as_view(), name="map"),
     path("inspections/", boundaries_views.InspectionDashboardView.as_view(), name="inspections"),
     path("inspections/lines/<str:code>/", boundaries_views.BoundaryLinePageView.as_view(), name="inspection-line"),
+    path("coverage/", facilities_views.CoverageDashboardView.as_view(), name="coverage-dashboard"),
+    path("coverage/report", facilities_views.coverage_report, name="coverage-report"),
     path("api/v1/", include(api_v1)),
     path("placenames/", include("placenames.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -2,6 +2,7 @@ from django.core.management import call_command
 from django.db import transaction
 
 from boundaries.models import BoundaryLine, Division, Inspection
+from facilities.models import Facility
 from gis_portal.commands import ServiceCommand
 from placenames.services import gazetteer_is_built
 
@@ -22,6 +23,8 @@ def boundary_lines_derived() -> bool:
 
 def inspections_generated() -> bool:
     return Inspection.objects.exists()
+def facilities_generated() -> bool:
+    return Facility.objects.filter(is_synthetic=True).exists()
 
 
 # The data the service starts with, in order: (command, check that tells it is already loaded).
@@ -32,6 +35,7 @@ STEPS = [
     ("derive_boundary_lines", boundary_lines_derived),
     ("generate_inspections", inspections_generated),
     ("build_gazetteer", gazetteer_is_built),
+    ("generate_facilities", facilities_generated),
 ]
 
 

@@ -1,0 +1,24 @@
+from django.contrib import admin
+from leaflet.admin import LeafletGeoAdmin
+
+from facilities.models import CoverageStandard, Facility
+
+
+@admin.register(Facility)
+class FacilityAdmin(LeafletGeoAdmin):
+    """Facilities with a Leaflet map widget (vendored; no CDN). Township, district and village are
+    derived from the point when it is saved (Facility.save)."""
+
+    list_display = ["name", "category", "status", "operator", "beds", "district", "division", "is_synthetic"]
+    list_filter = ["category", "status", "operator", "is_synthetic", "district"]
+    search_fields = ["name", "address"]
+    readonly_fields = ["division", "district", "village"]
+    list_select_related = ["district", "division"]
+
+
+@admin.register(CoverageStandard)
+class CoverageStandardAdmin(admin.ModelAdmin):
+    list_display = ["category", "kind", "radius_urban_m", "radius_rural_m", "level", "min_count",
+                    "beds_per_1000_elderly", "active"]  # fmt: skip
+    list_filter = ["kind", "active"]
+    list_editable = ["active"]

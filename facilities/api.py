@@ -1,0 +1,217 @@
+"""API of the facilities: /api/v1/facilities, /api/v1/coverage, /api/v1/coverage/gaps and
+/api/v1/coverage/suggest, each with a CSV export (``export=csv``)."""
+
+import csv
+import io
+import math
+
+import django_filters
+from django.contrib.gis.geos import Polygon
+from django.core.validators import RegexValidator
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_gis.serializers import GeoFeatureModelSerializer
+
+from facilities.models import CoverageStandard, Facility
+from facilities.selectors import facility_list
+from facilities.services import GROUP_BYS, coverage_by_division, coverage_gaps, coverage_suggest
+from gis_portal.api import ErrorSerializer, GeoJSONField, GeoJsonPagination, with_geojson
+
+DISTRICT_CODE = RegexValidator(r"^[0-9]{6}$", "a 6-digit district/county code")
+EXPORTS = ("json", "csv")
+
+
+def csv_response(rows: list[dict], *, filename: str) -> HttpResponse:
+    """Rows as a UTF-8 CSV download (with a BOM so that spreadsheet programs read the Chinese)."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0].keys()))
+        writer.writeheader()
+        writer.writerows(rows)
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class BBoxFilter(django_filters.CharFilter):
+    """``minlon,minlat,maxlon,maxlat`` in WGS84 (EPSG:4326): facilities inside the box."""
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        try:
+            box = [float(part) for part in value.split(",")]
+        except ValueError:
+            raise serializers.ValidationError({"bbox": "four numbers: minlon,minlat,maxlon,maxlat"}) from None
+        if len(box) != 4 or not all(math.isfinite(v) for v in box):
+            raise serializers.ValidationError({"bbox": "four numbers: minlon,minlat,maxlon,maxlat"})
+        minx, miny, maxx, maxy = box
+        if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
+            raise serializers.ValidationError({"bbox": "min must be below max, within lon/lat ranges"})
+        return qs.filter(point__coveredby=Polygon.from_bbox(box))
+
+
+class FacilityFilter(django_filters.FilterSet):
+    category = django_filters.ChoiceFilter(choices=Facility.Category.choices)
+    status = django_filters.ChoiceFilter(choices=Facility.Status.choices)
+    district = django_filters.CharFilter(
+        field_name="district__code", validators=[DISTRICT_CODE], help_text="district/county code (6 digits)"
+    )
+    township = django_filters.CharFilter(
+        field_name="division__code",
+        validators=[RegexValidator(r"^[0-9]{9}$", "a 9-digit township code")],
+        help_text="township/street code (9 digits)",
+    )
+    bbox = BBoxFilter(help_text="minlon,minlat,maxlon,maxlat (WGS84)")
+
+    class Meta:
+        model = Facility
+        fields = ["category", "status", "district", "township", "bbox"]
+
+
+class FacilitySerializer(GeoFeatureModelSerializer):
+    point = GeoJSONField(source="geojson", help_text="location (Point, EPSG:4326)")
+    township_code = serializers.CharField(source="division.code", default=None, read_only=True)
+    township = serializers.CharField(source="division.name", default=None, read_only=True)
+    district_code = serializers.CharField(source="district.code", default=None, read_only=True)
+    district = serializers.CharField(source="district.name", default=None, read_only=True)
+    village_code = serializers.CharField(source="village.code", default=None, read_only=True)
+
+    class Meta:
+        model = Facility
+        geo_field = "point"
+        fields = [
+            "id",
+            "name",
+            "category",
+            "operator",
+            "beds",
+            "status",
+            "address",
+            "opening_date",
+            "township_code",
+            "township",
+            "district_code",
+            "district",
+            "village_code",
+            "is_synthetic",
+            "source",
+        ]
+
+
+class FacilityListView(generics.ListAPIView):
+    serializer_class = FacilitySerializer
+    filterset_class = FacilityFilter
+    pagination_class = GeoJsonPagination
+
+    def get_queryset(self):
+        return with_geojson(facility_list(), "point")
+
+    @extend_schema(
+        summary="Facilities as a GeoJSON FeatureCollection (export=csv for a table)",
+        parameters=[OpenApiParameter("export", str, enum=EXPORTS, description="csv: a CSV download")],
+        responses={200: FacilitySerializer(many=True), 400: ErrorSerializer},
+    )
+    def get(self, request, *args, **kwargs):
+        export = ExportSerializer(data=request.query_params)
+        export.is_valid(raise_exception=True)
+        if export.validated_data["export"] == "csv":
+            rows = []
+            for feature in FacilitySerializer(self.filter_queryset(self.get_queryset()), many=True).data["features"]:
+                lon, lat = feature["geometry"]["coordinates"]
+                rows.append({"id": feature["id"], **feature["properties"], "lon": lon, "lat": lat})
+            return csv_response(rows, filename="facilities.csv")
+        return super().get(request, *args, **kwargs)
+
+
+class ExportSerializer(serializers.Serializer):
+    export = serializers.ChoiceField(choices=EXPORTS, default="json", help_text="csv: a CSV download")
+
+
+class CoverageQuerySerializer(ExportSerializer):
+    category = serializers.ChoiceField(choices=Facility.Category.values)
+    kind = serializers.ChoiceField(
+        choices=CoverageStandard.Kind.values, required=False, help_text="which standard (default: radius/presence)"
+    )
+
+
+class CoverageRollupQuerySerializer(CoverageQuerySerializer):
+    group_by = serializers.ChoiceField(choices=GROUP_BYS, default="district")
+
+
+class CoverageGapsQuerySerializer(CoverageQuerySerializer):
+    district = serializers.CharField(required=False, validators=[DISTRICT_CODE])
+    limit = serializers.IntegerField(min_value=1, max_value=20000, default=500)
+
+
+class CoverageSuggestQuerySerializer(serializers.Serializer):
+    category = serializers.ChoiceField(choices=Facility.Category.values)
+    k = serializers.IntegerField(min_value=1, max_value=50, default=5)
+    district = serializers.CharField(required=False, validators=[DISTRICT_CODE])
+    weight = serializers.ChoiceField(choices=["population", "elderly"], default="population")
+
+
+def _query(serializer_class, request: Request) -> dict:
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return dict(query.validated_data)
+
+
+class CoverageView(APIView):
+    @extend_schema(
+        summary="Coverage of a category's standard by district, cluster or the municipality",
+        description=(
+            "Rows per group: demand points, covered, covered share, population and aged-60+ population "
+            "in all and covered, and the rule applied (distances are geodesic metres). Demand data "
+            "generated for the demo (is_synthetic)."
+        ),
+        parameters=[CoverageRollupQuerySerializer],
+        responses={200: dict, 400: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        q = _query(CoverageRollupQuerySerializer, request)
+        result = coverage_by_division(category=q["category"], group_by=q["group_by"], kind=q.get("kind"))
+        result["is_synthetic"] = True
+        if q["export"] == "csv":
+            return csv_response(result["results"], filename=f"coverage-{q['category']}-{q['group_by']}.csv")
+        return Response(result)
+
+
+class CoverageGapsView(APIView):
+    @extend_schema(
+        summary="Uncovered demand points or divisions, worst first (GeoJSON FeatureCollection)",
+        parameters=[CoverageGapsQuerySerializer],
+        responses={200: dict, 400: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        q = _query(CoverageGapsQuerySerializer, request)
+        result = coverage_gaps(
+            category=q["category"], district_code=q.get("district"), kind=q.get("kind"), limit=q["limit"]
+        )
+        if q["export"] == "csv":
+            rows = [
+                {**f["properties"], "lon": f["geometry"]["coordinates"][0], "lat": f["geometry"]["coordinates"][1]}
+                for f in result["features"]
+                if f["geometry"]
+            ]
+            return csv_response(rows, filename=f"gaps-{q['category']}.csv")
+        return Response(result)
+
+
+class CoverageSuggestView(APIView):
+    @extend_schema(
+        summary="Up to k suggested new sites (maximal covering location, existing facilities kept)",
+        description="A GeoJSON FeatureCollection of sites, each with the population it newly covers.",
+        parameters=[CoverageSuggestQuerySerializer],
+        responses={200: dict, 400: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        q = _query(CoverageSuggestQuerySerializer, request)
+        return Response(
+            coverage_suggest(category=q["category"], k=q["k"], district_code=q.get("district"), weight=q["weight"])
+        )

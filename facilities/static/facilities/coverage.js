@@ -1,0 +1,165 @@
+/* The coverage dashboard: districts coloured by covered share, cluster table, bar chart by
+   district (plain SVG), gaps on the map and suggested sites (all from /api/v1/coverage*). */
+(function () {
+  "use strict";
+
+  var RAMP = [[0.5, "#d7301f"], [0.7, "#fc8d59"], [0.9, "#fdcc8a"], [Infinity, "#1a9850"]];
+
+  function readJSON(id) { return JSON.parse(document.getElementById(id).textContent); }
+  function escapeHtml(text) {
+    var div = document.createElement("div");
+    div.textContent = text == null ? "" : String(text);
+    return div.innerHTML;
+  }
+  function colour(share) {
+    if (share === null || share === undefined) { return "#cccccc"; }
+    for (var i = 0; i < RAMP.length; i++) { if (share < RAMP[i][0]) { return RAMP[i][1]; } }
+    return RAMP[RAMP.length - 1][1];
+  }
+  function pct(share) { return share === null || share === undefined ? "–" : Math.round(share * 100) + "%"; }
+  function getJSON(url) {
+    return fetch(url).then(function (r) {
+      return r.json().then(function (body) { if (!r.ok) { throw new Error(body.error ? body.error.message : r.status); } return body; });
+    });
+  }
+  // The value a district's bar shows: the covered share, or for a capacity rule beds against the standard.
+  function barValue(row, rule) {
+    if (rule.kind === "capacity") {
+      return row.beds_per_1000_elderly === null ? null : row.beds_per_1000_elderly / rule.beds_per_1000_elderly;
+    }
+    return row.covered_share;
+  }
+
+  function drawChart(rows, rule, labels) {
+    var width = 380, barH = 11, gap = 2, left = 110, height = rows.length * (barH + gap) + 16;
+    var parts = ['<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ' + width + " " + height + '" role="img">'];
+    var scale = (width - left - 40) / (rule.kind === "capacity" ? 1.5 : 1);
+    rows.forEach(function (row, i) {
+      var value = barValue(row, rule), y = i * (barH + gap);
+      var w = value === null ? 0 : Math.min(value, rule.kind === "capacity" ? 1.5 : 1) * scale;
+      var text = rule.kind === "capacity" ? (row.beds_per_1000_elderly === null ? "–" : row.beds_per_1000_elderly) : pct(value);
+      parts.push('<text x="' + (left - 4) + '" y="' + (y + barH - 2) + '" text-anchor="end">' + escapeHtml(row.name) + "</text>");
+      parts.push('<rect data-code="' + row.code + '" x="' + left + '" y="' + y + '" width="' + w.toFixed(1) + '" height="' + barH +
+        '" fill="' + colour(rule.kind === "capacity" ? (value >= 1 ? 1 : value) : value) + '"><title>' + escapeHtml(row.name + ": " + text) + "</title></rect>");
+      parts.push('<text x="' + (left + w + 3) + '" y="' + (y + barH - 2) + '">' + escapeHtml(text) + "</text>");
+    });
+    var full = left + scale;  // 100% (or the standard, for capacity)
+    parts.push('<line x1="' + full + '" x2="' + full + '" y1="0" y2="' + (height - 14) + '" stroke="#333" stroke-dasharray="3,2"/>');
+    parts.push('<text x="' + full + '" y="' + (height - 2) + '" text-anchor="middle">' +
+      escapeHtml(rule.kind === "capacity" ? rule.beds_per_1000_elderly + " " + labels.beds : "100%") + "</text>");
+    parts.push("</svg>");
+    document.getElementById("district-chart").innerHTML = parts.join("");
+  }
+
+  window.coverageMapInit = function (map) {
+    window.coverageMap = map;  // for tests and the console
+    var config = readJSON("coverage-config"), labels = readJSON("coverage-labels");
+    var select = document.getElementById("category"), mapDiv = document.getElementById("map");
+    var districtLayer = null, gapLayer = L.layerGroup().addTo(map), siteLayer = L.layerGroup().addTo(map);
+    var districtsReady = getJSON(config.divisionsUrl + "?level=district&simplify=100");
+
+    var legend = L.control({ position: "bottomright" });
+    legend.onAdd = function () {
+      var div = L.DomUtil.create("div", "legend");
+      var rows = ["< 50%", "50–70%", "70–90%", "≥ 90%"].map(function (text, i) {
+        return '<div><span class="swatch" style="background:' + RAMP[i][1] + '"></span>' + text + "</div>";
+      });
+      div.innerHTML = "<strong>" + escapeHtml(labels.legend) + "</strong>" + rows.join("");
+      return div;
+    };
+    legend.addTo(map);
+
+    function links(category) {
+      var scope = document.getElementById("report-scope").value;
+      document.getElementById("report-link").href = config.reportUrl + "?category=" + category + (scope ? "&" + scope : "");
+      document.getElementById("csv-districts").href = config.coverageUrl + "?category=" + category + "&group_by=district&export=csv";
+      document.getElementById("csv-gaps").href = config.gapsUrl + "?category=" + category + "&export=csv&limit=20000";
+    }
+
+    function load() {
+      var category = select.value;
+      mapDiv.removeAttribute("data-coverage");
+      siteLayer.clearLayers();
+      document.getElementById("site-list").innerHTML = "";
+      document.getElementById("site-summary").textContent = "";
+      links(category);
+      Promise.all([
+        districtsReady,
+        getJSON(config.coverageUrl + "?category=" + category + "&group_by=district"),
+        getJSON(config.coverageUrl + "?category=" + category + "&group_by=cluster"),
+        getJSON(config.gapsUrl + "?category=" + category + "&limit=300")
+      ]).then(function (answers) {
+        var districts = answers[0], byDistrict = answers[1], byCluster = answers[2], gaps = answers[3];
+        var rule = byDistrict.rule, rows = {};
+        byDistrict.results.forEach(function (row) { rows[row.code] = row; });
+        document.getElementById("rule").innerHTML = escapeHtml(labels.rule) + ": " + escapeHtml(rule.label) +
+          "<br>" + escapeHtml(labels.source) + ": " + escapeHtml(rule.source);
+        if (districtLayer) { map.removeLayer(districtLayer); }
+        districtLayer = L.geoJSON(districts, {
+          style: function (feature) {
+            var row = rows[feature.properties.code] || {};
+            var value = barValue(row, rule);
+            return { color: "#555", weight: 1, fillOpacity: 0.65,
+              fillColor: colour(rule.kind === "capacity" && value !== null ? Math.min(value, 1) : value) };
+          },
+          onEachFeature: function (feature, path) {
+            var row = rows[feature.properties.code] || {};
+            path.bindTooltip(escapeHtml(feature.properties.name) + " · " + row.covered + "/" + row.demand_points + " " +
+              escapeHtml(labels.share) + " (" + pct(row.covered_share) + ")", { sticky: true, className: "district-tooltip" });
+          }
+        }).addTo(map);
+        districtLayer.bringToBack();
+        if (!mapDiv.hasAttribute("data-fitted")) { map.fitBounds(districtLayer.getBounds()); mapDiv.setAttribute("data-fitted", "1"); }
+
+        document.querySelector("#cluster-table tbody").innerHTML = byCluster.results.map(function (row) {
+          return "<tr><td>" + escapeHtml(row.name) + "</td><td>" + row.demand_points + "</td><td>" + row.covered +
+            "</td><td>" + pct(row.covered_share) + "</td><td>" + (row.elderly_population - row.elderly_covered).toLocaleString() + "</td></tr>";
+        }).join("");
+        drawChart(byDistrict.results.filter(function (r) { return r.demand_points > 0; }), rule, labels);
+
+        gapLayer.clearLayers();
+        var items = [];
+        gaps.features.forEach(function (f, i) {
+          var p = f.properties, ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
+          var text = p.name + " (" + p.district + ") · " + p.elderly_population.toLocaleString() + " " + labels.elderly +
+            (p.nearest_facility_m !== null ? " · " + Math.round(p.nearest_facility_m) + " " + labels.metres : "");
+          L.circleMarker(ll, { radius: 4, color: "#b2182b", weight: 1, fillOpacity: 0.85, className: "gap-marker" })
+            .bindTooltip(escapeHtml(text)).addTo(gapLayer);
+          if (i < 20) { items.push("<li>" + escapeHtml(text) + "</li>"); }
+        });
+        document.getElementById("gap-list").innerHTML = items.join("");
+        document.getElementById("gap-total").textContent = gaps.total_uncovered + " " + labels.uncovered;
+        document.getElementById("suggest").disabled = rule.kind === "capacity";
+        mapDiv.setAttribute("data-coverage", category);
+      }).catch(function (error) {
+        document.getElementById("rule").textContent = labels.error + " " + error.message;
+      });
+    }
+
+    document.getElementById("suggest").addEventListener("click", function () {
+      var category = select.value, k = document.getElementById("k").value;
+      var summary = document.getElementById("site-summary"), list = document.getElementById("site-list");
+      summary.textContent = labels.loading;
+      list.innerHTML = "";
+      siteLayer.clearLayers();
+      getJSON(config.suggestUrl + "?category=" + category + "&k=" + encodeURIComponent(k)).then(function (result) {
+        var items = result.features.map(function (f) {
+          var p = f.properties, ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
+          var text = labels.site + " " + p.at_name + " (" + p.district + "): " + labels.newly + " " +
+            p.population_newly_covered.toLocaleString() + " " + labels.people;
+          L.circleMarker(ll, { radius: 9, color: "#2166ac", weight: 3, fillColor: "#67a9cf", fillOpacity: 0.9, className: "site-marker" })
+            .bindTooltip(String(p.rank), { permanent: true, direction: "center", className: "site-label" })
+            .addTo(siteLayer);
+          return "<li>" + escapeHtml(text) + "</li>";
+        });
+        list.innerHTML = items.join("");
+        summary.textContent = items.length ? result.population_newly_covered.toLocaleString() + " " + labels.people + " " + labels.total
+          : labels.nothing;
+        list.setAttribute("data-count", items.length);
+      }).catch(function (error) { summary.textContent = labels.error + " " + error.message; });
+    });
+    select.addEventListener("change", load);
+    document.getElementById("report-scope").addEventListener("change", function () { links(select.value); });
+    load();
+  };
+})();
