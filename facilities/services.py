@@ -508,9 +508,28 @@ def coverage_gaps(
     """The uncovered demand units of a category's standard, worst first: most aged-60+ people
     first (for capacity rules, the largest bed shortfall), then the farthest from the nearest open
     facility (geodesic metres). Each has its point (EPSG:4326) rendered with ST_AsGeoJSON."""
+    return coverage_points(
+        category=category, district_code=district_code, cluster=cluster, kind=kind, limit=limit, only_uncovered=True
+    )
+
+
+def coverage_points(
+    *,
+    category: str,
+    district_code: str | None = None,
+    cluster: str | None = None,
+    kind: str | None = None,
+    limit: int = 500,
+    only_uncovered: bool = False,
+) -> dict:
+    """Every demand unit of a category's standard, covered or not, with the geodesic distance in
+    metres to the nearest open facility of the category (KNN on geography, then ST_Distance on the
+    spheroid); uncovered first, worst first (see ``coverage_gaps``)."""
     standard = coverage_standard_get(category=category, kind=kind)
     units, params = _units_sql(standard, with_distance=False)
-    params.update(district_id=_district_id(district_code), cluster=_cluster(cluster), limit=limit)
+    params.update(
+        district_id=_district_id(district_code), cluster=_cluster(cluster), limit=limit, only_uncovered=only_uncovered
+    )
     order = (
         "(u.beds_required - u.beds) DESC"
         if standard.kind == CoverageStandard.Kind.CAPACITY
@@ -520,14 +539,14 @@ def coverage_gaps(
     WITH {units}
     SELECT u.code, u.name, u.kind, dist.code, dist.name, u.cluster_id, u.population, u.elderly,
            near.distance_m, u.facility_count, u.beds, u.beds_required, u.radius_m, ST_AsGeoJSON(u.geom, 6),
-           count(*) OVER ()
+           count(*) OVER (), u.covered
       FROM units u LEFT JOIN boundaries_division dist ON dist.id = u.district_id
       LEFT JOIN LATERAL (
             SELECT ST_Distance(f.point::geography, u.geom::geography) AS distance_m FROM facilities_facility f
              WHERE f.category = %(category)s AND f.status = %(open)s
              ORDER BY f.point::geography <-> u.geom::geography LIMIT 1) near ON true
-     WHERE NOT u.covered
-     ORDER BY {order}, u.code
+     WHERE NOT (u.covered AND %(only_uncovered)s)
+     ORDER BY u.covered, {order}, u.code
      LIMIT %(limit)s
     """  # noqa: S608 (only this module's fixed SQL fragments are interpolated)
     rows = _fetchall(sql, params)
@@ -544,6 +563,7 @@ def coverage_gaps(
             "population": int(r[6]),
             "elderly_population": int(r[7]),
             "nearest_facility_m": round(r[8], 1) if r[8] is not None else None,
+            "covered": r[15],
             "is_synthetic": True,
         }
         if standard.kind == CoverageStandard.Kind.RADIUS:
@@ -557,7 +577,7 @@ def coverage_gaps(
         "type": "FeatureCollection",
         "category": category,
         "rule": standard.describe() | {"label": _rule_label(standard)},
-        "total_uncovered": rows[0][14] if rows else 0,
+        ("total_uncovered" if only_uncovered else "total"): rows[0][14] if rows else 0,
         "features": features,
     }
 
