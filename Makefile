@@ -17,3 +17,4 @@ lint:
 bench:
 	bash scripts/setup.sh run
 	.venv/bin/python bench/locate.py
+	.venv/bin/python bench/coverage.py

@@ -18,7 +18,7 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from facilities.models import CoverageStandard, Facility
 from facilities.selectors import facility_list
-from facilities.services import GROUP_BYS, coverage_by_division, coverage_gaps, coverage_suggest
+from facilities.services import GROUP_BYS, coverage_by_division, coverage_gaps, coverage_points, coverage_suggest
 from gis_portal.api import ErrorSerializer, GeoJSONField, GeoJsonPagination, with_geojson
 
 DISTRICT_CODE = RegexValidator(r"^[0-9]{6}$", "a 6-digit district/county code")
@@ -156,6 +156,14 @@ class CoverageSuggestQuerySerializer(serializers.Serializer):
     weight = serializers.ChoiceField(choices=["population", "elderly"], default="population")
 
 
+def _feature_rows(collection: dict) -> list[dict]:
+    return [
+        {**f["properties"], "lon": f["geometry"]["coordinates"][0], "lat": f["geometry"]["coordinates"][1]}
+        for f in collection["features"]
+        if f["geometry"]
+    ]
+
+
 def _query(serializer_class, request: Request) -> dict:
     query = serializer_class(data=request.query_params)
     query.is_valid(raise_exception=True)
@@ -194,12 +202,23 @@ class CoverageGapsView(APIView):
             category=q["category"], district_code=q.get("district"), kind=q.get("kind"), limit=q["limit"]
         )
         if q["export"] == "csv":
-            rows = [
-                {**f["properties"], "lon": f["geometry"]["coordinates"][0], "lat": f["geometry"]["coordinates"][1]}
-                for f in result["features"]
-                if f["geometry"]
-            ]
-            return csv_response(rows, filename=f"gaps-{q['category']}.csv")
+            return csv_response(_feature_rows(result), filename=f"gaps-{q['category']}.csv")
+        return Response(result)
+
+
+class CoveragePointsView(APIView):
+    @extend_schema(
+        summary="Every demand point or division, covered or not, with the distance to the nearest facility",
+        parameters=[CoverageGapsQuerySerializer],
+        responses={200: dict, 400: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        q = _query(CoverageGapsQuerySerializer, request)
+        result = coverage_points(
+            category=q["category"], district_code=q.get("district"), kind=q.get("kind"), limit=q["limit"]
+        )
+        if q["export"] == "csv":
+            return csv_response(_feature_rows(result), filename=f"coverage-points-{q['category']}.csv")
         return Response(result)
 
 

@@ -267,6 +267,15 @@ def _raise_errors(name: str, errors: list[str]) -> None:
 # --- coverage ---------------------------------------------------------------------------------------
 
 
+def _fetchall(sql: str, params: dict) -> list[tuple]:
+    """Run one analysis query without JIT: its cost estimate (a correlated index probe per demand
+    point) makes PostgreSQL JIT-compile it, which costs more (0.2-0.8 s) than the query itself."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def coverage_standard_get(*, category: str, kind: str | None = None) -> CoverageStandard:
     """The active standard of a category (a radius or presence rule unless ``kind`` says)."""
     if category not in Facility.Category.values:
@@ -454,9 +463,7 @@ def coverage_by_division(
      GROUP BY g.code, g.name, g.cluster, g.sort
      ORDER BY g.sort
     """  # noqa: S608 (only this module's fixed SQL fragments are interpolated)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = _fetchall(sql, params)
     label = _rule_label(standard)
     results = []
     for code, name, cluster, n, covered, pop, pop_cov, eld, eld_cov, beds, required, nfac in rows:
@@ -501,9 +508,28 @@ def coverage_gaps(
     """The uncovered demand units of a category's standard, worst first: most aged-60+ people
     first (for capacity rules, the largest bed shortfall), then the farthest from the nearest open
     facility (geodesic metres). Each has its point (EPSG:4326) rendered with ST_AsGeoJSON."""
+    return coverage_points(
+        category=category, district_code=district_code, cluster=cluster, kind=kind, limit=limit, only_uncovered=True
+    )
+
+
+def coverage_points(
+    *,
+    category: str,
+    district_code: str | None = None,
+    cluster: str | None = None,
+    kind: str | None = None,
+    limit: int = 500,
+    only_uncovered: bool = False,
+) -> dict:
+    """Every demand unit of a category's standard, covered or not, with the geodesic distance in
+    metres to the nearest open facility of the category (KNN on geography, then ST_Distance on the
+    spheroid); uncovered first, worst first (see ``coverage_gaps``)."""
     standard = coverage_standard_get(category=category, kind=kind)
     units, params = _units_sql(standard, with_distance=False)
-    params.update(district_id=_district_id(district_code), cluster=_cluster(cluster), limit=limit)
+    params.update(
+        district_id=_district_id(district_code), cluster=_cluster(cluster), limit=limit, only_uncovered=only_uncovered
+    )
     order = (
         "(u.beds_required - u.beds) DESC"
         if standard.kind == CoverageStandard.Kind.CAPACITY
@@ -513,19 +539,17 @@ def coverage_gaps(
     WITH {units}
     SELECT u.code, u.name, u.kind, dist.code, dist.name, u.cluster_id, u.population, u.elderly,
            near.distance_m, u.facility_count, u.beds, u.beds_required, u.radius_m, ST_AsGeoJSON(u.geom, 6),
-           count(*) OVER ()
+           count(*) OVER (), u.covered
       FROM units u LEFT JOIN boundaries_division dist ON dist.id = u.district_id
       LEFT JOIN LATERAL (
             SELECT ST_Distance(f.point::geography, u.geom::geography) AS distance_m FROM facilities_facility f
              WHERE f.category = %(category)s AND f.status = %(open)s
              ORDER BY f.point::geography <-> u.geom::geography LIMIT 1) near ON true
-     WHERE NOT u.covered
-     ORDER BY {order}, u.code
+     WHERE NOT (u.covered AND %(only_uncovered)s)
+     ORDER BY u.covered, {order}, u.code
      LIMIT %(limit)s
     """  # noqa: S608 (only this module's fixed SQL fragments are interpolated)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = _fetchall(sql, params)
     features = []
     for rank, r in enumerate(rows, start=1):
         props = {
@@ -539,6 +563,7 @@ def coverage_gaps(
             "population": int(r[6]),
             "elderly_population": int(r[7]),
             "nearest_facility_m": round(r[8], 1) if r[8] is not None else None,
+            "covered": r[15],
             "is_synthetic": True,
         }
         if standard.kind == CoverageStandard.Kind.RADIUS:
@@ -552,7 +577,7 @@ def coverage_gaps(
         "type": "FeatureCollection",
         "category": category,
         "rule": standard.describe() | {"label": _rule_label(standard)},
-        "total_uncovered": rows[0][14] if rows else 0,
+        ("total_uncovered" if only_uncovered else "total"): rows[0][14] if rows else 0,
         "features": features,
     }
 
@@ -664,31 +689,28 @@ def coverage_suggest(
         raise InvalidParameter(f"{category} has a capacity rule: sites do not apply, add beds")
     units, params = _units_sql(standard, with_distance=False)
     params.update(district_id=_district_id(district_code), cluster=_cluster(cluster))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""WITH {units}
-                SELECT u.id, u.code, u.name, u.kind, u.population, u.elderly, ST_X(u.geom), ST_Y(u.geom),
-                       dist.code, dist.name, u.radius_m
-                  FROM units u LEFT JOIN boundaries_division dist ON dist.id = u.district_id
-                 WHERE NOT u.covered AND u.geom IS NOT NULL ORDER BY u.code""",  # noqa: S608 (only this module's fixed SQL fragments are interpolated)
-            params,
+    demand = _fetchall(
+        f"""WITH {units}
+            SELECT u.id, u.code, u.name, u.kind, u.population, u.elderly, ST_X(u.geom), ST_Y(u.geom),
+                   dist.code, dist.name, u.radius_m
+              FROM units u LEFT JOIN boundaries_division dist ON dist.id = u.district_id
+             WHERE NOT u.covered AND u.geom IS NOT NULL ORDER BY u.code""",  # noqa: S608 (only this module's fixed SQL fragments are interpolated)
+        params,
+    )
+    ids = [row[0] for row in demand]
+    if standard.kind == CoverageStandard.Kind.RADIUS and demand:
+        # Pairs (candidate a, demand b) within b's radius; a bounding-box test in degrees
+        # (generous: 1 degree of longitude is at least 80 km here) prunes before the exact one.
+        pairs = _fetchall(
+            """WITH d AS (SELECT id, point, CASE WHEN kind = 'community' THEN %(ru)s ELSE %(rr)s END::float AS r
+                            FROM boundaries_division WHERE id = ANY(%(ids)s))
+               SELECT a.id, b.id FROM d a JOIN d b
+                 ON a.point && ST_Expand(b.point, b.r / 80000.0)
+                AND ST_DWithin(a.point::geography, b.point::geography, b.r)""",
+            {"ids": ids, "ru": standard.radius_urban_m, "rr": standard.radius_rural_m},
         )
-        demand = cursor.fetchall()
-        ids = [row[0] for row in demand]
-        if standard.kind == CoverageStandard.Kind.RADIUS and demand:
-            # Pairs (candidate a, demand b) within b's radius; a bounding-box test in degrees
-            # (generous: 1 degree of longitude is at least 80 km here) prunes before the exact one.
-            cursor.execute(
-                """WITH d AS (SELECT id, point, CASE WHEN kind = 'community' THEN %(ru)s ELSE %(rr)s END::float AS r
-                                FROM boundaries_division WHERE id = ANY(%(ids)s))
-                   SELECT a.id, b.id FROM d a JOIN d b
-                     ON a.point && ST_Expand(b.point, b.r / 80000.0)
-                    AND ST_DWithin(a.point::geography, b.point::geography, b.r)""",
-                {"ids": ids, "ru": standard.radius_urban_m, "rr": standard.radius_rural_m},
-            )
-            pairs = cursor.fetchall()
-        else:
-            pairs = [(i, i) for i in ids]
+    else:
+        pairs = [(i, i) for i in ids]
     index = {unit_id: i for i, unit_id in enumerate(ids)}
     covers = np.zeros((len(ids), len(ids)), dtype=bool)
     for a, b in pairs:

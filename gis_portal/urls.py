@@ -33,6 +33,7 @@ api_v1 = [
     path("facilities", facilities_api.FacilityListView.as_view(), name="facility-list"),
     path("coverage", facilities_api.CoverageView.as_view(), name="coverage"),
     path("coverage/gaps", facilities_api.CoverageGapsView.as_view(), name="coverage-gaps"),
+    path("coverage/points", facilities_api.CoveragePointsView.as_view(), name="coverage-points"),
     path("coverage/suggest", facilities_api.CoverageSuggestView.as_view(), name="coverage-suggest"),
 ]
 

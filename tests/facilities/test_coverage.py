@@ -5,7 +5,7 @@ import pytest
 from django.contrib.gis.geos import Point
 
 from facilities.models import CoverageStandard
-from facilities.services import coverage_by_division, coverage_gaps
+from facilities.services import coverage_by_division, coverage_gaps, coverage_points
 from gis_portal.errors import InvalidParameter, NotFound
 from tests.facilities.conftest import S, offset
 
@@ -54,6 +54,18 @@ def test_gaps_worst_first_with_distances(scene, add_facility):
     assert second["nearest_facility_m"] == pytest.approx(5000, abs=0.2)
     lon, lat = gaps["features"][0]["geometry"]["coordinates"]
     assert (lon, lat) == pytest.approx(offset(S, azimuth=90, metres=1001), abs=1e-6)
+
+
+def test_every_point_with_its_nearest_distance(scene, add_facility):
+    add_facility("elder_station", *S)
+    result = coverage_points(category="elder_station", district_code="509901")
+    assert result["total"] == 3
+    rows = [
+        (f["properties"]["code"], f["properties"]["covered"], f["properties"]["nearest_facility_m"])
+        for f in result["features"]
+    ]
+    assert [r[:2] for r in rows] == [("509901001002", False), ("509901001003", False), ("509901001001", True)]
+    assert [r[2] for r in rows] == pytest.approx([1001, 5000, 999], abs=0.2)
 
 
 def test_presence_counts_a_division_with_and_without_a_facility(scene, add_facility):
