@@ -156,6 +156,7 @@ class BoundaryLineFilter(django_filters.FilterSet):
     level = django_filters.ChoiceFilter(choices=BoundaryLine.Level.choices)
     status = django_filters.ChoiceFilter(choices=BoundaryLine.Status.choices)
     cluster = django_filters.ModelChoiceFilter(
+        field_name="district__cluster",
         queryset=Cluster.objects.all(),
         to_field_name="slug",
         method="filter_cluster",
