@@ -156,6 +156,7 @@ class BoundaryLineFilter(django_filters.FilterSet):
     level = django_filters.ChoiceFilter(choices=BoundaryLine.Level.choices)
     status = django_filters.ChoiceFilter(choices=BoundaryLine.Status.choices)
     cluster = django_filters.ModelChoiceFilter(
+        field_name="district__cluster",
         queryset=Cluster.objects.all(),
         to_field_name="slug",
         method="filter_cluster",
@@ -184,7 +185,7 @@ class BoundaryLineSerializer(GeoFeatureModelSerializer):
     geom = GeoJSONField(source="geojson", help_text="MultiLineString, EPSG:4326")
     left = serializers.CharField(source="left_code", help_text="division code of the left side")
     right = serializers.CharField(source="right_code", help_text="division (or province) code of the right side")
-    district = serializers.CharField(source="district.code", default=None, help_text="responsible district")
+    district = serializers.CharField(source="district_code", default=None, help_text="responsible district")
     cluster = serializers.CharField(source="cluster_slug", default=None)
     next_due = serializers.DateField(help_text="last inspection + 5 years")
     overdue = serializers.BooleanField()
@@ -278,7 +279,7 @@ class MarkerFilter(django_filters.FilterSet):
 
 class MarkerSerializer(GeoFeatureModelSerializer):
     geom = GeoJSONField(source="geojson", help_text="Point, EPSG:4326")
-    line = serializers.CharField(source="line.code")
+    line = serializers.CharField(source="line_code", help_text="line code")
 
     class Meta:
         model = Marker

@@ -96,9 +96,9 @@ def boundary_line_list(*, today: datetime.date) -> QuerySet[BoundaryLine]:
         output_field=DateField(),
     )
     return (
-        BoundaryLine.objects.select_related("district")
-        .annotate(
+        BoundaryLine.objects.annotate(
             next_due=next_due,
+            district_code=F("district__code"),
             cluster_slug=F("district__cluster_id"),
             history_is_synthetic=Exists(Inspection.objects.filter(line=OuterRef("pk"), is_synthetic=True)),
         )
@@ -109,6 +109,7 @@ def boundary_line_list(*, today: datetime.date) -> QuerySet[BoundaryLine]:
                 output_field=BooleanField(),
             )
         )
+        .defer("geom")  # render it with with_geojson; parsing every line into GEOS is slow
         .order_by("level", "code")
     )
 
@@ -174,7 +175,8 @@ def boundary_line_history(*, line: BoundaryLine) -> dict:
 
 
 def marker_list() -> QuerySet[Marker]:
-    return Marker.objects.select_related("line").order_by("line__code", "sequence")
+    """Markers with their line's code (not the line itself: its geometry is large)."""
+    return Marker.objects.annotate(line_code=F("line__code")).order_by("line_code", "sequence")
 
 
 SUMMARY_SQL = """

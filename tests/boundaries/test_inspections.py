@@ -195,3 +195,18 @@ def test_schema_documents_the_endpoints(api):
     for path in ("/api/v1/boundary-lines", "/api/v1/boundary-lines/{code}", "/api/v1/markers"):
         assert path in schema["paths"]
     assert "/api/v1/inspections/summary" in schema["paths"]
+
+
+@pytest.mark.parametrize(
+    "model", ["boundaryline", "marker", "trijunction", "surveyteam", "inspection", "boundaryproblem"]
+)
+def test_admin_pages_open(client, model):
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.create_superuser("admin", "admin@example.org", "pw-for-tests-only"))
+    listing = client.get(f"/admin/boundaries/{model}/")
+    assert listing.status_code == 200
+    from django.apps import apps
+
+    first = apps.get_model("boundaries", model).objects.order_by("pk").first()
+    assert client.get(f"/admin/boundaries/{model}/{first.pk}/change/").status_code == 200

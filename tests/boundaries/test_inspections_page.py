@@ -17,7 +17,8 @@ def test_dashboard_draws_lines_markers_and_tables(page, portal_server):
     assert page.locator("#lines-map").get_attribute("data-lines") == str(lines)
     assert page.locator("path.leaflet-interactive:not(.boundary-marker)").count() == lines
     # Disputed lines are drawn red, overdue ones dashed.
-    strokes = set(page.eval_on_selector_all("path.leaflet-interactive", "els => els.map(e => e.getAttribute('stroke'))"))
+    script = "els => els.map(e => e.getAttribute('stroke'))"
+    strokes = set(page.eval_on_selector_all("path.leaflet-interactive", script))
     assert {"#1b9e77", "#b22222"} <= strokes
     assert page.locator("path.leaflet-interactive[stroke-dasharray]").count() > 0
     assert page.locator("#lines-map").get_attribute("data-markers") == str(Marker.objects.count())
@@ -26,7 +27,8 @@ def test_dashboard_draws_lines_markers_and_tables(page, portal_server):
     page.evaluate("() => window.linesMap.setView([29.56, 106.55], 11)")
     page.wait_for_selector("path.boundary-marker", state="attached", timeout=5_000)
     assert page.locator("path.boundary-marker").count() == Marker.objects.count()
-    drawn = page.eval_on_selector_all("path.boundary-marker", "els => els.filter(e => e.getAttribute('d') !== 'M0 0').length")
+    script = "els => els.filter(e => e.getAttribute('d') !== 'M0 0').length"  # Leaflet's off-screen path
+    drawn = page.eval_on_selector_all("path.boundary-marker", script)
     assert 5 < drawn < Marker.objects.count() / 10
     # Roll-up tables: 3 clusters, 38 districts, totals that agree.
     assert page.locator("#summary-cluster tbody tr").count() == 3

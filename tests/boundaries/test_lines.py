@@ -194,3 +194,37 @@ def test_derive_is_idempotent_and_keeps_markers():
     call_command("derive_boundary_lines", verbosity=0)
     assert dict(BoundaryLine.objects.values_list("code", "id")) == before
     assert Marker.objects.count() == markers > 1000
+
+
+def test_county_network_topology():
+    """Node the county and provincial lines into a planar graph. Its nodes are exactly the county
+    tri-junctions; its faces are the districts' polygons plus the holes in the municipality
+    (enclaves of neighbouring provinces); and Euler's formula holds: V - E + F = components, a
+    closed ring without a node counting as one node, one edge and one component."""
+    (nodes, edges, rings, faces, in_one_district, holes, unmatched) = rows(
+        """
+        WITH net AS (SELECT ST_LineMerge(ST_Node(ST_Collect(d.geom))) AS g
+                       FROM boundaries_boundaryline l, ST_Dump(l.geom) d WHERE l.level IN ('county', 'province')),
+             e AS (SELECT (ST_Dump(g)).geom FROM net),
+             v AS (SELECT DISTINCT ST_AsText(ST_SnapToGrid(p, 1e-7)) AS p
+                     FROM (SELECT ST_StartPoint(geom) AS p FROM e WHERE NOT ST_IsClosed(geom)
+                           UNION ALL SELECT ST_EndPoint(geom) FROM e WHERE NOT ST_IsClosed(geom)) x),
+             f AS (SELECT (ST_Dump(ST_Polygonize(geom))).geom FROM e),
+             located AS (SELECT (SELECT count(*) FROM boundaries_division d
+                                  WHERE d.level = 'district' AND ST_Covers(d.geom, ST_PointOnSurface(f.geom))) AS n
+                           FROM f)
+        SELECT (SELECT count(*) FROM v), (SELECT count(*) FROM e), (SELECT count(*) FROM e WHERE ST_IsClosed(geom)),
+               (SELECT count(*) FROM f), (SELECT count(*) FROM located WHERE n = 1),
+               (SELECT count(*) FROM located WHERE n = 0),
+               (SELECT count(*) FROM v WHERE p NOT IN (SELECT ST_AsText(ST_SnapToGrid(geom, 1e-7))
+                                                        FROM boundaries_trijunction WHERE level = 'county'))
+        """
+    )[0]
+    assert nodes == TriJunction.objects.filter(level="county").count() and unmatched == 0
+    district_parts = scalar("SELECT sum(ST_NumGeometries(geom)) FROM boundaries_division WHERE level = 'district'")
+    municipal_holes = scalar(
+        "SELECT sum(ST_NumInteriorRings(p.geom)) FROM boundaries_division d, ST_Dump(d.geom) p WHERE d.code = '500000'"
+    )
+    assert in_one_district == district_parts and holes == municipal_holes
+    assert faces == district_parts + municipal_holes
+    assert (nodes + rings) - edges + faces == 1 + rings

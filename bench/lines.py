@@ -1,0 +1,77 @@
+"""Figures for the boundary lines: what the derivation produces and how long it takes, and the
+latency of the inspection API through Django's test client (in-process, no HTTP server).
+
+Run after the data is loaded:  .venv/bin/python bench/lines.py [--repeat 20]
+Note: it runs derive_boundary_lines once more (idempotent: upserts by code, history kept).
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gis_portal.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+
+    start = time.perf_counter()
+    with open(os.devnull, "w") as quiet:
+        call_command("derive_boundary_lines", stdout=quiet)
+    print(f"derive_boundary_lines: {time.perf_counter() - start:.1f} s")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT level, count(*), sum(length_m) / 1000 FROM boundaries_boundaryline GROUP BY level ORDER BY level"
+        )
+        for level, count, km in cursor.fetchall():
+            print(f"  {level:9s} {count:5d} lines {km:10,.1f} km")
+        cursor.execute(
+            "SELECT (SELECT sum(length_m) FROM boundaries_boundaryline WHERE level = 'province'),"
+            "       (SELECT ST_Length(ST_Boundary(geom)::geography) FROM boundaries_division WHERE code = '500000')"
+        )
+        provincial, perimeter = cursor.fetchone()
+        print(
+            f"  provincial lines {provincial:,.1f} m vs municipal perimeter {perimeter:,.1f} m "
+            f"({(provincial - perimeter) / perimeter:+.4%})"
+        )
+        cursor.execute("SELECT level, count(*) FROM boundaries_trijunction GROUP BY level ORDER BY level")
+        print("  tri-junctions: " + ", ".join(f"{level} {n}" for level, n in cursor.fetchall()))
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    for url in (
+        "/api/v1/boundary-lines?level=county",
+        "/api/v1/boundary-lines?level=county&simplify=50",
+        "/api/v1/boundary-lines/500103-500105",
+        "/api/v1/markers?page_size=5000",
+        "/api/v1/inspections/summary?group_by=district",
+        "/inspections/",
+    ):
+        samples = []
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            response = client.get(url)
+            samples.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200, (url, response.status_code)
+        samples.sort()
+        p95 = samples[max(0, int(len(samples) * 0.95) - 1)]
+        median = statistics.median(samples)
+        print(f"{url:50s} p50 {median:7.1f} ms  p95 {p95:7.1f} ms  {len(response.content):>9,} bytes")
+
+
+if __name__ == "__main__":
+    main()
