@@ -221,7 +221,10 @@ def placename_search(
     candidates = _candidates_sql(chinese=chinese, filters=filters, prefix=True, homophones=homophones)
     rows = _run(candidates, params)
     if fuzzy and len(rows) < min(limit, FUZZY_BELOW) and len(text) >= (2 if chinese else 3):
-        rows = _run(f"{candidates}\nUNION ALL\n({_fuzzy_sql(chinese=chinese, filters=filters)})", params)
+        # The fuzzy tier ranks last: its names (not found already) fill the remaining places.
+        found = {row[0] for row in rows}
+        fuzzy_rows = _run(_fuzzy_sql(chinese=chinese, filters=filters), {**params, "limit": limit + len(rows)})
+        rows += [row for row in fuzzy_rows if row[0] not in found][: limit - len(rows)]
     return [{**_place(row), "matched": _matched(row)} for row in rows]
 
 
