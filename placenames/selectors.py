@@ -8,9 +8,10 @@ fuzzy matches use pg_trgm GIN indexes. Points are EPSG:4326; distances are geode
 
 import datetime
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from boundaries.models import Division
@@ -24,6 +25,9 @@ RANKS = (0, 1, 2, 3, 4)
 SEARCHABLE_VARIANTS = ("alias", "former", "minority")
 # The fuzzy pass (the costliest) runs only when the better tiers found fewer names than this.
 FUZZY_BELOW = 5
+# Pinyin word-similarity thresholds tried in turn: the stricter one is about three times cheaper on
+# the GIN index (fewer candidate rows to recheck); the looser one runs only if it found nothing.
+WORD_SIMILARITY_STEPS = (0.7, 0.6)
 MAX_QUERY = 64  # longer queries cannot match a name (names are at most 64 characters)
 
 
@@ -126,7 +130,7 @@ def _candidates_sql(*, chinese: bool, filters: SearchFilters, prefix: bool, homo
 
 def _fuzzy_sql(*, chinese: bool, filters: SearchFilters) -> str:
     """Chinese: trigram similarity of the characters (``%``, threshold 0.3). Pinyin: word similarity
-    (``<%``, threshold 0.6), which tolerates a letter dropped or swapped inside a longer name and
+    (``<%``, threshold 0.7 then 0.6), which tolerates a letter dropped or swapped inside a longer name and
     is far more selective on the GIN index than plain similarity over common pinyin trigrams."""
     if chinese:
         match, score = "p.name %% %(q)s", "similarity(p.name, %(q)s)"
@@ -223,14 +227,22 @@ def placename_search(
     if fuzzy and len(rows) < min(limit, FUZZY_BELOW) and len(text) >= (2 if chinese else 3):
         # The fuzzy tier ranks last: its names (not found already) fill the remaining places.
         found = {row[0] for row in rows}
-        fuzzy_rows = _run(_fuzzy_sql(chinese=chinese, filters=filters), {**params, "limit": limit + len(rows)})
+        fuzzy_sql, fuzzy_params = _fuzzy_sql(chinese=chinese, filters=filters), {**params, "limit": limit + len(rows)}
+        fuzzy_rows = []
+        for threshold in (() if chinese else WORD_SIMILARITY_STEPS) or (None,):
+            fuzzy_rows = _run(fuzzy_sql, fuzzy_params, word_similarity=threshold)
+            if fuzzy_rows:
+                break
         rows += [row for row in fuzzy_rows if row[0] not in found][: limit - len(rows)]
     return [{**_place(row), "matched": _matched(row)} for row in rows]
 
 
-def _run(candidates: str, params: dict) -> list[tuple]:
+def _run(candidates: str, params: dict, *, word_similarity: float | None = None) -> list[tuple]:
     sql = RESULT_SQL.format(candidates=candidates, columns=PLACE_COLUMNS, joins=PLACE_JOINS)
-    with connection.cursor() as cursor:
+    # SET LOCAL semantics (set_config(..., true)) need a transaction; plain reads don't.
+    with transaction.atomic() if word_similarity is not None else nullcontext(), connection.cursor() as cursor:
+        if word_similarity is not None:
+            cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)", [str(word_similarity)])
         cursor.execute(sql, params)
         return cursor.fetchall()
 

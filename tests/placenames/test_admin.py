@@ -34,7 +34,8 @@ def test_admin_rename_keeps_former_name_and_records_who(client):
     response = client.post(f"/admin/placenames/placename/{place.id}/change/", data)
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
     place.refresh_from_db()
-    assert (place.name, place.pinyin, place.valid_from.isoformat()) == ("解放碑中心街道", "Jiefangbeizhongxin Jiedao", "2025-03-01")
+    assert (place.name, place.pinyin) == ("解放碑中心街道", "Jiefangbeizhongxin Jiedao")
+    assert place.valid_from.isoformat() == "2025-03-01"
     former = place.variants.get(kind="former")
     assert (former.name, former.valid_to.isoformat()) == ("解放碑街道", "2025-02-28")
     latest = place.history.latest()
