@@ -318,7 +318,7 @@ def main() -> None:
     )
     search, autocomplete, empty = bench_http(queries, workers=args.workers)
     sample = random.Random(1).sample(queries, min(args.baseline_queries, len(queries)))
-    baseline = bench_icontains(sample)
+    baseline = bench_icontains(sample) if sample else [float("nan")]
     print(f"  HTTP /api/v1/placenames/search       (gunicorn, {args.workers} workers): {percentiles(search)}")
     print(f"  HTTP /api/v1/placenames/autocomplete (gunicorn, {args.workers} workers): {percentiles(autocomplete)}")
     print(f"  baseline: naive icontains (ORM, in-process):        {percentiles(baseline)}  ({len(sample)} queries)")

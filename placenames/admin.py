@@ -1,8 +1,10 @@
 from django.contrib import admin
+from django.utils import timezone
 from leaflet.admin import LeafletGeoAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from placenames.models import PlaceName, PlaceNameVariant
+from placenames.services import placename_fields, placename_rename
 
 
 class VariantInline(admin.TabularInline):
@@ -22,3 +24,21 @@ class PlaceNameAdmin(SimpleHistoryAdmin, LeafletGeoAdmin):
     readonly_fields = ["pinyin_plain", "initials", "rank"]
     list_select_related = ["district"]
     inlines = [VariantInline]
+
+    def save_model(self, request, obj, form, change):
+        """A changed name goes through the rename service, so the old one is kept as a former name;
+        the derived spellings (专名/通名, pinyin, search keys) always follow the name."""
+        if change and "name" in form.changed_data:
+            new_name = obj.name
+            obj.name = form.initial["name"]
+            on = obj.approval_date if "approval_date" in form.changed_data and obj.approval_date else None
+            placename_rename(
+                placename=obj,
+                new_name=new_name,
+                on=on or timezone.localdate(),
+                approval_ref=obj.approval_ref,
+            )
+            return
+        for field, value in placename_fields(name=obj.name).items():
+            setattr(obj, field, value)
+        super().save_model(request, obj, form, change)

@@ -21,7 +21,7 @@ from placenames.text import (
     traditional,
 )
 
-DIVISION_SOURCE = "Standard name derived from the statistical division list (committee suffix dropped)."
+DIVISION_SOURCE = "名称取自统计用区划代码和城乡划分代码（村、社区去除委员会后缀）。"
 # Names of the Cultural Revolution and commune era, the typical former names of city streets.
 FORMER_SPECIFICS = ["红旗", "东风", "向阳", "胜利", "前进", "红星", "卫东", "立新", "反修", "跃进"]
 SYNTHETIC_RENAMES = 8
@@ -90,7 +90,7 @@ def gazetteer_build() -> GazetteerReport:
                 cluster_id=division.cluster_id,
                 point=division.point,
                 status=PlaceName.Status.STANDARD,
-                history_text=DIVISION_SOURCE if name == division.name else f"{DIVISION_SOURCE} ({division.name})",
+                history_text=DIVISION_SOURCE if name == division.name else f"{DIVISION_SOURCE}（{division.name}）",
             )
         )
     created = bulk_create_with_history(new, PlaceName, batch_size=2000, default_change_reason="gazetteer_build")

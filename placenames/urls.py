@@ -1,3 +1,4 @@
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path
 
@@ -7,7 +8,10 @@ app_name = "placenames"
 
 
 def register_redirect(request):
-    return redirect("placenames:register", code=request.GET.get("district", "500103")[:6])
+    code = request.GET.get("district", "")
+    if not (len(code) == 6 and code.isdigit()):
+        raise Http404("district: a 6-digit district code")
+    return redirect("placenames:register", code=code)
 
 
 urlpatterns = [
