@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from django.utils import timezone
 from leaflet.admin import LeafletGeoAdmin
@@ -13,6 +14,23 @@ class VariantInline(admin.TabularInline):
     fields = ["kind", "name", "pinyin", "language", "valid_from", "valid_to", "note", "is_synthetic"]
 
 
+class PlaceNameForm(forms.ModelForm):
+    class Meta:
+        model = PlaceName
+        fields = "__all__"  # noqa: DJ007 -- the admin lists every field; this form only adds a check
+
+    def clean(self):
+        """A rename takes effect on the approval date (or today), after the current name's start."""
+        data = super().clean()
+        if self.instance.pk and "name" in self.changed_data:
+            on = data.get("approval_date") if "approval_date" in self.changed_data else None
+            on = on or timezone.localdate()
+            start = self.initial.get("valid_from")
+            if start and on <= start:
+                raise forms.ValidationError(f"A rename must take effect after {start} (the current name's start).")
+        return data
+
+
 @admin.register(PlaceName)
 class PlaceNameAdmin(SimpleHistoryAdmin, LeafletGeoAdmin):
     """Standard names with a map widget and their change history (who and when)."""
@@ -24,6 +42,7 @@ class PlaceNameAdmin(SimpleHistoryAdmin, LeafletGeoAdmin):
     readonly_fields = ["pinyin_plain", "initials", "rank"]
     list_select_related = ["district"]
     inlines = [VariantInline]
+    form = PlaceNameForm
 
     def save_model(self, request, obj, form, change):
         """A changed name goes through the rename service, so the old one is kept as a former name;

@@ -7,6 +7,7 @@ from django.views.generic import TemplateView
 
 from boundaries.models import Division
 from gis_portal.errors import NotFound
+from placenames.models import PlaceName, PlaceNameVariant
 from placenames.selectors import placename_detail, placename_district_list
 
 
@@ -32,6 +33,10 @@ class PlaceDetailView(TemplateView):
         except NotFound as exc:
             raise Http404(str(exc.detail)) from exc
         context["place"] = place
+        context["feature_class_label"] = PlaceName.FeatureClass(place["feature_class"]).label
+        kinds = dict(PlaceNameVariant.Kind.choices)
+        for variant in place["variants"]:
+            variant["kind_label"] = kinds.get(variant["kind"], variant["kind"])
         context["former"] = [v for v in place["variants"] if v["kind"] == "former"]
         context["others"] = [v for v in place["variants"] if v["kind"] != "former"]
         return context

@@ -40,3 +40,23 @@ def test_admin_rename_keeps_former_name_and_records_who(client):
     assert (former.name, former.valid_to.isoformat()) == ("解放碑街道", "2025-02-28")
     latest = place.history.latest()
     assert latest.history_user == user and latest.name == "解放碑中心街道"
+
+
+def test_admin_rename_before_the_current_name_is_refused(client):
+    client.force_login(User.objects.create_superuser("editor2", "editor2@example.org", "pw-for-tests-only"))
+    place = PlaceName.objects.filter(valid_from__isnull=False, variants__kind="former").first()
+    page = client.get(f"/admin/placenames/placename/{place.id}/change/")
+    form = page.context["adminform"].form
+    data = {name: ("" if form[name].value() is None else form[name].value()) for name in form.fields}
+    data.update(name="测试街道", approval_date="1950-01-01", point=place.point.geojson, is_synthetic="on")
+    inline = page.context["inline_admin_formsets"][0].formset
+    data.update({f"{inline.prefix}-{key}": value for key, value in inline.management_form.initial.items()})
+    for i, variant_form in enumerate(inline.forms):
+        for name in variant_form.fields:
+            value = variant_form[name].value()
+            data[f"{inline.prefix}-{i}-{name}"] = "" if value in (None, False) else value
+    response = client.post(f"/admin/placenames/placename/{place.id}/change/", data)
+    assert response.status_code == 200
+    assert "must take effect after" in response.content.decode()
+    place.refresh_from_db()
+    assert place.name != "测试街道"

@@ -42,3 +42,13 @@ def test_shared_url_and_detail_page(page, portal_server):
     assert "示意数据" in page.locator("#former-names").inner_text()
     page.wait_for_selector(".leaflet-marker-icon", timeout=10_000)
     assert page.errors == []
+
+
+def test_lookup_page_in_english(page, portal_server):
+    page.goto(portal_server + "/placenames/?q=yuzhong")
+    assert page.locator(".placename-panel h2").inner_text() == "标准地名查询"
+    page.click("button[value='en']")
+    page.wait_for_selector("#placename-results li", timeout=10_000)
+    assert page.locator(".placename-panel h2").inner_text() == "Look up a standard place name"
+    assert page.locator("#placename-results li .result-name").first.inner_text() == "渝中区"
+    assert page.errors == []

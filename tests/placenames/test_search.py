@@ -211,3 +211,11 @@ def test_detail_nearby_duplicates_and_exports(client):
 def test_register_page(client):
     page = client.get("/placenames/register/500103/").content.decode()
     assert "解放碑街道" in page and "Jiefangbei Jiedao" in page and "500103" in page
+
+
+def test_endpoints_are_in_the_openapi_schema(client):
+    paths = client.get("/api/v1/schema/", {"format": "json"}).json()["paths"]
+    for path in ("search", "autocomplete", "nearby", "duplicates", "export.csv", "export.geojson", "{placename_id}"):
+        assert f"/api/v1/placenames/{path}" in paths
+    params = {p["name"] for p in paths["/api/v1/placenames/search"]["get"]["parameters"]}
+    assert params >= {"q", "limit", "level", "district", "cluster", "date"}
