@@ -23,6 +23,8 @@ def boundary_lines_derived() -> bool:
 
 def inspections_generated() -> bool:
     return Inspection.objects.exists()
+
+
 def facilities_generated() -> bool:
     return Facility.objects.filter(is_synthetic=True).exists()
 
