@@ -18,17 +18,11 @@ Run after `make run` has set up the database:  .venv/bin/python bench/coverage.p
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gis_portal.settings")
+from common import django_setup
 
-import django  # noqa: E402
-
-django.setup()
+django_setup()
 
 import geopandas  # noqa: E402
 import numpy as np  # noqa: E402

@@ -8,17 +8,11 @@ Note: it runs derive_boundary_lines once more (idempotent: upserts by code, hist
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gis_portal.settings")
+from common import django_setup
 
-import django  # noqa: E402
-
-django.setup()
+django_setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402

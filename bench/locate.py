@@ -11,36 +11,19 @@ Run after `make run` has set up the database:  .venv/bin/python bench/locate.py 
 """
 
 import argparse
-import http.client
-import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gis_portal.settings")
+from common import django_setup, gunicorn, percentiles
 
-import django  # noqa: E402
-
-django.setup()
+django_setup()
 
 import shapely  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from boundaries.models import Division  # noqa: E402
 from boundaries.selectors import division_locate  # noqa: E402
-
-
-def percentiles(samples_s: list[float]) -> str:
-    ms = sorted(s * 1000 for s in samples_s)
-    p50 = statistics.median(ms)
-    p95 = ms[int(0.95 * (len(ms) - 1))]
-    return f"p50 {p50:8.2f} ms   p95 {p95:8.2f} ms   mean {statistics.fmean(ms):8.2f} ms"
 
 
 def random_points(count: int, seed: float = 0.42) -> list[tuple[float, float]]:
@@ -54,45 +37,11 @@ def random_points(count: int, seed: float = 0.42) -> list[tuple[float, float]]:
         return cursor.fetchall()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def bench_http(points, *, workers: int) -> list[float]:
-    port = free_port()
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "gis_portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    with gunicorn(workers=workers) as get:
         for lon, lat in points[:20]:  # warm up every worker's connection
-            client.request("GET", f"/api/v1/locate?lon={lon}&lat={lat}")
-            client.getresponse().read()
-        samples = []
-        for lon, lat in points:
-            start = time.perf_counter()
-            client.request("GET", f"/api/v1/locate?lon={lon:.6f}&lat={lat:.6f}")
-            response = client.getresponse()
-            body = response.read()
-            samples.append(time.perf_counter() - start)
-            if response.status != 200:
-                raise SystemExit(f"locate({lon}, {lat}) answered {response.status}: {body[:200]!r}")
-        json.loads(body)
-        return samples
-    finally:
-        server.terminate()
-        server.wait()
+            get(f"/api/v1/locate?lon={lon}&lat={lat}")
+        return [get(f"/api/v1/locate?lon={lon:.6f}&lat={lat:.6f}")[1] for lon, lat in points]
 
 
 def bench_selector(points) -> list[float]:

@@ -14,21 +14,18 @@ Run:  .venv/bin/python bench/search.py [--names 1000000] [--queries 1000] [--reb
 """
 
 import argparse
-import http.client
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
 import time
 import urllib.parse
-from pathlib import Path
 
 import dj_database_url
 import psycopg2
+from common import ROOT, gunicorn, p95, percentiles
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_URL = "postgis://postgres@127.0.0.1:5432/gis_portal"
 
@@ -47,17 +44,6 @@ GENERATED_GENERICS = [
     ("小区", "xiaoqu", "other"),
     ("广场", "guangchang", "facility"),
 ]
-
-
-def percentiles(samples_s: list[float]) -> str:
-    ms = sorted(s * 1000 for s in samples_s)
-    p95 = ms[int(0.95 * (len(ms) - 1))]
-    return f"p50 {statistics.median(ms):8.2f} ms   p95 {p95:8.2f} ms   mean {statistics.fmean(ms):8.2f} ms"
-
-
-def p95(samples_s: list[float]) -> float:
-    ms = sorted(s * 1000 for s in samples_s)
-    return ms[int(0.95 * (len(ms) - 1))]
 
 
 def bench_url(base_url: str, name: str) -> str:
@@ -207,54 +193,18 @@ def queries_make(count: int, seed: int = 20190101) -> list[str]:
     return queries
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def bench_http(queries: list[str], *, workers: int) -> tuple[list[float], list[float], int]:
-    port = free_port()
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "gis_portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
-        cwd=ROOT,
-        env=os.environ,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-
-        def get(path: str) -> bytes:
-            client.request("GET", path)
-            response = client.getresponse()
-            body = response.read()
-            if response.status != 200:
-                raise SystemExit(f"{path} answered {response.status}: {body[:200]!r}")
-            return body
-
+    with gunicorn(workers=workers) as get:
         for q in queries[:40]:  # warm up every worker's connection and caches
             get("/api/v1/placenames/search?q=" + urllib.parse.quote(q))
         search, autocomplete, empty = [], [], 0
         for q in queries:
             quoted = urllib.parse.quote(q)
-            start = time.perf_counter()
-            body = get(f"/api/v1/placenames/search?limit=20&q={quoted}")
-            search.append(time.perf_counter() - start)
+            body, seconds = get(f"/api/v1/placenames/search?limit=20&q={quoted}")
+            search.append(seconds)
             empty += body.startswith(b'{"type":"FeatureCollection","features":[]')
-            start = time.perf_counter()
-            get(f"/api/v1/placenames/autocomplete?limit=10&q={quoted}")
-            autocomplete.append(time.perf_counter() - start)
+            autocomplete.append(get(f"/api/v1/placenames/autocomplete?limit=10&q={quoted}")[1])
         return search, autocomplete, empty
-    finally:
-        server.terminate()
-        server.wait()
 
 
 def bench_icontains(queries: list[str]) -> list[float]:

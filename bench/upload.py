@@ -8,20 +8,13 @@ Run after `make run` has loaded the data:  .venv/bin/python bench/upload.py [--p
 """
 
 import argparse
-import os
 import resource
-import sys
 import time
 import tracemalloc
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gis_portal.settings")
+from common import django_setup
 
-import django  # noqa: E402
-
-django.setup()
+django_setup()
 
 import numpy as np  # noqa: E402
 import shapely  # noqa: E402
