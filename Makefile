@@ -17,4 +17,6 @@ lint:
 bench:
 	bash scripts/setup.sh run
 	.venv/bin/python bench/locate.py
+	.venv/bin/python bench/upload.py
 	.venv/bin/python bench/coverage.py
+	.venv/bin/python bench/lines.py
