@@ -186,6 +186,9 @@ LEAFLET_CONFIG = {
     "NO_GLOBALS": False,
 }
 
+# Vector tiles (gis_portal.tiles): seconds a tile is cached in the process and by browsers/CDNs.
+TILE_CACHE_SECONDS = int(os.environ.get("TILE_CACHE_SECONDS", "300"))
+
 # Seed of the generated (synthetic) data: same seed, same output.
 SYNTHETIC_SEED = int(os.environ.get("SYNTHETIC_SEED", "20190101"))
 

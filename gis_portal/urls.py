@@ -7,7 +7,7 @@ from boundaries import survey_api, survey_views
 from boundaries import views as boundaries_views
 from facilities import api as facilities_api
 from facilities import views as facilities_views
-from gis_portal import auth_api, views
+from gis_portal import auth_api, tiles, views
 from placenames import api as placenames_api
 
 api_v1 = [
@@ -44,6 +44,7 @@ urlpatterns = [
     path("coverage/", facilities_views.CoverageDashboardView.as_view(), name="coverage-dashboard"),
     path("coverage/report", facilities_views.coverage_report, name="coverage-report"),
     path("api/v1/", include(api_v1)),
+    path("tiles/<str:layer>/<str:z>/<str:x>/<str:y>.pbf", tiles.TileView.as_view(), name="tile"),
     path("placenames/", include("placenames.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),

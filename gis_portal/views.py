@@ -24,7 +24,7 @@ class MapView(TemplateView):
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if request.path.startswith("/api/"):
+    if request.path.startswith(("/api/", "/tiles/")):
         return JsonResponse(error_body(code="not_found", message=f"No such resource: {request.path}"), status=404)
     return render(request, "404.html", status=404)
 

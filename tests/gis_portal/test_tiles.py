@@ -1,0 +1,93 @@
+"""Vector tiles: valid MVT over Chongqing with the right features, empty outside, 400 on bad
+coordinates, the cluster filter, zoom thresholds and caching headers."""
+
+import mercantile
+import pytest
+from django.core.cache import cache
+from mapbox_vector_tile import decode
+
+pytestmark = pytest.mark.django_db
+JIEFANGBEI = (106.5767, 29.5575)
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    cache.clear()
+
+
+def tile(client, layer: str, z: int, lon: float = JIEFANGBEI[0], lat: float = JIEFANGBEI[1], **query):
+    t = mercantile.tile(lon, lat, z)
+    return client.get(f"/tiles/{layer}/{z}/{t.x}/{t.y}.pbf", query)
+
+
+def features(response, layer: str) -> list[dict]:
+    assert response.status_code == 200, response.content[:200]
+    assert response["Content-Type"] == "application/vnd.mapbox-vector-tile"
+    return decode(response.content)[layer]["features"]
+
+
+def test_each_layer_has_features_over_the_city_centre(client):
+    assert {f["properties"]["name"] for f in features(tile(client, "townships", 12), "townships")} >= {"解放碑街道"}
+    villages = features(tile(client, "villages", 14), "villages")
+    assert villages and all(f["properties"]["is_synthetic"] for f in villages)
+    assert "渝中区" in {f["properties"]["name"] for f in features(tile(client, "placenames", 8), "placenames")}
+    assert features(tile(client, "facilities", 12), "facilities")
+    lines = features(tile(client, "boundary-lines", 10), "boundary-lines")
+    assert "渝中区—江北区" in {f["properties"]["name"] for f in lines}
+    marker = features(tile(client, "markers", 9), "markers")[0]["properties"]
+    assert {"number", "marker_type", "status"} <= set(marker)
+
+
+def test_zoom_thresholds_and_simplification(client):
+    # Villages only from zoom 10; place names of villages only from 12.
+    assert tile(client, "villages", 9).status_code == 204
+    ranks = {f["properties"]["rank"] for f in features(tile(client, "placenames", 8), "placenames")}
+    assert max(ranks) <= 1
+    # Township lines join the county lines from zoom 9.
+    low = {f["properties"]["level"] for f in features(tile(client, "boundary-lines", 7), "boundary-lines")}
+    high = {f["properties"]["level"] for f in features(tile(client, "boundary-lines", 11), "boundary-lines")}
+    assert "township" not in low and "township" in high
+    # Simplified by zoom: the same district edge carries fewer vertices at zoom 6 than at 12.
+    z6 = tile(client, "townships", 6)
+    z12 = tile(client, "townships", 12)
+    assert len(z6.content) < 3 * len(z12.content) * 16  # a z6 tile spans 4,096 z12 tiles
+
+
+def test_empty_tile_outside_chongqing(client):
+    response = tile(client, "villages", 12, lon=116.39, lat=39.91)  # Beijing
+    assert response.status_code == 204 and response.content == b""
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/tiles/villages/3/9/0.pbf",
+        "/tiles/villages/23/0/0.pbf",
+        "/tiles/villages/a/0/0.pbf",
+        "/tiles/villages/5/-1/0.pbf",
+        "/tiles/villages/12/3308/1681.pbf?cluster=atlantis",
+    ],
+)
+def test_bad_coordinates_or_cluster_are_400_json(client, path):
+    response = client.get(path)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_parameter"
+
+
+def test_unknown_layer_is_404_json(client):
+    response = client.get("/tiles/secrets/1/0/0.pbf")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+
+
+def test_cluster_filter_limits_the_layer(client):
+    urban = features(tile(client, "townships", 12, cluster="urban_core"), "townships")
+    assert urban and {f["properties"]["cluster_id"] for f in urban} == {"urban_core"}
+    assert tile(client, "townships", 12, cluster="se_wuling").status_code == 204
+
+
+def test_tiles_are_cacheable(client, django_assert_num_queries):
+    first = tile(client, "facilities", 12)
+    assert "max-age=" in first["Cache-Control"] and "public" in first["Cache-Control"]
+    with django_assert_num_queries(0):
+        again = tile(client, "facilities", 12)
+    assert again.content == first.content
