@@ -20,3 +20,4 @@ bench:
 	.venv/bin/python bench/upload.py
 	.venv/bin/python bench/coverage.py
 	.venv/bin/python bench/lines.py
+	.venv/bin/python bench/tiles.py
