@@ -9,6 +9,8 @@ from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db.models import F, Func, QuerySet
 from django.http import Http404
+from drf_spectacular.contrib.rest_framework_gis import build_geometry_geo_schema
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -78,6 +80,17 @@ class GeoJSONField(gis_fields.GeometryField):
 
     def to_representation(self, value):
         return json.loads(value) if isinstance(value, str) else value
+
+
+class GeoJSONFieldExtension(OpenApiSerializerFieldExtension):
+    """Describe GeoJSONField as a GeoJSON geometry in the OpenAPI document (the contrib extension
+    would look for a model field named after its ``source``, the SQL annotation)."""
+
+    target_class = GeoJSONField
+    priority = 1
+
+    def map_serializer_field(self, auto_schema, direction):
+        return build_geometry_geo_schema()
 
 
 def with_geojson(queryset: QuerySet, geometry: Any, *, simplify_m: float = 0) -> QuerySet:
