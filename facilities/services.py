@@ -765,12 +765,20 @@ def share_colour(share: float | None) -> str:
     return next(colour for limit, colour in SHARE_COLOURS if share < limit)
 
 
+def _vendored(path: str) -> str:
+    """The text of a vendored static file (e.g. Leaflet from django-leaflet)."""
+    from django.contrib.staticfiles import finders
+
+    return Path(finders.find(path)).read_text(encoding="utf-8")
+
+
 def coverage_report_html(
     *, category: str, district_code: str | None = None, cluster: str | None = None, k: int = 5
 ) -> str:
     """A standalone HTML map (folium) of one district, one cluster or the whole municipality:
     districts coloured by covered share, the gaps (worst 300) and up to ``k`` suggested sites.
-    Folium loads Leaflet from its CDN when the file is opened; no basemap unless configured."""
+    Self-contained: Leaflet (the vendored copy) is inlined instead of folium's CDN links, so the
+    file works when mailed and opened offline; no basemap unless configured."""
     import json
 
     import folium
@@ -793,6 +801,10 @@ def coverage_report_html(
         districts = cursor.fetchall()
     title = f"{Facility.Category(category).label} — {rollup['rule']['label']}"
     fmap = folium.Map(tiles=None, control_scale=True)
+    fmap.default_js, fmap.default_css = [], []  # no CDN: Leaflet is inlined below, nothing else is used
+    header = fmap.get_root().header
+    header.add_child(folium.Element(f"<style>{_vendored('leaflet/leaflet.css')}</style>"), name="leaflet_css")
+    header.add_child(folium.Element(f"<script>{_vendored('leaflet/leaflet.js')}</script>"), name="leaflet")
     if settings.BASEMAP_URL:
         folium.TileLayer(settings.BASEMAP_URL, attr=settings.BASEMAP_ATTRIBUTION or "basemap").add_to(fmap)
     features = []
@@ -838,8 +850,15 @@ def coverage_report_html(
         for f in sites["features"]:
             lon, lat = f["geometry"]["coordinates"]
             p = f["properties"]
-            folium.Marker(
-                [lat, lon], tooltip=f"#{p['rank']} near {p['at_name']}: +{p['population_newly_covered']} people"
+            folium.CircleMarker(
+                [lat, lon],
+                radius=9,
+                color="#1a4f9c",
+                weight=3,
+                fill=True,
+                fill_color="#4f8fe0",
+                fill_opacity=0.9,
+                tooltip=f"#{p['rank']} near {p['at_name']}: +{p['population_newly_covered']} people",
             ).add_to(site_layer)
     folium.LayerControl().add_to(fmap)
     if districts:

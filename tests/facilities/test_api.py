@@ -1,5 +1,7 @@
 """The facilities API: filters, exports, coverage endpoints, and 400 JSON for bad parameters."""
 
+import re
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -90,5 +92,18 @@ def test_report_download(client):
     assert response["Content-Disposition"] == 'attachment; filename="coverage-cemetery-500241.html"'
     html = response.content.decode()
     assert "秀山土家族苗族自治县" in html and "synthetic" in html
+    # Self-contained: no script or stylesheet from elsewhere, Leaflet inlined.
+    assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?:', html) and "Leaflet 1.9" in html
     bad = client.get("/coverage/report", {"category": "cemetery", "cluster": "nowhere"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_parameter"
+
+
+@pytest.mark.browser
+def test_report_renders_offline_in_chromium(client, page):
+    html = client.get("/coverage/report", {"category": "funeral_home", "cluster": "se_wuling", "k": 1}).content
+    requests = []
+    page.on("request", lambda r: not r.url.startswith("data:") and requests.append(r.url))
+    page.set_content(html.decode())
+    page.wait_for_selector("path.leaflet-interactive")
+    assert page.locator("path.leaflet-interactive").count() >= 6  # the six districts, gaps and sites
+    assert page.errors == [] and [u for u in requests if u != "about:blank"] == []
