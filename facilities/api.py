@@ -13,6 +13,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
@@ -222,7 +223,15 @@ class CoveragePointsView(APIView):
         return Response(result)
 
 
+class CoverageSuggestThrottle(AnonRateThrottle):
+    """Solving a covering problem takes seconds: limit how often one address may ask."""
+
+    scope = "coverage_suggest"
+
+
 class CoverageSuggestView(APIView):
+    throttle_classes = [CoverageSuggestThrottle]
+
     @extend_schema(
         summary="Up to k suggested new sites (maximal covering location, existing facilities kept)",
         description="A GeoJSON FeatureCollection of sites, each with the population it newly covers.",
