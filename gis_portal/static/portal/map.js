@@ -48,6 +48,15 @@
     };
   }
 
+  // VectorGrid draws points as CircleMarkers without a latlng; Leaflet 1.9 asks a small marker for
+  // getLatLng() on click, so hide it and let the click's own position be used.
+  var createLayer = L.VectorGrid.prototype._createLayer;
+  L.VectorGrid.prototype._createLayer = function (feat, pxPerExtent) {
+    var layer = createLayer.call(this, feat, pxPerExtent);
+    if (layer instanceof L.CircleMarker) { layer.getLatLng = null; }
+    return layer;
+  };
+
   window.portalMapInit = function (map) {
     window.portalMap = map;  // for tests and the console
     var config = readJSON("portal-config");
@@ -321,8 +330,8 @@
       getJSON(config.placenameApiUrl.replace(/0$/, String(item.id))).then(function (answer) {
         var geometry = answer.body && answer.body.geometry;
         if (!geometry || geometry.type !== "Point") { return; }
-        var level = (answer.body.properties || {}).level;
-        var zoom = level === "district" ? 11 : level === "township" ? 14 : 15;
+        var level = (answer.body.properties || {}).feature_class;
+        var zoom = { municipality: 8, district: 11, township: 14 }[level] || 15;
         var latlng = L.latLng(geometry.coordinates[1], geometry.coordinates[0]);
         map.once("moveend", function () {
           document.getElementById("map").setAttribute("data-flown-to", item.name);
