@@ -53,7 +53,8 @@ class MapView(TemplateView):
                 for v, label in BoundaryLine.Status.choices
             ],
             "marker_statuses": [
-                {"value": v, "label": str(label), "color": MARKER_STATUS_COLORS[v]} for v, label in Marker.Status.choices
+                {"value": v, "label": str(label), "color": MARKER_STATUS_COLORS[v]}
+                for v, label in Marker.Status.choices
             ],
         }
         return context

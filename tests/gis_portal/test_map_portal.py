@@ -109,7 +109,7 @@ def test_search_flies_to_jiefangbei(page, portal_server):
     assert option.inner_text().startswith("解放碑街道")
     option.click()
     page.wait_for_selector("#map[data-flown-to='解放碑街道']", timeout=15_000)
-    centre = page.evaluate("() => { const c = window.portalMap.getCenter(); return [c.lat, c.lng, window.portalMap.getZoom()]; }")
+    centre = page.evaluate("() => { const m = portalMap, c = m.getCenter(); return [c.lat, c.lng, m.getZoom()]; }")
     # The map is centred on the name's point (GeoJSON of /api/v1/placenames/<id>), in 渝中区.
     point = page.evaluate(
         """async () => { const r = await fetch('/api/v1/placenames/autocomplete?q=解放碑街道&limit=1');
