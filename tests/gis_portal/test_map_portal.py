@@ -55,6 +55,8 @@ def test_every_layer_shows_features(page, portal_server):
     assert int(page.get_attribute("#map", "data-loaded")) == 38
     # Facilities are coloured by category: more than one category colour is on screen.
     facility_fills = {p["fill"] for p in _paths(page, "facilities")}
+    # About half of the township lines are overdue (never inspected or not within 5 years): haloed.
+    assert page.locator(".leaflet-lines-pane path.overdue").count() > 0
     assert len(facility_fills) >= 2, facility_fills
     # One legend section per visible layer, synthetic data named in it.
     sections = page.eval_on_selector_all(".legend section", "els => els.map(e => e.dataset.legend)")

@@ -134,14 +134,22 @@
             fillColor: categoryColors[p.category] || "#999", fillOpacity: 0.9 };
         },
         lines: function (p) {
-          return { color: lineColors[p.status] || "#555", weight: p.level === "township" ? 1.5 : p.level === "county" ? 2.5 : 3.5,
-            dashArray: p.is_synthetic && p.level === "township" ? "4 3" : null };
+          var weight = p.level === "township" ? 1.5 : p.level === "county" ? 2.5 : 3.5;
+          var line = { color: lineColors[p.status] || "#555", weight: weight, dashArray: p.is_synthetic && p.level === "township" ? "4 3" : null };
+          // Overdue (never inspected, or not within the 5-year cycle): a dark halo under the line.
+          return lineOverdue(p) ? [{ color: "#000", weight: weight + 4, opacity: 0.45, className: "overdue" }, line] : line;
         },
         markers: function (p) {
           return { radius: 4, weight: 1, color: "#000", fill: true, fillColor: markerColors[p.status] || "#999", fillOpacity: 0.9,
             dashArray: dash(p) };
         }
       }[key];
+    }
+
+    var cycleStart = new Date();
+    cycleStart.setFullYear(cycleStart.getFullYear() - 5);
+    function lineOverdue(p) {
+      return !p.last_inspected || new Date(p.last_inspected) < cycleStart;
     }
 
     function tileUrl(key) {
@@ -253,7 +261,8 @@
         } else if (key === "facilities") {
           rows = legendData.categories.map(function (c) { return swatch(c.color, c.label, "dot"); });
         } else if (key === "lines") {
-          rows = legendData.line_statuses.map(function (c) { return swatch(c.color, c.label, "line"); });
+          rows = legendData.line_statuses.map(function (c) { return swatch(c.color, c.label, "line"); })
+            .concat([swatch("#555", labels.overdue, "line halo")]);
         } else if (key === "markers") {
           rows = legendData.marker_statuses.map(function (c) { return swatch(c.color, c.label, "dot"); });
         } else if (key === "townships") {
