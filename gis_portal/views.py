@@ -8,6 +8,7 @@ from django.views.generic import TemplateView
 from boundaries.models import BoundaryLine, Marker
 from boundaries.selectors import cluster_list
 from facilities.models import Facility
+from facilities.selectors import coverage_standard_list
 from gis_portal.api import error_body
 
 # Colours of the point and line layers (ColorBrewer Set1/Dark2-like, readable on the pale map).
@@ -44,6 +45,10 @@ class MapView(TemplateView):
             {"slug": c.slug, "name": c.name, "name_en": c.name_en, "color": c.color} for c in cluster_list()
         ]
         context["has_basemap"] = bool(settings.BASEMAP_URL)
+        with_standard = set(coverage_standard_list().values_list("category", flat=True))
+        context["gap_categories"] = [
+            {"value": v, "label": str(label)} for v, label in Facility.Category.choices if v in with_standard
+        ]
         context["legend"] = {
             "categories": [
                 {"value": v, "label": str(label), "color": CATEGORY_COLORS[v]} for v, label in Facility.Category.choices

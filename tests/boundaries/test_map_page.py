@@ -44,4 +44,6 @@ def test_english_switch(page, portal_server):
     page.wait_for_selector("#map[data-loaded='38']", timeout=30_000)
     assert "Chongqing civil-affairs GIS portal" in page.locator(".brand").inner_text()
     assert "Urban core" in page.locator(".legend").inner_text()
+    assert "Districts by cluster" in page.locator(".leaflet-control-layers").inner_text()
+    assert "Find a place name" in page.locator(".panel").inner_text()
     assert page.errors == []

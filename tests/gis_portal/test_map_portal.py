@@ -63,6 +63,15 @@ def test_every_layer_shows_features(page, portal_server):
     assert sections == ALL_LAYERS.split(",")
     assert "示意" in page.locator(".legend").inner_text()
     _shot(page, "all-layers")
+    # Gaps of another category: 5 funeral-home demand points are uncovered in the test data.
+    gaps_stations = int(page.get_attribute("#map", "data-gaps"))
+    page.select_option("#gap-category", "funeral_home")
+    page.wait_for_function(f"() => document.getElementById('map').dataset.gaps !== '{gaps_stations}'", timeout=15_000)
+    assert 0 < int(page.get_attribute("#map", "data-gaps")) <= 5
+    assert "gap=funeral_home" in page.url
+    # Only categories with an active coverage standard are offered.
+    options = page.eval_on_selector_all("#gap-category option", "els => els.map(e => e.value)")
+    assert "elder_station" in options and "columbarium" not in options
     assert page.errors == []
 
 
