@@ -8,7 +8,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 def test_map_shows_districts_and_locates_a_click(page, portal_server):
     external = []
     page.on("request", lambda r: not r.url.startswith((portal_server, "data:")) and external.append(r.url))
-    page.goto(portal_server + "/")
+    page.goto(portal_server + "/#layers=districts")  # districts only: tile layers draw paths too
     page.wait_for_selector("#map[data-loaded='38']", timeout=30_000)
     assert page.locator("path.leaflet-interactive").count() == 38
     legend = page.locator(".legend").inner_text()
@@ -44,4 +44,6 @@ def test_english_switch(page, portal_server):
     page.wait_for_selector("#map[data-loaded='38']", timeout=30_000)
     assert "Chongqing civil-affairs GIS portal" in page.locator(".brand").inner_text()
     assert "Urban core" in page.locator(".legend").inner_text()
+    assert "Districts by cluster" in page.locator(".leaflet-control-layers").inner_text()
+    assert "Find a place name" in page.locator(".panel").inner_text()
     assert page.errors == []
