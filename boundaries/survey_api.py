@@ -17,9 +17,9 @@ from boundaries.survey_uploads import (
     survey_upload_create,
     survey_upload_get,
     survey_upload_review,
+    survey_uploads_visible,
 )
 from gis_portal.api import ErrorSerializer
-from gis_portal.roles import REVIEWER, user_has_role
 
 ENCODINGS = ["UTF-8", "GBK", "GB18030", "BIG5"]
 
@@ -88,9 +88,7 @@ class SurveyUploadListView(APIView):
 
     @extend_schema(summary="Survey uploads you may see", responses={200: SurveyUploadSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        uploads = SurveyUpload.objects.select_related("line", "team", "uploaded_by", "reviewed_by")
-        if not user_has_role(request.user, REVIEWER):
-            uploads = uploads.filter(team__members=request.user)
+        uploads = survey_uploads_visible(user=request.user)
         if request.query_params.get("status") in SurveyUpload.Status.values:
             uploads = uploads.filter(status=request.query_params["status"])
         return Response(SurveyUploadSerializer(uploads[:200], many=True).data)

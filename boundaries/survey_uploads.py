@@ -14,6 +14,7 @@ from django.contrib.gis.geos import GEOSGeometry, MultiLineString
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework import status
@@ -270,12 +271,15 @@ def _record_inspection(*, upload: SurveyUpload, user: AbstractBaseUser) -> Inspe
     return inspection
 
 
-def survey_upload_get(*, user: AbstractBaseUser, pk: int) -> SurveyUpload:
-    """An upload the user may see: reviewers see all, surveyors their teams'."""
+def survey_uploads_visible(*, user: AbstractBaseUser) -> QuerySet[SurveyUpload]:
+    """The uploads a user may see: reviewers all, surveyors their teams'."""
     uploads = SurveyUpload.objects.select_related("line", "team", "uploaded_by", "reviewed_by")
-    if not user_has_role(user, REVIEWER):
-        uploads = uploads.filter(team__members=user)
-    upload = uploads.filter(pk=pk).first()
+    return uploads if user_has_role(user, REVIEWER) else uploads.filter(team__members=user)
+
+
+def survey_upload_get(*, user: AbstractBaseUser, pk: int) -> SurveyUpload:
+    """An upload the user may see, or NotFound (another team's upload does not exist for them)."""
+    upload = survey_uploads_visible(user=user).filter(pk=pk).first()
     if upload is None:
         raise NotFound(f"no survey upload {pk} that you may see")
     return upload

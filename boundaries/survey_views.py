@@ -17,6 +17,7 @@ from boundaries.survey_uploads import (
     survey_upload_create,
     survey_upload_get,
     survey_upload_review,
+    survey_uploads_visible,
 )
 from gis_portal.errors import ServiceError
 from gis_portal.roles import REVIEWER, SURVEYOR, user_has_role
@@ -53,11 +54,6 @@ class SurveyUploadForm(forms.Form):
         self.fields["line"].choices = [(code, f"{code} {name}") for code, name in lines]
 
 
-def _visible_uploads(user):
-    uploads = SurveyUpload.objects.select_related("line", "team", "uploaded_by")
-    return uploads if user_has_role(user, REVIEWER) else uploads.filter(team__members=user)
-
-
 class SurveyHomeView(LoginRequiredMixin, View):
     """The upload form (surveyors: lines of their teams) and the uploads the user may see."""
 
@@ -66,7 +62,7 @@ class SurveyHomeView(LoginRequiredMixin, View):
     def context(self, request: HttpRequest, form: SurveyUploadForm | None) -> dict:
         return {
             "form": form,
-            "uploads": _visible_uploads(request.user)[:100],
+            "uploads": survey_uploads_visible(user=request.user)[:100],
             "is_reviewer": user_has_role(request.user, REVIEWER),
         }
 

@@ -78,3 +78,11 @@ def page(chromium):
     page.on("pageerror", lambda error: page.errors.append(str(error)))
     yield page
     context.close()
+
+
+@pytest.fixture
+def api():
+    """An anonymous DRF test client."""
+    from rest_framework.test import APIClient
+
+    return APIClient()

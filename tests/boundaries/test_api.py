@@ -1,22 +1,10 @@
 """/api/v1/locate and /api/v1/divisions, good and bad input, and the OpenAPI document."""
 
 import pytest
-from rest_framework.test import APIClient
+
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api():
-    return APIClient()
-
-
-def assert_error(response, status: int, code: str):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert body["error"]["code"] == code
-    assert body["error"]["message"]
 
 
 @pytest.mark.parametrize(

@@ -4,26 +4,15 @@ import datetime
 
 import pytest
 import time_machine
-from rest_framework.test import APIClient
 
 from boundaries.models import BoundaryLine, BoundaryProblem, Inspection, Marker, SurveyTeam, TriJunction
 from boundaries.selectors import boundary_line_list, inspection_summary
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 
 # Noon in Chongqing (UTC+8), so the local date is the one named.
 NOON = "T04:00:00Z"
-
-
-@pytest.fixture
-def api():
-    return APIClient()
-
-
-def assert_error(response, status: int, code: str):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    assert response.json()["error"]["code"] == code
 
 
 def test_next_due_and_overdue_on_frozen_dates(api):

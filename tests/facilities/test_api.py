@@ -3,23 +3,11 @@
 import re
 
 import pytest
-from rest_framework.test import APIClient
 
 from tests.facilities.conftest import S
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api():
-    return APIClient()
-
-
-def assert_error(response, status: int, code: str = "invalid_parameter"):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    assert response.json()["error"]["code"] == code
-    assert response.json()["error"]["message"]
 
 
 def test_facilities_by_district_and_bbox(api, scene, add_facility):
