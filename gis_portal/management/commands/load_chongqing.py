@@ -1,3 +1,6 @@
+"""The data the service starts with, across the apps: a project-level command, so that no app
+depends on the others to load."""
+
 from django.core.management import call_command
 from django.db import transaction
 
