@@ -8,7 +8,7 @@ run: export BASEMAP_ATTRIBUTION ?= © OpenStreetMap contributors
 run:
 	bash scripts/setup.sh run
 	.venv/bin/python manage.py collectstatic --noinput -v 0
-	.venv/bin/gunicorn gis_portal.wsgi --bind 127.0.0.1:8000 --workers 3 --access-logfile -
+	.venv/bin/gunicorn gis_portal.portal.wsgi --bind 127.0.0.1:8000 --workers 3 --access-logfile -
 
 test:
 	bash scripts/setup.sh test

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def django_setup() -> None:
     sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gis_portal.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gis_portal.portal.settings")
     import django
 
     django.setup()
@@ -46,7 +46,14 @@ def gunicorn(*, workers: int) -> Iterator[Callable[[str], tuple[bytes, float]]]:
     returns the body and the seconds the request took, and stops the run on a non-2xx answer."""
     port = free_port()
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "gis_portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "gis_portal.portal.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+        ],
         cwd=ROOT,
         env=os.environ,
         stdout=subprocess.DEVNULL,

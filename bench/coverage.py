@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from facilities.models import CoverageStandard  # noqa: E402
-from facilities.services import _demand_kinds, coverage_by_division, coverage_gaps  # noqa: E402
+from facilities.selectors import coverage_by_division, coverage_demand_kinds, coverage_gaps  # noqa: E402
 
 METRIC_CRS = 4545
 
@@ -49,7 +49,7 @@ def load_frames(standard: CoverageStandard) -> tuple[geopandas.GeoDataFrame, geo
             """SELECT d.id, d.kind, t.parent_id, ST_X(d.point), ST_Y(d.point)
                  FROM boundaries_division d JOIN boundaries_division t ON t.id = d.parent_id
                 WHERE d.level = 'village' AND d.point IS NOT NULL AND d.kind = ANY(%(kinds)s)""",
-            {"kinds": _demand_kinds(standard)},
+            {"kinds": coverage_demand_kinds(standard)},
         )
         rows = cursor.fetchall()
         cursor.execute(
@@ -91,14 +91,14 @@ def multiply_demand(standard: CoverageStandard, *, factor: int) -> int:
                       d.population, d.elderly_population, true, 'bench', 'generated'
                  FROM public.boundaries_division d, generate_series(1, %(copies)s) k
                 WHERE d.level = 'village' AND d.point IS NOT NULL AND d.kind = ANY(%(kinds)s)""",
-            {"copies": factor - 1, "kinds": _demand_kinds(standard)},
+            {"copies": factor - 1, "kinds": coverage_demand_kinds(standard)},
         )
         cursor.execute("CREATE INDEX ON boundaries_division (id)")
         cursor.execute("CREATE INDEX ON boundaries_division (level)")
         cursor.execute("CREATE INDEX ON boundaries_division USING gist (point)")
         cursor.execute("ANALYZE boundaries_division")
         cursor.execute("SELECT count(*) FROM boundaries_division WHERE level = 'village' AND kind = ANY(%s)",
-                       [_demand_kinds(standard)])  # fmt: skip
+                       [coverage_demand_kinds(standard)])  # fmt: skip
         return cursor.fetchone()[0]
 
 

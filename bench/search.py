@@ -243,7 +243,7 @@ def main() -> None:
 
     url = bench_url(os.environ.get("DATABASE_URL", DEFAULT_URL), args.database)
     os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gis_portal.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gis_portal.portal.settings")
     created = database_create(url, rebuild=args.rebuild)
     if created:
         print(f"building {args.database}: migrate, load_chongqing, {args.names:,} generated names ...", flush=True)

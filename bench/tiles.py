@@ -15,7 +15,7 @@ from common import django_setup, gunicorn, percentiles
 django_setup()
 
 from boundaries.models import Division  # noqa: E402
-from gis_portal.tiles import LAYERS  # noqa: E402
+from gis_portal.portal.tiles import LAYERS  # noqa: E402
 
 GEOJSON = {
     "townships": "/api/v1/divisions?level=township&page_size=20000",

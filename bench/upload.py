@@ -23,8 +23,9 @@ from django.db import connection  # noqa: E402
 from pyproj import Transformer  # noqa: E402
 
 from boundaries.models import BoundaryLine  # noqa: E402
-from boundaries.survey_files import UploadLimits, survey_file_parse  # noqa: E402
-from boundaries.survey_validation import gauss_kruger_srid, track_deviation  # noqa: E402
+from boundaries.surveys.parsing import UploadLimits, survey_file_parse  # noqa: E402
+from boundaries.surveys.validation import track_deviation  # noqa: E402
+from gis_portal.core.crs import gauss_kruger_srid  # noqa: E402
 
 LINE = "500101-500235"  # 万州区—云阳县, 116 km
 

@@ -24,8 +24,8 @@ from boundaries.selectors import (
     inspection_summary,
     marker_list,
 )
-from gis_portal.api import ErrorSerializer, GeoJSONField, GeoJsonPagination, with_geojson
-from gis_portal.errors import InvalidParameter
+from gis_portal.core.api import ErrorSerializer, GeoJSONField, GeoJsonPagination, with_geojson
+from gis_portal.core.errors import InvalidParameter
 
 
 class LocateQuerySerializer(serializers.Serializer):

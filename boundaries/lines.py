@@ -24,8 +24,8 @@ from django.db import connection, transaction
 
 from boundaries.models import BoundaryLine, TriJunction
 from boundaries.services import MUNICIPALITY_CODE
-from gis_portal.errors import InvalidData
-from gis_portal.geo import read_geojson_features, to_wgs84
+from gis_portal.core.errors import InvalidData
+from gis_portal.core.geo import read_geojson_features, to_wgs84
 
 # Distance (degrees, about 1 cm) under which two vertices are the same point.
 SAME_POINT_DEG = 1e-7

@@ -8,8 +8,8 @@ from django.db.models import BooleanField, Case, Count, DateField, Exists, F, Fu
 from django.db.models.functions import Coalesce
 
 from boundaries.models import BoundaryLine, Cluster, Division, Inspection, Marker
-from gis_portal.api import with_geojson
-from gis_portal.errors import InvalidParameter, NotFound, OutsideRegion
+from gis_portal.core.api import with_geojson
+from gis_portal.core.errors import InvalidParameter, NotFound, OutsideRegion
 
 WGS84 = 4326
 
@@ -224,3 +224,18 @@ def inspection_summary(*, group_by: str, today: datetime.date, level: str | None
     for row in [*result[group_by], total]:
         row["length_m"] = round(row["length_m"], 1)
     return {"group_by": group_by, "date": today, "level": level, "rows": result[group_by], "total": total}
+
+
+def district_by_code(*, code: str) -> Division:
+    """The district or county with a 6-digit code; InvalidParameter names the code if none."""
+    district = Division.objects.filter(code=code, level=Division.Level.DISTRICT).first()
+    if district is None:
+        raise InvalidParameter(f"district: no district/county with code {code[:12]!r}")
+    return district
+
+
+def cluster_check(*, slug: str) -> str:
+    """``slug`` if it names a cluster; InvalidParameter otherwise."""
+    if not Cluster.objects.filter(slug=slug).exists():
+        raise InvalidParameter(f"cluster: no cluster {slug[:40]!r}")
+    return slug

@@ -10,8 +10,8 @@ from pathlib import Path
 from django.db import connection, transaction
 
 from boundaries.models import Cluster, Division, DivisionPiece
-from gis_portal.errors import InvalidData
-from gis_portal.geo import read_geojson_features, to_geos_multipolygon, to_wgs84
+from gis_portal.core.errors import InvalidData
+from gis_portal.core.geo import read_geojson_features, to_geos_multipolygon, to_wgs84
 
 MUNICIPALITY_CODE = "500000"
 CODE_LENGTH = {Division.Level.DISTRICT: 6, Division.Level.TOWNSHIP: 9, Division.Level.VILLAGE: 12}

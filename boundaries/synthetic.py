@@ -22,8 +22,8 @@ from shapely.ops import polylabel
 
 from boundaries.models import Division
 from boundaries.services import division_pieces_rebuild
-from gis_portal.errors import InvalidData
-from gis_portal.geo import polygonal_part
+from gis_portal.core.errors import InvalidData
+from gis_portal.core.geo import polygonal_part
 
 TOTAL_POPULATION = 32_000_000
 

@@ -1,12 +1,10 @@
 """Pages of the boundary lines: the inspection dashboard and a line's page with its history."""
 
-from django.http import Http404
 from django.utils import timezone
 from django.views.generic import TemplateView
 
 from boundaries.models import BoundaryLine
 from boundaries.selectors import boundary_line_get, boundary_line_history, boundary_line_list, inspection_summary
-from gis_portal.errors import NotFound
 
 # The overdue list shows the lines the bureau itself inspects; township lines are counted only.
 OVERDUE_LIST_LEVELS = [BoundaryLine.Level.PROVINCE, BoundaryLine.Level.COUNTY]
@@ -42,9 +40,6 @@ class BoundaryLinePageView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        try:
-            line = boundary_line_get(code=kwargs["code"], today=timezone.localdate())
-        except NotFound as exc:
-            raise Http404(str(exc.detail)) from exc
+        line = boundary_line_get(code=kwargs["code"], today=timezone.localdate())
         context.update(line=line, history=boundary_line_history(line=line))
         return context

@@ -2,18 +2,24 @@ from django.contrib import admin
 from leaflet.admin import LeafletGeoAdmin
 
 from facilities.models import CoverageStandard, Facility
+from facilities.services import facilities_derive_divisions
 
 
 @admin.register(Facility)
 class FacilityAdmin(LeafletGeoAdmin):
     """Facilities with a Leaflet map widget (vendored; no CDN). Township, district and village are
-    derived from the point when it is saved (Facility.save)."""
+    derived from the point when it is saved, by the same service the importer calls."""
 
     list_display = ["name", "category", "status", "operator", "beds", "district", "division", "is_synthetic"]
     list_filter = ["category", "status", "operator", "is_synthetic", "district"]
     search_fields = ["name", "address"]
     readonly_fields = ["division", "district", "village"]
     list_select_related = ["district", "division"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change or "point" in form.changed_data:
+            facilities_derive_divisions(facility_ids=[obj.pk])
 
 
 @admin.register(CoverageStandard)

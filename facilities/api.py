@@ -1,14 +1,10 @@
 """API of the facilities: /api/v1/facilities, /api/v1/coverage, /api/v1/coverage/gaps and
 /api/v1/coverage/suggest, each with a CSV export (``export=csv``)."""
 
-import csv
-import io
 import math
 
 import django_filters
 from django.contrib.gis.geos import Polygon
-from django.core.validators import RegexValidator
-from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
@@ -18,25 +14,20 @@ from rest_framework.views import APIView
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from facilities.models import CoverageStandard, Facility
-from facilities.selectors import facility_list
-from facilities.services import GROUP_BYS, coverage_by_division, coverage_gaps, coverage_points, coverage_suggest
-from gis_portal.api import ErrorSerializer, GeoJSONField, GeoJsonPagination, with_geojson
+from facilities.selectors import (
+    GROUP_BYS,
+    coverage_by_division,
+    coverage_gaps,
+    coverage_points,
+    coverage_suggest,
+    facility_list,
+)
+from gis_portal.core.api import ErrorSerializer, GeoJSONField, GeoJsonPagination, query_validate, with_geojson
+from gis_portal.core.formats import csv_response, feature_rows
+from gis_portal.core.region import division_code_validator
 
-DISTRICT_CODE = RegexValidator(r"^[0-9]{6}$", "a 6-digit district/county code")
+DISTRICT_CODE = division_code_validator("district")
 EXPORTS = ("json", "csv")
-
-
-def csv_response(rows: list[dict], *, filename: str) -> HttpResponse:
-    """Rows as a UTF-8 CSV download (with a BOM so that spreadsheet programs read the Chinese)."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0].keys()))
-        writer.writeheader()
-        writer.writerows(rows)
-    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 class BBoxFilter(django_filters.CharFilter):
@@ -65,7 +56,7 @@ class FacilityFilter(django_filters.FilterSet):
     )
     township = django_filters.CharFilter(
         field_name="division__code",
-        validators=[RegexValidator(r"^[0-9]{9}$", "a 9-digit township code")],
+        validators=[division_code_validator("township")],
         help_text="township/street code (9 digits)",
     )
     bbox = BBoxFilter(help_text="minlon,minlat,maxlon,maxlat (WGS84)")
@@ -157,20 +148,6 @@ class CoverageSuggestQuerySerializer(serializers.Serializer):
     weight = serializers.ChoiceField(choices=["population", "elderly"], default="population")
 
 
-def _feature_rows(collection: dict) -> list[dict]:
-    return [
-        {**f["properties"], "lon": f["geometry"]["coordinates"][0], "lat": f["geometry"]["coordinates"][1]}
-        for f in collection["features"]
-        if f["geometry"]
-    ]
-
-
-def _query(serializer_class, request: Request) -> dict:
-    query = serializer_class(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return dict(query.validated_data)
-
-
 class CoverageView(APIView):
     @extend_schema(
         summary="Coverage of a category's standard by district, cluster or the municipality",
@@ -183,7 +160,7 @@ class CoverageView(APIView):
         responses={200: dict, 400: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
-        q = _query(CoverageRollupQuerySerializer, request)
+        q = query_validate(CoverageRollupQuerySerializer, request)
         result = coverage_by_division(category=q["category"], group_by=q["group_by"], kind=q.get("kind"))
         result["is_synthetic"] = True
         if q["export"] == "csv":
@@ -198,12 +175,12 @@ class CoverageGapsView(APIView):
         responses={200: dict, 400: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
-        q = _query(CoverageGapsQuerySerializer, request)
+        q = query_validate(CoverageGapsQuerySerializer, request)
         result = coverage_gaps(
             category=q["category"], district_code=q.get("district"), kind=q.get("kind"), limit=q["limit"]
         )
         if q["export"] == "csv":
-            return csv_response(_feature_rows(result), filename=f"gaps-{q['category']}.csv")
+            return csv_response(feature_rows(result), filename=f"gaps-{q['category']}.csv")
         return Response(result)
 
 
@@ -214,12 +191,12 @@ class CoveragePointsView(APIView):
         responses={200: dict, 400: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
-        q = _query(CoverageGapsQuerySerializer, request)
+        q = query_validate(CoverageGapsQuerySerializer, request)
         result = coverage_points(
             category=q["category"], district_code=q.get("district"), kind=q.get("kind"), limit=q["limit"]
         )
         if q["export"] == "csv":
-            return csv_response(_feature_rows(result), filename=f"coverage-points-{q['category']}.csv")
+            return csv_response(feature_rows(result), filename=f"coverage-points-{q['category']}.csv")
         return Response(result)
 
 
@@ -239,7 +216,7 @@ class CoverageSuggestView(APIView):
         responses={200: dict, 400: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
-        q = _query(CoverageSuggestQuerySerializer, request)
+        q = query_validate(CoverageSuggestQuerySerializer, request)
         return Response(
             coverage_suggest(category=q["category"], k=q["k"], district_code=q.get("district"), weight=q["weight"])
         )

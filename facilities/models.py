@@ -85,13 +85,6 @@ class Facility(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        from facilities.services import facilities_derive_divisions
-
-        facilities_derive_divisions(facility_ids=[self.pk])
-        self.refresh_from_db(fields=["division", "district", "village"])
-
 
 class CoverageStandard(models.Model):
     """A rule a facility category is held to (data, editable in the admin, each with its source).

@@ -1,8 +1,28 @@
-"""Reads of the facilities for the API and the pages."""
+"""Reads of the facilities: lists for the API and the map, and coverage against the standards
+(roll-ups, gaps, every demand point, suggested sites).
 
+Every spatial answer is computed in SQL on geography (EPSG:4326 points, geodesic metres on the
+WGS84 spheroid; ``<->`` on geography orders by sphere distance, then ``ST_Distance`` gives the
+spheroid distance). Only the optimisation of suggested sites runs in Python (``facilities.siting``),
+on a coverage matrix that SQL built.
+"""
+
+import numpy as np
 from django.db.models import QuerySet
 
+from boundaries.models import Cluster, Division
+from boundaries.selectors import cluster_check, district_by_code
 from facilities.models import CoverageStandard, Facility
+from facilities.siting import SitingProblem, sites_greedy, sites_mclp
+from gis_portal.core import sql
+from gis_portal.core.errors import InvalidData, InvalidParameter, NotFound
+from gis_portal.core.formats import geojson_collection, geojson_feature
+
+GROUP_BYS = ("district", "cluster", "municipality")
+OPEN = Facility.Status.OPEN
+# The analysis queries' cost estimate (a correlated index probe per demand point) makes PostgreSQL
+# JIT-compile them, which costs more (0.2-0.8 s) than the queries themselves.
+NO_JIT = {"jit": "off"}
 
 
 def facility_list() -> QuerySet[Facility]:
@@ -12,3 +32,424 @@ def facility_list() -> QuerySet[Facility]:
 
 def coverage_standard_list() -> QuerySet[CoverageStandard]:
     return CoverageStandard.objects.filter(active=True).order_by("category", "kind")
+
+
+def coverage_standard_get(*, category: str, kind: str | None = None) -> CoverageStandard:
+    """The active standard of a category (a radius or presence rule unless ``kind`` says)."""
+    if category not in Facility.Category.values:
+        raise InvalidParameter(f"category {category!r} is not one of {', '.join(Facility.Category.values)}")
+    standards = CoverageStandard.objects.filter(category=category, active=True)
+    if kind:
+        standards = standards.filter(kind=kind)
+    else:
+        standards = standards.exclude(kind=CoverageStandard.Kind.CAPACITY).order_by("kind")
+    standard = standards.first() or (
+        None if kind else CoverageStandard.objects.filter(category=category, active=True).first()
+    )
+    if standard is None:
+        raise NotFound(f"no active coverage standard for {category}" + (f" of kind {kind}" if kind else ""))
+    return standard
+
+
+# --- the demand units of a standard -------------------------------------------------------------
+
+# Radius rules: every village/community point of the rule's kinds, covered when an open facility of
+# the category lies within its radius (geodesic metres).
+RADIUS_UNITS = """
+units AS (
+    SELECT d.id, d.code, d.name, d.kind, t.parent_id AS district_id, d.cluster_id, d.point AS geom,
+           COALESCE(d.population, 0)::bigint AS population,
+           COALESCE(d.elderly_population, 0)::bigint AS elderly,
+           (CASE WHEN d.kind = 'community' THEN %(ru)s ELSE %(rr)s END)::float AS radius_m,
+           EXISTS (SELECT 1 FROM {facility} f
+                    WHERE f.category = %(category)s AND f.status = %(open)s
+                      AND ST_DWithin(f.point::geography, d.point::geography,
+                                     (CASE WHEN d.kind = 'community' THEN %(ru)s ELSE %(rr)s END)::float)
+           ) AS covered,
+           NULL::int AS facility_count, NULL::bigint AS beds, NULL::float AS beds_required
+      FROM {division} d JOIN {division} t ON t.id = d.parent_id
+     WHERE d.level = 'village' AND d.point IS NOT NULL AND d.kind = ANY(%(kinds)s)
+       AND (%(district_id)s::bigint IS NULL OR t.parent_id = %(district_id)s)
+       AND (%(cluster)s::text IS NULL OR d.cluster_id = %(cluster)s)
+)"""
+
+# Presence and capacity rules: every division of the rule's level (and kinds), with its open
+# facilities of the category counted and their beds summed.
+LEVEL_UNITS = """
+units0 AS (
+    SELECT d.id, d.code, d.name, d.kind, {district_of_unit} AS district_id, d.cluster_id, d.point AS geom,
+           {population}, NULL::float AS radius_m,
+           COALESCE(fac.n, 0)::int AS facility_count, COALESCE(fac.beds, 0)::bigint AS beds
+      FROM {division} d
+      {population_join}
+      LEFT JOIN (SELECT f.{facility_unit} AS unit_id, count(*) AS n, sum(COALESCE(f.beds, 0)) AS beds
+                   FROM {facility} f WHERE f.category = %(category)s AND f.status = %(open)s
+                  GROUP BY f.{facility_unit}) fac ON fac.unit_id = d.id
+     WHERE d.level = %(level)s AND (cardinality(%(dkinds)s::text[]) = 0 OR d.kind = ANY(%(dkinds)s))
+),
+units AS (
+    SELECT id, code, name, kind, district_id, cluster_id, geom, population, elderly, radius_m,
+           {covered} AS covered, facility_count, beds, {required} AS beds_required
+      FROM units0
+     WHERE (%(district_id)s::bigint IS NULL OR district_id = %(district_id)s)
+       AND (%(cluster)s::text IS NULL OR cluster_id = %(cluster)s)
+)"""
+
+OWN_POPULATION = "COALESCE(d.population, 0)::bigint AS population, COALESCE(d.elderly_population, 0)::bigint AS elderly"
+CHILDREN_POPULATION = "COALESCE(pop.population, 0)::bigint AS population, COALESCE(pop.elderly, 0)::bigint AS elderly"
+# Per level: the facility column naming the unit, the unit's district, and the villages under it.
+LEVELS = {
+    "district": ("district_id", "d.id", "v.parent_id IN (SELECT id FROM {division} WHERE parent_id = d.id)"),
+    "township": ("division_id", "d.parent_id", "v.parent_id = d.id"),
+    "village": ("village_id", "(SELECT t.parent_id FROM {division} t WHERE t.id = d.parent_id)", None),
+}
+VILLAGES_POPULATION = """LEFT JOIN LATERAL (
+        SELECT sum(v.population) AS population, sum(v.elderly_population) AS elderly
+          FROM {division} v WHERE {villages_under} AND v.level = 'village') pop ON true"""
+
+
+def coverage_demand_kinds(standard: CoverageStandard) -> list[str]:
+    kinds = []
+    if standard.demand_kind in ("community", "all") and standard.radius_urban_m is not None:
+        kinds.append("community")
+    if standard.demand_kind in ("village", "all") and standard.radius_rural_m is not None:
+        kinds.append("village")
+    return kinds
+
+
+def _units(
+    standard: CoverageStandard, *, district_id: int | None = None, cluster: str | None = None
+) -> tuple[sql.Composed, dict]:
+    """The CTE ``units``: one row per demand unit of the standard with id, code, name, kind,
+    district_id, cluster_id, geom (its point, EPSG:4326), population, elderly, radius_m, covered,
+    facility_count, beds, beds_required; limited to a district or cluster when given."""
+    params = {
+        "category": standard.category,
+        "open": OPEN,
+        "district_id": district_id,
+        "cluster": cluster,
+    }
+    tables = {"division": Division, "facility": Facility}
+    if standard.kind == CoverageStandard.Kind.RADIUS:
+        params.update(kinds=coverage_demand_kinds(standard), ru=standard.radius_urban_m, rr=standard.radius_rural_m)
+        return sql.compose(RADIUS_UNITS, **tables), params
+    if standard.level not in LEVELS:
+        raise InvalidData(f"standard {standard.pk}: level {standard.level!r} is not district, township or village")
+    facility_unit, district_of_unit, villages_under = LEVELS[standard.level]
+    params.update(level=standard.level, dkinds=standard.kinds_list, min_count=standard.min_count)
+    if villages_under is None:
+        population, population_join = sql.SQL(OWN_POPULATION), sql.SQL("")
+    else:
+        population = sql.SQL(CHILDREN_POPULATION)
+        population_join = sql.compose(
+            VILLAGES_POPULATION, villages_under=sql.compose(villages_under, **tables), **tables
+        )
+    if standard.kind == CoverageStandard.Kind.CAPACITY:
+        params["rate"] = standard.beds_per_1000_elderly
+        covered, required = "beds >= elderly * %(rate)s / 1000.0", "elderly * %(rate)s / 1000.0"
+    else:
+        covered, required = "facility_count >= %(min_count)s", "NULL::float"
+    query = sql.compose(
+        LEVEL_UNITS,
+        district_of_unit=sql.compose(district_of_unit, **tables),
+        population=population,
+        population_join=population_join,
+        facility_unit=sql.Identifier(facility_unit),
+        covered=sql.SQL(covered),
+        required=sql.SQL(required),
+        **tables,
+    )
+    return query, params
+
+
+def district_id_or_none(district_code: str | None) -> int | None:
+    return district_by_code(code=district_code).id if district_code else None
+
+
+def cluster_or_none(slug: str | None) -> str | None:
+    return cluster_check(slug=slug) if slug else None
+
+
+def coverage_rule_label(standard: CoverageStandard) -> str:
+    """The rule in a few words, e.g. ``radius: communities within 1000 m``."""
+    if standard.kind == CoverageStandard.Kind.RADIUS:
+        parts = []
+        if standard.radius_urban_m is not None and standard.demand_kind in ("community", "all"):
+            parts.append(f"communities within {standard.radius_urban_m} m")
+        if standard.radius_rural_m is not None and standard.demand_kind in ("village", "all"):
+            parts.append(f"villages within {standard.radius_rural_m} m")
+        return "radius: " + ", ".join(parts)
+    target = standard.level + (f" ({'/'.join(standard.kinds_list)})" if standard.kinds_list else "")
+    if standard.kind == CoverageStandard.Kind.CAPACITY:
+        return f"capacity: {standard.beds_per_1000_elderly:g} beds per 1,000 aged 60+ per {target}"
+    return f"presence: at least {standard.min_count} per {target}"
+
+
+def _rule(standard: CoverageStandard) -> dict:
+    return standard.describe() | {"label": coverage_rule_label(standard)}
+
+
+# --- roll-ups -------------------------------------------------------------------------------------
+
+# Per roll-up: the groups (key, code, name, cluster, sort) and how a unit joins its group.
+GROUPS = {
+    "district": (
+        """SELECT g.id::text AS key, g.code, g.name, c.slug AS cluster, g.code AS sort
+             FROM {division} g LEFT JOIN {cluster} c ON c.slug = g.cluster_id
+            WHERE g.level = 'district' AND (%(district_id)s::bigint IS NULL OR g.id = %(district_id)s)""",
+        "u.district_id::text = g.key",
+    ),
+    "cluster": (
+        "SELECT g.slug AS key, g.slug AS code, g.name, g.slug AS cluster, lpad(g.sort_order::text, 4, '0') AS sort"
+        " FROM {cluster} g",
+        "u.cluster_id = g.key",
+    ),
+    "municipality": (
+        "SELECT g.code AS key, g.code, g.name, NULL::text AS cluster, g.code AS sort"
+        " FROM {division} g WHERE g.level = 'municipality'",
+        "true",
+    ),
+}
+
+ROLLUP_SQL = """
+WITH {units}, g AS ({groups})
+SELECT g.code, g.name, g.cluster, count(u.id) AS demand_points, count(u.id) FILTER (WHERE u.covered) AS covered,
+       COALESCE(sum(u.population), 0) AS population,
+       COALESCE(sum(u.population) FILTER (WHERE u.covered), 0) AS population_covered,
+       COALESCE(sum(u.elderly), 0) AS elderly_population,
+       COALESCE(sum(u.elderly) FILTER (WHERE u.covered), 0) AS elderly_covered,
+       sum(u.beds) AS beds, sum(u.beds_required) AS beds_required,
+       COALESCE(sum(u.facility_count), 0) AS facilities
+  FROM g LEFT JOIN units u ON {join}
+ GROUP BY g.code, g.name, g.cluster, g.sort
+ ORDER BY g.sort
+"""
+
+
+def coverage_by_division(
+    *, category: str, group_by: str = "district", kind: str | None = None, district_code: str | None = None
+) -> dict:
+    """Coverage of a category's standard rolled up by district, cluster or the municipality, in
+    one SQL query: per group the demand units (villages/communities for a radius rule, divisions
+    of the level for presence and capacity rules), how many are covered, the share, population
+    and aged-60+ population in all and covered; capacity rules add beds and beds required.
+    Distances are geodesic metres. Every group appears, with zeros when it has no demand."""
+    if group_by not in GROUP_BYS:
+        raise InvalidParameter(f"group_by {group_by!r} is not one of {', '.join(GROUP_BYS)}")
+    standard = coverage_standard_get(category=category, kind=kind)
+    units, params = _units(standard, district_id=district_id_or_none(district_code))
+    groups, join = GROUPS[group_by]
+    query = sql.compose(
+        ROLLUP_SQL, units=units, groups=sql.compose(groups, division=Division, cluster=Cluster), join=sql.SQL(join)
+    )
+    label = coverage_rule_label(standard)
+    results = []
+    for r in sql.rows(query, params, local_settings=NO_JIT):
+        n, covered, elderly = r["demand_points"], r["covered"], int(r["elderly_population"])
+        row = {
+            "code": r["code"],
+            "name": r["name"],
+            "cluster": r["cluster"],
+            "demand_points": n,
+            "covered": covered,
+            "covered_share": round(covered / n, 4) if n else None,
+            "population": int(r["population"]),
+            "population_covered": int(r["population_covered"]),
+            "elderly_population": elderly,
+            "elderly_covered": int(r["elderly_covered"]),
+            "rule": label,
+        }
+        if standard.kind == CoverageStandard.Kind.CAPACITY:
+            beds = int(r["beds"] or 0)
+            row.update(
+                beds=beds,
+                beds_required=round(float(r["beds_required"] or 0), 1),
+                beds_per_1000_elderly=round(1000 * beds / elderly, 1) if elderly else None,
+            )
+        elif standard.kind == CoverageStandard.Kind.PRESENCE:
+            row["facilities"] = int(r["facilities"])
+        results.append(row)
+    return {"category": category, "group_by": group_by, "rule": _rule(standard), "results": results}
+
+
+# --- demand points and gaps -----------------------------------------------------------------------
+
+POINTS_SQL = """
+WITH {units}
+SELECT u.code, u.name, u.kind, dist.code AS district_code, dist.name AS district, u.cluster_id AS cluster,
+       u.population, u.elderly, near.distance_m, u.facility_count, u.beds, u.beds_required, u.radius_m,
+       ST_AsGeoJSON(u.geom, 6) AS geojson, count(*) OVER () AS total, u.covered
+  FROM units u LEFT JOIN {division} dist ON dist.id = u.district_id
+  LEFT JOIN LATERAL (
+        SELECT ST_Distance(f.point::geography, u.geom::geography) AS distance_m FROM {facility} f
+         WHERE f.category = %(category)s AND f.status = %(open)s
+         ORDER BY f.point::geography <-> u.geom::geography LIMIT 1) near ON true
+ WHERE NOT (u.covered AND %(only_uncovered)s)
+ ORDER BY u.covered, {order}, u.code
+ LIMIT %(limit)s
+"""
+WORST_FIRST = {
+    CoverageStandard.Kind.CAPACITY: "(u.beds_required - u.beds) DESC",
+    CoverageStandard.Kind.RADIUS: "u.elderly DESC, near.distance_m DESC NULLS FIRST",
+    CoverageStandard.Kind.PRESENCE: "u.elderly DESC, near.distance_m DESC NULLS FIRST",
+}
+
+
+def coverage_gaps(
+    *,
+    category: str,
+    district_code: str | None = None,
+    cluster: str | None = None,
+    kind: str | None = None,
+    limit: int = 500,
+) -> dict:
+    """The uncovered demand units of a category's standard, worst first: most aged-60+ people
+    first (for capacity rules, the largest bed shortfall), then the farthest from the nearest open
+    facility (geodesic metres). Each has its point (EPSG:4326) rendered with ST_AsGeoJSON."""
+    return coverage_points(
+        category=category, district_code=district_code, cluster=cluster, kind=kind, limit=limit, only_uncovered=True
+    )
+
+
+def coverage_points(
+    *,
+    category: str,
+    district_code: str | None = None,
+    cluster: str | None = None,
+    kind: str | None = None,
+    limit: int = 500,
+    only_uncovered: bool = False,
+) -> dict:
+    """Every demand unit of a category's standard, covered or not, with the geodesic distance in
+    metres to the nearest open facility of the category (KNN on geography, then ST_Distance on the
+    spheroid); uncovered first, worst first (see ``coverage_gaps``)."""
+    standard = coverage_standard_get(category=category, kind=kind)
+    units, params = _units(standard, district_id=district_id_or_none(district_code), cluster=cluster_or_none(cluster))
+    params.update(limit=limit, only_uncovered=only_uncovered)
+    query = sql.compose(
+        POINTS_SQL, units=units, order=sql.SQL(WORST_FIRST[standard.kind]), division=Division, facility=Facility
+    )
+    found = sql.rows(query, params, local_settings=NO_JIT)
+    features = []
+    for rank, r in enumerate(found, start=1):
+        props = {
+            "rank": rank,
+            "code": r["code"],
+            "name": r["name"],
+            "kind": r["kind"],
+            "district_code": r["district_code"],
+            "district": r["district"],
+            "cluster": r["cluster"],
+            "population": int(r["population"]),
+            "elderly_population": int(r["elderly"]),
+            "nearest_facility_m": round(r["distance_m"], 1) if r["distance_m"] is not None else None,
+            "covered": r["covered"],
+            "is_synthetic": True,
+        }
+        if standard.kind == CoverageStandard.Kind.RADIUS:
+            props["radius_m"] = r["radius_m"]
+        elif standard.kind == CoverageStandard.Kind.PRESENCE:
+            props["facilities"] = r["facility_count"]
+        else:
+            props.update(beds=int(r["beds"]), beds_required=round(float(r["beds_required"]), 1))
+        features.append(geojson_feature(geometry=r["geojson"], properties=props))
+    total_key = "total_uncovered" if only_uncovered else "total"
+    return geojson_collection(
+        features, category=category, rule=_rule(standard), **{total_key: found[0]["total"] if found else 0}
+    )
+
+
+# --- suggested sites --------------------------------------------------------------------------------
+
+SUGGEST_DEMAND_SQL = """
+WITH {units}
+SELECT u.id, u.code, u.name, u.kind, u.population, u.elderly, ST_X(u.geom) AS lon, ST_Y(u.geom) AS lat,
+       dist.code AS district_code, dist.name AS district
+  FROM units u LEFT JOIN {division} dist ON dist.id = u.district_id
+ WHERE NOT u.covered AND u.geom IS NOT NULL ORDER BY u.code
+"""
+# Pairs (candidate a, demand b) within b's radius; a bounding-box test in degrees (generous: 1 degree
+# of longitude is at least 80 km here) prunes before the exact geodesic one.
+SUGGEST_PAIRS_SQL = """
+WITH d AS (SELECT id, point, CASE WHEN kind = 'community' THEN %(ru)s ELSE %(rr)s END::float AS r
+             FROM {division} WHERE id = ANY(%(ids)s))
+SELECT a.id AS candidate, b.id AS demand FROM d a JOIN d b
+    ON a.point && ST_Expand(b.point, b.r / 80000.0)
+   AND ST_DWithin(a.point::geography, b.point::geography, b.r)
+"""
+
+
+def coverage_suggest(
+    *,
+    category: str,
+    k: int,
+    district_code: str | None = None,
+    cluster: str | None = None,
+    weight: str = "population",
+) -> dict:
+    """Up to ``k`` new sites that cover the most uncovered ``weight`` (population or elderly),
+    existing open facilities kept. Radius rules: candidates and demand are the uncovered demand
+    points (in the district, if given); a candidate covers a demand point within the point's
+    radius (geodesic metres, pairs found with ST_DWithin on geography); solved as an MCLP.
+    Presence rules: each site serves one division, so the optimum is the k uncovered divisions
+    with most weight, each at its representative point. Returns a GeoJSON FeatureCollection of
+    the sites with what each newly covers (counted in order, without double counting)."""
+    if weight not in ("population", "elderly"):
+        raise InvalidParameter("weight must be population or elderly")
+    standard = coverage_standard_get(category=category)
+    if standard.kind == CoverageStandard.Kind.CAPACITY:
+        raise InvalidParameter(f"{category} has a capacity rule: sites do not apply, add beds")
+    units, params = _units(standard, district_id=district_id_or_none(district_code), cluster=cluster_or_none(cluster))
+    demand = sql.rows(sql.compose(SUGGEST_DEMAND_SQL, units=units, division=Division), params, local_settings=NO_JIT)
+    ids = [row["id"] for row in demand]
+    if standard.kind == CoverageStandard.Kind.RADIUS and demand:
+        pairs = [
+            (p["candidate"], p["demand"])
+            for p in sql.rows(
+                sql.compose(SUGGEST_PAIRS_SQL, division=Division),
+                {"ids": ids, "ru": standard.radius_urban_m, "rr": standard.radius_rural_m},
+            )
+        ]
+    else:
+        pairs = [(i, i) for i in ids]
+    index = {unit_id: i for i, unit_id in enumerate(ids)}
+    covers = np.zeros((len(ids), len(ids)), dtype=bool)
+    for a, b in pairs:
+        covers[index[a], index[b]] = True
+    weight_column = "population" if weight == "population" else "elderly"
+    weights = np.array([row[weight_column] for row in demand], dtype=float)
+    problem = SitingProblem(weights=weights, covers=covers)
+    chosen = sites_mclp(problem, k=k) if standard.kind == CoverageStandard.Kind.RADIUS else sites_greedy(problem, k=k)
+    covered = np.zeros(len(ids), dtype=bool)
+    features = []
+    for rank, c in enumerate(chosen, start=1):
+        new = covers[c] & ~covered
+        covered |= covers[c]
+        row = demand[c]
+        newly = [demand[i] for i in np.flatnonzero(new)]
+        features.append(
+            geojson_feature(
+                geometry={"type": "Point", "coordinates": [round(row["lon"], 6), round(row["lat"], 6)]},
+                properties={
+                    "rank": rank,
+                    "at_code": row["code"],
+                    "at_name": row["name"],
+                    "district_code": row["district_code"],
+                    "district": row["district"],
+                    "newly_covered_points": len(newly),
+                    "population_newly_covered": int(sum(d["population"] for d in newly)),
+                    "elderly_newly_covered": int(sum(d["elderly"] for d in newly)),
+                },
+            )
+        )
+    return geojson_collection(
+        features,
+        category=category,
+        k=k,
+        weight=weight,
+        method="mclp" if standard.kind == CoverageStandard.Kind.RADIUS else "presence",
+        rule=_rule(standard),
+        uncovered_points=len(ids),
+        uncovered_population=int(sum(row["population"] for row in demand)),
+        population_newly_covered=int(sum(f["properties"]["population_newly_covered"] for f in features)),
+    )

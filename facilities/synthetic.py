@@ -21,7 +21,7 @@ from psycopg2.extras import execute_values
 from boundaries.models import Division
 from facilities.models import Facility
 from facilities.services import facilities_derive_divisions
-from gis_portal.errors import InvalidData
+from gis_portal.core.errors import InvalidData
 
 SOURCE = "generated for the demo (facilities.synthetic)"
 C = Facility.Category

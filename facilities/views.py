@@ -1,16 +1,19 @@
 """Pages of the facilities: the coverage dashboard and the downloadable folium report."""
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.views.generic import TemplateView
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from boundaries.selectors import cluster_list
 from facilities.models import Facility
+from facilities.reports import coverage_report_html
 from facilities.selectors import coverage_standard_list
-from facilities.services import coverage_report_html
-from gis_portal.api import error_body
-from gis_portal.errors import ServiceError
+from gis_portal.core.api import query_validate
+from gis_portal.core.region import division_code_validator
 
 
 class CoverageDashboardView(TemplateView):
@@ -32,26 +35,21 @@ class CoverageDashboardView(TemplateView):
 
 class ReportQuerySerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Facility.Category.values)
-    district = serializers.RegexField(r"^[0-9]{6}$", required=False)
+    district = serializers.CharField(required=False, validators=[division_code_validator("district")])
     cluster = serializers.SlugField(required=False)
     k = serializers.IntegerField(min_value=0, max_value=20, default=5)
 
 
-def coverage_report(request: HttpRequest) -> HttpResponse:
-    """The folium report as a standalone HTML download (400 JSON for bad parameters)."""
-    query = ReportQuerySerializer(data=request.GET)
-    if not query.is_valid():
-        message = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in query.errors.items())
-        return JsonResponse(error_body(code="invalid_parameter", message=message), status=400)
-    q = query.validated_data
-    try:
+class CoverageReportView(APIView):
+    """The folium report as a standalone HTML download (errors as the API's JSON)."""
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request) -> HttpResponse:
+        q = query_validate(ReportQuerySerializer, request)
         html = coverage_report_html(
             category=q["category"], district_code=q.get("district"), cluster=q.get("cluster"), k=q["k"]
         )
-    except ServiceError as exc:
-        return JsonResponse(error_body(code=exc.get_codes() if isinstance(exc.get_codes(), str) else "error",
-                                       message=str(exc.detail)), status=exc.status_code)  # fmt: skip
-    scope = q.get("district") or q.get("cluster") or "chongqing"
-    response = HttpResponse(html, content_type="text/html; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="coverage-{q["category"]}-{scope}.html"'
-    return response
+        scope = q.get("district") or q.get("cluster") or "chongqing"
+        response = HttpResponse(html, content_type="text/html; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="coverage-{q["category"]}-{scope}.html"'
+        return response

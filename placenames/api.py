@@ -1,10 +1,8 @@
 """API of the gazetteer under /api/v1/placenames/: search, autocomplete, detail, nearby names,
 duplicate-name check and district exports (CSV, GeoJSON). Points are GeoJSON in EPSG:4326."""
 
-import csv
 import math
 
-from django.core.validators import RegexValidator
 from django.http import HttpResponse, JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -14,8 +12,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from boundaries.models import Cluster, Division
-from gis_portal.api import ErrorSerializer
-from gis_portal.errors import NotFound
+from gis_portal.core.api import ErrorSerializer, query_validate
+from gis_portal.core.errors import NotFound
+from gis_portal.core.formats import csv_response, geojson_collection, geojson_feature
+from gis_portal.core.region import division_code_validator
 from placenames.models import PlaceName
 from placenames.selectors import (
     placename_autocomplete,
@@ -28,7 +28,7 @@ from placenames.selectors import (
 )
 
 SYNTHETIC_NOTE = "Records with is_synthetic=true (locations, former names) are generated for the demo."
-DIVISION_CODE = RegexValidator(r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$", "a 6-, 9- or 12-digit division code")
+DIVISION_CODE = division_code_validator("district", "township", "village")
 
 
 class SearchQuerySerializer(serializers.Serializer):
@@ -67,23 +67,16 @@ class DuplicatesQuerySerializer(serializers.Serializer):
 
 
 class ExportQuerySerializer(serializers.Serializer):
-    district = serializers.CharField(validators=[RegexValidator(r"^[0-9]{6}$", "a 6-digit district code")])
+    district = serializers.CharField(validators=[division_code_validator("district")])
 
 
-def _query(serializer_class, request: Request) -> dict:
-    query = serializer_class(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return query.validated_data
-
-
-def placename_feature(place: dict, **extra) -> dict:
+def placename_feature(place: dict) -> dict:
     properties = {key: value for key, value in place.items() if key != "geometry"}
-    properties.update(extra)
-    return {"type": "Feature", "id": place["id"], "geometry": place["geometry"], "properties": properties}
+    return geojson_feature(id=place["id"], geometry=place["geometry"], properties=properties)
 
 
 def feature_collection(places: list[dict]) -> dict:
-    return {"type": "FeatureCollection", "features": [placename_feature(p) for p in places], "note": SYNTHETIC_NOTE}
+    return geojson_collection([placename_feature(p) for p in places], note=SYNTHETIC_NOTE)
 
 
 class SearchView(APIView):
@@ -93,7 +86,7 @@ class SearchView(APIView):
         responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
-        query = _query(SearchQuerySerializer, request)
+        query = query_validate(SearchQuerySerializer, request)
         filters = search_filters(**{key: query.get(key) for key in ("level", "district", "cluster", "date")})
         return Response(feature_collection(placename_search(q=query["q"], limit=query["limit"], filters=filters)))
 
@@ -105,7 +98,7 @@ class AutocompleteView(APIView):
         responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
-        query = _query(AutocompleteQuerySerializer, request)
+        query = query_validate(AutocompleteQuerySerializer, request)
         return Response(placename_autocomplete(q=query["q"], limit=query["limit"]))
 
 
@@ -125,9 +118,9 @@ class NearbyView(APIView):
         responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
-        query = _query(NearbyQuerySerializer, request)
+        query = query_validate(NearbyQuerySerializer, request)
         places = placename_nearby(**query)
-        return Response({"type": "FeatureCollection", "features": [placename_feature(p) for p in places]})
+        return Response(geojson_collection([placename_feature(p) for p in places]))
 
 
 class DuplicatesView(APIView):
@@ -137,7 +130,7 @@ class DuplicatesView(APIView):
         responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer, 404: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
-        query = _query(DuplicatesQuerySerializer, request)
+        query = query_validate(DuplicatesQuerySerializer, request)
         parent = Division.objects.filter(code=query["parent"]).select_related("parent__parent").first()
         if parent is None:
             raise NotFound(f"no division with code {query['parent']}")
@@ -145,14 +138,26 @@ class DuplicatesView(APIView):
 
 
 def _district(request: Request) -> Division:
-    code = _query(ExportQuerySerializer, request)["district"]
+    code = query_validate(ExportQuerySerializer, request)["district"]
     district = Division.objects.filter(code=code, level=Division.Level.DISTRICT).first()
     if district is None:
         raise NotFound(f"no district or county with code {code}")
     return district
 
 
-EXPORT_FIELDS = ["id", "name", "specific", "generic", "pinyin", "code", "feature_class", "parent_code", "lon", "lat"]
+EXPORT_FIELDS = [
+    "id",
+    "name",
+    "specific",
+    "generic",
+    "pinyin",
+    "code",
+    "feature_class",
+    "parent_code",
+    "lon",
+    "lat",
+    "is_synthetic",
+]
 
 
 def _export_rows(district: Division):
@@ -180,13 +185,9 @@ class ExportCsvView(APIView):
     )
     def get(self, request: Request) -> HttpResponse:
         district = _district(request)
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="placenames-{district.code}.csv"'
-        response.write("\ufeff")  # so that spreadsheet programs read UTF-8
-        writer = csv.DictWriter(response, fieldnames=[*EXPORT_FIELDS, "is_synthetic"])
-        writer.writeheader()
-        writer.writerows(_export_rows(district))
-        return response
+        return csv_response(
+            _export_rows(district), filename=f"placenames-{district.code}.csv", fieldnames=EXPORT_FIELDS
+        )
 
 
 class ExportGeoJsonView(APIView):
@@ -201,10 +202,9 @@ class ExportGeoJsonView(APIView):
         for row in _export_rows(district):
             lon, lat = row.pop("lon"), row.pop("lat")
             geometry = {"type": "Point", "coordinates": [lon, lat]} if lon is not None else None
-            features.append({"type": "Feature", "id": row["id"], "geometry": geometry, "properties": row})
+            features.append(geojson_feature(id=row["id"], geometry=geometry, properties=row))
         response = JsonResponse(
-            {"type": "FeatureCollection", "features": features, "note": SYNTHETIC_NOTE},
-            json_dumps_params={"ensure_ascii": False},
+            geojson_collection(features, note=SYNTHETIC_NOTE), json_dumps_params={"ensure_ascii": False}
         )
         response["Content-Disposition"] = f'attachment; filename="placenames-{district.code}.geojson"'
         return response

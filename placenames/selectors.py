@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from boundaries.models import Division
-from gis_portal.errors import InvalidParameter, NotFound
+from gis_portal.core.errors import InvalidParameter, NotFound
 from placenames.models import PlaceName, PlaceNameVariant
 from placenames.text import pinyin_plain, query_normalise
 

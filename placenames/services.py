@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from simple_history.utils import bulk_create_with_history
 
 from boundaries.models import Division
-from gis_portal.errors import InvalidParameter
+from gis_portal.core.errors import InvalidParameter
 from placenames.models import PlaceName, PlaceNameVariant
 from placenames.text import (
     name_from_committee,

@@ -1,12 +1,10 @@
 """Public pages of the gazetteer: the look-up page, a place's detail page and the printable
 standard place-name list (地名录) of a district."""
 
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.views.generic import TemplateView
 
 from boundaries.models import Division
-from gis_portal.errors import NotFound
 from placenames.models import PlaceName, PlaceNameVariant
 from placenames.selectors import placename_detail, placename_district_list
 
@@ -28,10 +26,7 @@ class PlaceDetailView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        try:
-            place = placename_detail(placename_id=kwargs["placename_id"])
-        except NotFound as exc:
-            raise Http404(str(exc.detail)) from exc
+        place = placename_detail(placename_id=kwargs["placename_id"])
         context["place"] = place
         context["feature_class_label"] = PlaceName.FeatureClass(place["feature_class"]).label
         kinds = dict(PlaceNameVariant.Kind.choices)

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from rest_framework.test import APIClient
 
-from gis_portal.roles import ADMINISTRATOR, REVIEWER, SURVEYOR, user_has_role
+from gis_portal.core.roles import ADMINISTRATOR, REVIEWER, SURVEYOR, user_has_role
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery staple"

@@ -14,7 +14,7 @@ from shapely.geometry import Point, shape
 
 from boundaries.models import Division
 from boundaries.services import divisions_import
-from gis_portal.errors import InvalidData
+from gis_portal.core.errors import InvalidData
 
 SOURCE = Path(settings.BASE_DIR) / "fixtures" / "chongqing"
 pytestmark = pytest.mark.django_db

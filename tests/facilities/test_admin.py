@@ -6,7 +6,8 @@ from django.contrib.auth.models import User
 from django.contrib.gis.geos import Point
 
 from facilities.models import CoverageStandard, Facility
-from facilities.services import coverage_by_division
+from facilities.selectors import coverage_by_division
+from facilities.services import facility_create
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ def test_add_a_facility_on_the_map_derives_its_township(admin_client, scene):
     response = admin_client.post(
         "/admin/facilities/facility/add/",
         {"name": "后台公墓", "category": "cemetery", "operator": "public", "status": "open",
-         "point": Point(100.15, 30.12, srid=4326).geojson, "source": "admin"},
+         "point": Point(105.15, 27.72, srid=4326).geojson, "source": "admin"},
     )  # fmt: skip
     assert response.status_code == 302, response.content.decode()[:2000]
     facility = Facility.objects.get(name="后台公墓")
@@ -40,6 +41,6 @@ def test_staff_edit_a_standard(admin_client, scene):
     }  # fmt: skip
     response = admin_client.post(f"/admin/facilities/coveragestandard/{standard.id}/change/", form)
     assert response.status_code == 302
-    Facility.objects.create(name="一号", category="funeral_home", point=Point(100.15, 30.12, srid=4326))
+    facility_create(name="一号", category="funeral_home", point=Point(105.15, 27.72, srid=4326))
     (row,) = coverage_by_division(category="funeral_home", district_code="509901")["results"]
     assert (row["facilities"], row["covered"], row["rule"]) == (1, 0, "presence: at least 2 per district")

@@ -11,9 +11,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_facilities_by_district_and_bbox(api, scene, add_facility):
-    add_facility("cemetery", 100.15, 30.12, name="盒内公墓")
-    add_facility("cemetery", 100.05, 30.19, name="盒外公墓")
-    body = api.get("/api/v1/facilities", {"district": "509901", "bbox": "100.1,30.1,100.2,30.15"}).json()
+    add_facility("cemetery", 105.15, 27.72, name="盒内公墓")
+    add_facility("cemetery", 105.05, 27.79, name="盒外公墓")
+    body = api.get("/api/v1/facilities", {"district": "509901", "bbox": "105.1,27.7,105.2,27.75"}).json()
     assert body["type"] == "FeatureCollection"
     assert [f["properties"]["name"] for f in body["features"]] == ["盒内公墓"]
     props = body["features"][0]["properties"]
@@ -22,10 +22,10 @@ def test_facilities_by_district_and_bbox(api, scene, add_facility):
         "509901",
         "509901002001",
     )
-    assert body["features"][0]["geometry"] == {"type": "Point", "coordinates": [100.15, 30.12]}
+    assert body["features"][0]["geometry"] == {"type": "Point", "coordinates": [105.15, 27.72]}
     csv = api.get("/api/v1/facilities", {"district": "509901", "export": "csv"})
     assert csv["Content-Type"].startswith("text/csv")
-    lines = csv.content.decode("utf-8-sig").splitlines()
+    lines = csv.getvalue().decode("utf-8-sig").splitlines()
     assert lines[0].startswith("id,name,category") and lines[0].endswith("lon,lat") and len(lines) == 3
 
 
@@ -44,11 +44,11 @@ def test_coverage_endpoints(api, scene, add_facility):
     gaps = api.get("/api/v1/coverage/gaps", {"category": "elder_station", "district": "509901"}).json()
     assert [f["properties"]["code"] for f in gaps["features"]] == ["509901001002", "509901001003"]
     csv = api.get("/api/v1/coverage/gaps", {"category": "elder_station", "district": "509901", "export": "csv"})
-    assert len(csv.content.decode("utf-8-sig").splitlines()) == 3
+    assert len(csv.getvalue().decode("utf-8-sig").splitlines()) == 3
     sites = api.get("/api/v1/coverage/suggest", {"category": "elder_station", "district": "509901", "k": 1}).json()
     assert sites["features"][0]["properties"]["population_newly_covered"] == 2000
     rows = api.get("/api/v1/coverage", {"category": "funeral_home", "group_by": "district", "export": "csv"})
-    assert len(rows.content.decode("utf-8-sig").splitlines()) == 39 + 1  # 38 real districts, the test one
+    assert len(rows.getvalue().decode("utf-8-sig").splitlines()) == 39 + 1  # 38 real districts, the test one
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,9 @@ import pytest
 from django.contrib.gis.geos import Point
 
 from facilities.models import CoverageStandard
-from facilities.services import coverage_by_division, coverage_gaps, coverage_points
-from gis_portal.errors import InvalidParameter, NotFound
+from facilities.selectors import coverage_by_division, coverage_gaps, coverage_points
+from facilities.services import facility_update
+from gis_portal.core.errors import InvalidParameter, NotFound
 from tests.facilities.conftest import S, offset
 
 pytestmark = pytest.mark.django_db
@@ -72,9 +73,9 @@ def test_presence_counts_a_division_with_and_without_a_facility(scene, add_facil
     # Cemeteries: one per rural township (town/township); the street is not a demand unit.
     row = district_row("cemetery")
     assert (row["demand_points"], row["covered"], row["facilities"]) == (1, 0, 0)
-    add_facility("cemetery", 100.05, 30.1)  # in the street: does not count for the town
+    add_facility("cemetery", 105.05, 27.7)  # in the street: does not count for the town
     assert district_row("cemetery")["covered"] == 0
-    cemetery = add_facility("cemetery", 100.15, 30.12)
+    cemetery = add_facility("cemetery", 105.15, 27.72)
     assert cemetery.division_id == scene.town.id and cemetery.district_id == scene.district.id
     row = district_row("cemetery")
     assert (row["covered"], row["population_covered"], row["elderly_covered"]) == (1, 300, 90)
@@ -83,7 +84,7 @@ def test_presence_counts_a_division_with_and_without_a_facility(scene, add_facil
 
 def test_presence_per_district(scene, add_facility):
     assert district_row("funeral_home")["covered"] == 0
-    add_facility("funeral_home", 100.19, 30.01)
+    add_facility("funeral_home", 105.19, 27.61)
     row = district_row("funeral_home")
     assert (row["demand_points"], row["covered"], row["population"]) == (1, 1, 3800)
 
@@ -98,22 +99,21 @@ def test_presence_per_village_uses_the_nearest_village(scene, add_facility):
 
 def test_capacity_ratio(scene, add_facility):
     # 890 aged 60+ in the district: 40 per 1,000 needs 35.6 beds.
-    add_facility("elder_institution", 100.05, 30.1, beds=35)
+    add_facility("elder_institution", 105.05, 27.7, beds=35)
     row = district_row("elder_institution")
     assert (row["demand_points"], row["covered"], row["beds"]) == (1, 0, 35)
     assert row["beds_required"] == pytest.approx(35.6)
-    add_facility("elder_institution", 100.15, 30.1, beds=1)
+    add_facility("elder_institution", 105.15, 27.7, beds=1)
     row = district_row("elder_institution")
     assert (row["covered"], row["beds"], row["beds_per_1000_elderly"]) == (1, 36, pytest.approx(40.4, abs=0.05))
-    add_facility("elder_institution", 100.15, 30.1, beds=500, status="planned")
+    add_facility("elder_institution", 105.15, 27.7, beds=500, status="planned")
     assert district_row("elder_institution")["beds"] == 36
 
 
 def test_facility_moved_is_derived_again(scene, add_facility):
-    facility = add_facility("cemetery", 100.05, 30.1)
+    facility = add_facility("cemetery", 105.05, 27.7)
     assert facility.division_id == scene.street.id
-    facility.point = Point(*offset((100.15, 30.1), azimuth=0, metres=10), srid=4326)
-    facility.save()
+    facility = facility_update(facility=facility, point=Point(*offset((105.15, 27.7), azimuth=0, metres=10), srid=4326))
     assert facility.division_id == scene.town.id and facility.village_id == scene.v.id
 
 

@@ -12,7 +12,7 @@ from pyproj import Geod
 
 from facilities.models import Facility
 from facilities.services import facilities_import
-from gis_portal.errors import InvalidData
+from gis_portal.core.errors import InvalidData
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +29,8 @@ def test_csv_import_derives_divisions(scene, tmp_path):
     path = write(
         tmp_path,
         "ok.csv",
-        HEADER + "测试公墓,cemetery,public,,open,测试镇,2015-03-01,100.15,30.12\n"
-        "测试养老院,elder_institution,private,120,planned,,,100.05,30.1\n",
+        HEADER + "测试公墓,cemetery,public,,open,测试镇,2015-03-01,105.15,27.72\n"
+        "测试养老院,elder_institution,private,120,planned,,,105.05,27.7\n",
     )
     report = facilities_import(path=path)
     assert report.created == 2
@@ -53,14 +53,14 @@ def test_bad_rows_are_reported_with_their_line_and_nothing_is_written(scene, tmp
     path = write(
         tmp_path,
         "bad.csv",
-        HEADER + "好的,cemetery,public,,open,,,100.15,30.12\n"  # line 2
-        "坏类别,hospital,public,,open,,,100.15,30.12\n"  # line 3
-        "坏坐标,cemetery,public,,open,,,30.12,100.15\n"  # line 4: swapped axes
-        "坏床位,elder_institution,public,many,open,,,100.15,30.12\n",  # line 5
+        HEADER + "好的,cemetery,public,,open,,,105.15,27.72\n"  # line 2
+        "坏类别,hospital,public,,open,,,105.15,27.72\n"  # line 3
+        "坏坐标,cemetery,public,,open,,,27.72,105.15\n"  # line 4: swapped axes
+        "坏床位,elder_institution,public,many,open,,,105.15,27.72\n",  # line 5
     )
     with pytest.raises(InvalidData) as error:
         facilities_import(path=path)
-    message = str(error.value.detail)
+    message = str(error.value.message)
     assert "3 bad record(s)" in message
     assert "line 3: category 'hospital'" in message and "line 4:" in message and "line 5: beds" in message
     assert "line 2" not in message
@@ -70,15 +70,15 @@ def test_bad_rows_are_reported_with_their_line_and_nothing_is_written(scene, tmp
 
 
 def test_point_outside_the_divisions_is_rejected(scene, tmp_path):
-    path = write(tmp_path, "outside.csv", HEADER + "在外面,cemetery,public,,open,,,100.5,30.5\n")
+    path = write(tmp_path, "outside.csv", HEADER + "在外面,cemetery,public,,open,,,105.5,27.9\n")
     with pytest.raises(InvalidData, match="line 2: the point is outside Chongqing"):
         facilities_import(path=path)
     assert not Facility.objects.filter(name="在外面").exists()
 
 
 def test_gcj02_points_are_rectified(scene, tmp_path):
-    lon, lat = 100.15, 30.12
-    path = write(tmp_path, "gcj.csv", "name,category,lon,lat,datum\n火星公墓,cemetery,100.15,30.12,GCJ-02\n")
+    lon, lat = 105.15, 27.72
+    path = write(tmp_path, "gcj.csv", "name,category,lon,lat,datum\n火星公墓,cemetery,105.15,27.72,GCJ-02\n")
     facilities_import(path=path)
     stored = Facility.objects.get(name="火星公墓").point
     expected = prcoords.gcj_wgs_bored(prcoords.Coords(lat, lon))
@@ -91,9 +91,9 @@ def test_geojson_import(scene, tmp_path):
     collection = {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [100.15, 30.12]},
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [105.15, 27.72]},
              "properties": {"name": "GeoJSON公墓", "category": "cemetery"}},
-            {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[100.1, 30.1], [100.2, 30.2]]},
+            {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[105.1, 27.7], [105.2, 27.8]]},
              "properties": {"name": "线", "category": "cemetery"}},
         ],
     }  # fmt: skip
@@ -109,14 +109,14 @@ def test_geopackage_import_reprojects(scene, tmp_path):
     # CGCS2000 Gauss-Krüger 3-degree zone 33 (EPSG:4521, central meridian 99°E) coordinates.
     frame = geopandas.GeoDataFrame(
         {"name": ["GPKG公墓"], "category": ["cemetery"], "beds": [None]},
-        geometry=[shapely.Point(100.15, 30.12)],
+        geometry=[shapely.Point(105.15, 27.72)],
         crs=4326,
     ).to_crs(4521)
     path = tmp_path / "f.gpkg"
     frame.to_file(path, driver="GPKG", engine="pyogrio")
     assert facilities_import(path=path).created == 1
     stored = Facility.objects.get(name="GPKG公墓")
-    assert (stored.point.x, stored.point.y) == pytest.approx((100.15, 30.12), abs=1e-7)
+    assert (stored.point.x, stored.point.y) == pytest.approx((105.15, 27.72), abs=1e-7)
     assert stored.division_id == scene.town.id
 
 

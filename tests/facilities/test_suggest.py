@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from facilities.services import SitingProblem, coverage_suggest, sites_greedy, sites_mclp
-from gis_portal.errors import InvalidParameter
+from facilities.selectors import coverage_suggest
+from facilities.siting import SitingProblem, sites_greedy, sites_mclp
+from gis_portal.core.errors import InvalidParameter
 from tests.facilities.conftest import S
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 from mapbox_vector_tile import decode
 
-from gis_portal.tiles import TownshipLayer
+from gis_portal.portal.tiles import TownshipLayer
 
 pytestmark = pytest.mark.django_db
 JIEFANGBEI = (106.5767, 29.5575)

@@ -199,7 +199,7 @@ def test_detail_nearby_duplicates_and_exports(client):
     assert client.get("/api/v1/placenames/duplicates", {"name": "观音桥街道", "parent": "500103"}).json()["ok"]
     assert client.get("/api/v1/placenames/duplicates", {"name": "x", "parent": "abc"}).status_code == 400
 
-    csv_text = client.get("/api/v1/placenames/export.csv", {"district": "500103"}).content.decode("utf-8-sig")
+    csv_text = client.get("/api/v1/placenames/export.csv", {"district": "500103"}).getvalue().decode("utf-8-sig")
     assert csv_text.splitlines()[0].startswith("id,name,specific,generic,pinyin,code")
     assert "解放碑街道,解放碑,街道,Jiefangbei Jiedao,500103" in csv_text
     geojson = client.get("/api/v1/placenames/export.geojson", {"district": "500103"}).json()

@@ -3,8 +3,8 @@ from pathlib import Path
 from django.conf import settings
 
 from boundaries.lines import boundary_lines_derive
-from gis_portal.commands import ServiceCommand
-from gis_portal.geo import SOURCE_DATUMS
+from gis_portal.core.commands import ServiceCommand
+from gis_portal.core.geo import SOURCE_DATUMS
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 
 from boundaries.synthetic import divisions_generate_synthetic
-from gis_portal.commands import ServiceCommand
+from gis_portal.core.commands import ServiceCommand
 
 
 class Command(ServiceCommand):

@@ -1,8 +1,8 @@
 from pathlib import Path
 
 from facilities.services import facilities_import
-from gis_portal.commands import ServiceCommand
-from gis_portal.geo import SOURCE_DATUMS
+from gis_portal.core.commands import ServiceCommand
+from gis_portal.core.geo import SOURCE_DATUMS
 
 
 class Command(ServiceCommand):

@@ -1,4 +1,4 @@
-from gis_portal.commands import ServiceCommand
+from gis_portal.core.commands import ServiceCommand
 from placenames.services import gazetteer_build
 
 

@@ -1,0 +1,149 @@
+"""API of survey uploads: POST /api/v1/survey-uploads (signed-in surveyors), the list and detail
+(with the validation report) for the team or reviewers, and the review (reviewers)."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
+from rest_framework.views import APIView
+
+from boundaries.surveys.models import SurveyUpload
+from boundaries.surveys.parsing import ENCODINGS
+from boundaries.surveys.selectors import survey_upload_get, survey_uploads_visible
+from boundaries.surveys.services import MAX_TOLERANCE_M, survey_upload_create, survey_upload_review, survey_upload_url
+from gis_portal.core.api import ErrorSerializer
+
+
+class SurveyUploadSerializer(serializers.ModelSerializer):
+    line = serializers.CharField(source="line.code")
+    line_name = serializers.CharField(source="line.name")
+    team = serializers.CharField(source="team.name")
+    uploaded_by = serializers.CharField(source="uploaded_by.username")
+    reviewed_by = serializers.CharField(source="reviewed_by.username", default=None)
+    page = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SurveyUpload
+        fields = [
+            "id",
+            "line",
+            "line_name",
+            "team",
+            "uploaded_by",
+            "uploaded_at",
+            "original_name",
+            "sha256",
+            "size_bytes",
+            "file_format",
+            "crs",
+            "crs_source",
+            "survey_date",
+            "tolerance_m",
+            "status",
+            "report",
+            "reviewed_by",
+            "reviewed_at",
+            "review_comment",
+            "page",
+        ]
+
+    def get_page(self, upload: SurveyUpload) -> str:
+        return survey_upload_url(upload)
+
+
+class SurveyUploadCreateSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="GPX, KML, GeoJSON, zipped Shapefile, GeoPackage or CSV")
+    line = serializers.RegexField(r"^[A-Za-z0-9_-]{1,32}$", help_text="code of the boundary line")
+    crs = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=16,
+        help_text="EPSG code when the file does not state it: 4326, 4490, 4513-4554 (CGCS2000 Gauss-Krüger)",
+    )
+    encoding = serializers.ChoiceField(choices=ENCODINGS, required=False, help_text="attribute encoding")
+    tolerance_m = serializers.FloatField(required=False, min_value=0.01, max_value=MAX_TOLERANCE_M)
+    survey_date = serializers.DateField(required=False)
+
+
+class SurveyUploadThrottle(UserRateThrottle):
+    scope = "survey_upload"
+
+
+class SurveyUploadListView(APIView):
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_throttles(self):
+        return [SurveyUploadThrottle()] if self.request.method == "POST" else []
+
+    @extend_schema(summary="Survey uploads you may see", responses={200: SurveyUploadSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        uploads = survey_uploads_visible(user=request.user)
+        if request.query_params.get("status") in SurveyUpload.Status.values:
+            uploads = uploads.filter(status=request.query_params["status"])
+        return Response(SurveyUploadSerializer(uploads[:200], many=True).data)
+
+    @extend_schema(
+        summary="Upload field data for a line of your team",
+        request={"multipart/form-data": SurveyUploadCreateSerializer},
+        responses={
+            201: SurveyUploadSerializer,
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+            413: ErrorSerializer,
+            415: ErrorSerializer,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        form = SurveyUploadCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        upload = survey_upload_create(
+            user=request.user,
+            line_code=data["line"],
+            file=data["file"],
+            crs=data.get("crs"),
+            encoding=data.get("encoding"),
+            tolerance_m=data.get("tolerance_m"),
+            survey_date=data.get("survey_date"),
+        )
+        return Response(SurveyUploadSerializer(upload).data, status=status.HTTP_201_CREATED)
+
+
+class SurveyUploadDetailView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(summary="A survey upload and its validation report", responses={200: SurveyUploadSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(SurveyUploadSerializer(survey_upload_get(user=request.user, pk=pk)).data)
+
+
+class ReviewSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["accept", "return"])
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class SurveyUploadReviewView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Accept (records the inspection, moves the markers) or return an upload",
+        request=ReviewSerializer,
+        responses={200: SurveyUploadSerializer, 403: ErrorSerializer, 409: ErrorSerializer},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        form = ReviewSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        upload = survey_upload_review(
+            upload=survey_upload_get(user=request.user, pk=pk),
+            user=request.user,
+            accept=form.validated_data["decision"] == "accept",
+            comment=form.validated_data.get("comment", ""),
+        )
+        return Response(SurveyUploadSerializer(upload).data)

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SurveysConfig(AppConfig):
+    """Survey teams' field uploads: parsing, validation against the official line, review. The
+    official record changes only through the boundaries services."""
+
+    name = "boundaries.surveys"
+    label = "surveys"
+    verbose_name = _("Survey uploads")

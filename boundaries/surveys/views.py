@@ -1,0 +1,143 @@
+"""Pages of survey uploads: upload a field file, read its validation report on a map, review it."""
+
+import json
+
+from django import forms
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+
+from boundaries.models import BoundaryLine
+from boundaries.surveys.models import SurveyUpload
+from boundaries.surveys.parsing import ENCODINGS
+from boundaries.surveys.selectors import survey_upload_get, survey_uploads_visible
+from boundaries.surveys.services import (
+    DEFAULT_TOLERANCE_M,
+    MAX_TOLERANCE_M,
+    survey_upload_create,
+    survey_upload_review,
+)
+from gis_portal.core.errors import ServiceError
+from gis_portal.core.roles import REVIEWER, SURVEYOR, user_has_role
+
+CRS_CHOICES = [
+    ("", _("stated in the file")),
+    ("4326", "EPSG:4326 WGS84"),
+    ("4490", "EPSG:4490 CGCS2000"),
+    ("4544", "EPSG:4544 CGCS2000 GK CM 105°E"),
+    ("4545", "EPSG:4545 CGCS2000 GK CM 108°E"),
+    ("4546", "EPSG:4546 CGCS2000 GK CM 111°E"),
+    ("4523", "EPSG:4523 CGCS2000 GK zone 35"),
+    ("4524", "EPSG:4524 CGCS2000 GK zone 36"),
+    ("4525", "EPSG:4525 CGCS2000 GK zone 37"),
+]
+
+
+class SurveyUploadForm(forms.Form):
+    line = forms.ChoiceField(label=_("Boundary line"))
+    file = forms.FileField(label=_("Field file"), help_text=_("GPX, KML, GeoJSON, zipped Shapefile, GeoPackage or CSV"))
+    crs = forms.ChoiceField(label=_("Coordinate reference system"), choices=CRS_CHOICES, required=False)
+    encoding = forms.ChoiceField(
+        label=_("Attribute encoding"),
+        choices=[("", _("stated in the file"))] + [(e, e) for e in ENCODINGS],
+        required=False,
+    )
+    tolerance_m = forms.FloatField(
+        label=_("Tolerance (m)"), initial=DEFAULT_TOLERANCE_M, min_value=0.01, max_value=MAX_TOLERANCE_M
+    )
+    survey_date = forms.DateField(label=_("Survey date"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, lines, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["line"].choices = [(code, f"{code} {name}") for code, name in lines]
+
+
+class SurveyHomeView(LoginRequiredMixin, View):
+    """The upload form (surveyors: lines of their teams) and the uploads the user may see."""
+
+    template = "surveys/surveys.html"
+
+    def context(self, request: HttpRequest, form: SurveyUploadForm | None) -> dict:
+        return {
+            "form": form,
+            "uploads": survey_uploads_visible(user=request.user)[:100],
+            "is_reviewer": user_has_role(request.user, REVIEWER),
+        }
+
+    def form(self, request: HttpRequest) -> SurveyUploadForm | None:
+        if not user_has_role(request.user, SURVEYOR):
+            return None
+        lines = BoundaryLine.objects.filter(teams__members=request.user).order_by("code").values_list("code", "name")
+        return SurveyUploadForm(request.POST or None, request.FILES or None, lines=lines)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, self.template, self.context(request, self.form(request)))
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = self.form(request)
+        if form is None:
+            context = self.context(request, None) | {"error": _("Only members of a survey team upload field data.")}
+            return render(request, self.template, context, status=403)
+        if not form.is_valid():
+            return render(request, self.template, self.context(request, form), status=400)
+        data = form.cleaned_data
+        try:
+            upload = survey_upload_create(
+                user=request.user,
+                line_code=data["line"],
+                file=data["file"],
+                crs=data["crs"] or None,
+                encoding=data["encoding"] or None,
+                tolerance_m=data["tolerance_m"],
+                survey_date=data["survey_date"],
+            )
+        except ServiceError as exc:
+            context = self.context(request, form) | {"error": exc.message, "details": exc.details}
+            return render(request, self.template, context, status=exc.status)
+        return redirect("survey-upload-detail", pk=upload.pk)
+
+
+class SurveyUploadPageView(LoginRequiredMixin, View):
+    """The validation report of one upload on a map, and the review form for reviewers."""
+
+    def render_page(
+        self, request: HttpRequest, upload: SurveyUpload, *, error: str = "", status: int = 200
+    ) -> HttpResponse:
+        features = {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": json.loads(f.geom.geojson),
+                    "properties": {"kind": f.kind, "number": f.number, "displacement_m": f.displacement_m},
+                }
+                for f in upload.features.all()
+            ],
+        }
+        context = {
+            "upload": upload,
+            "report": upload.report,
+            "line_geojson": json.loads(upload.line.geom.simplify(0.00005, preserve_topology=True).geojson),
+            "features_geojson": features,
+            "can_review": user_has_role(request.user, REVIEWER) and upload.status == SurveyUpload.Status.VALIDATED,
+            "error": error,
+        }
+        return render(request, "surveys/survey_upload.html", context, status=status)
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return self.render_page(request, survey_upload_get(user=request.user, pk=pk))
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        upload = survey_upload_get(user=request.user, pk=pk)
+        try:
+            survey_upload_review(
+                upload=upload,
+                user=request.user,
+                accept=request.POST.get("decision") == "accept",
+                comment=request.POST.get("comment", "")[:2000],
+            )
+        except ServiceError as exc:
+            return self.render_page(request, upload, error=exc.message, status=exc.status)
+        return redirect("survey-upload-detail", pk=pk)

@@ -1,0 +1,139 @@
+"""API glue shared by the apps: the one handler that maps every API error (DRF's own and the
+services' ``ServiceError``) to ``{"error": {"code": ..., "message": ...}}``, query-parameter
+validation, the ``simplify`` parameter, GeoJSON rendered by the database and its pagination."""
+
+import json
+from typing import Any
+
+import rest_framework_gis.pagination
+from django.contrib.gis.db.models import GeometryField
+from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.db.models import F, Func, QuerySet
+from django.http import Http404
+from drf_spectacular.contrib.rest_framework_gis import build_geometry_geo_schema
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import exceptions, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework_gis import fields as gis_fields
+
+from gis_portal.core.errors import InvalidParameter, ServiceError
+
+METRES_PER_DEGREE = 111_320.0  # of latitude; a tolerance, not a measurement
+
+
+class SimplifyPreserveTopology(Func):
+    function = "ST_SimplifyPreserveTopology"
+    output_field = GeometryField(srid=4326)
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.JSONField(required=False)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every 4xx answer of the API (documented in the OpenAPI schema)."""
+
+    error = ErrorBodySerializer()
+
+
+def _message(detail: Any) -> str:
+    """Flatten DRF error details into one readable sentence."""
+    if isinstance(detail, dict):
+        return "; ".join(f"{key}: {_message(value)}" for key, value in detail.items())
+    if isinstance(detail, list):
+        return " ".join(_message(item) for item in detail)
+    return str(detail)
+
+
+def error_body(*, code: str, message: str, details: Any = None) -> dict:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return {"error": body}
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, ServiceError):
+        return Response(error_body(code=exc.code, message=exc.message, details=exc.details), status=exc.status)
+    if isinstance(exc, Http404):
+        return Response(error_body(code="not_found", message=str(exc) or "Not found."), status=404)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a real server error: Django logs it and answers 500
+    if isinstance(exc, exceptions.ValidationError):
+        code, details = "invalid_parameter", exc.detail
+    else:
+        code, details = getattr(exc, "default_code", "error"), getattr(exc, "details", None)
+        if isinstance(exc.detail, exceptions.ErrorDetail):
+            code = exc.detail.code or code
+    response.data = error_body(code=code, message=_message(exc.detail), details=details)
+    return response
+
+
+class GeoJSONField(gis_fields.GeometryField):
+    """A geometry the database already rendered with ST_AsGeoJSON (see ``with_geojson``): passed
+    through as parsed JSON instead of being rebuilt vertex by vertex in Python."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return json.loads(value) if isinstance(value, str) else value
+
+
+class GeoJSONFieldExtension(OpenApiSerializerFieldExtension):
+    """Describe GeoJSONField as a GeoJSON geometry in the OpenAPI document (the contrib extension
+    would look for a model field named after its ``source``, the SQL annotation)."""
+
+    target_class = GeoJSONField
+    priority = 1
+
+    def map_serializer_field(self, auto_schema, direction):
+        return build_geometry_geo_schema()
+
+
+def with_geojson(queryset: QuerySet, geometry: Any, *, simplify_m: float = 0) -> QuerySet:
+    """Annotate ``geojson`` (EPSG:4326, 6 decimals = about 0.1 m) rendered in SQL; with
+    ``simplify_m`` > 0 polygons are simplified to about that tolerance in metres first."""
+    if isinstance(geometry, str):
+        geometry = F(geometry)
+    if simplify_m > 0:
+        geometry = SimplifyPreserveTopology(geometry, simplify_m / METRES_PER_DEGREE)
+    return queryset.annotate(geojson=AsGeoJSON(geometry, precision=6))
+
+
+class GeoJsonPagination(rest_framework_gis.pagination.GeoJsonPagination):
+    page_size = 1000
+    page_size_query_param = "page_size"
+    max_page_size = 20000
+
+
+def query_validate(serializer_class: type[serializers.Serializer], request: Request) -> dict:
+    """The request's query parameters validated by ``serializer_class`` (400 JSON if invalid)."""
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return dict(query.validated_data)
+
+
+MAX_SIMPLIFY_M = 5000
+SIMPLIFY_PARAMETER = OpenApiParameter(
+    "simplify", float, description=f"simplify geometry to about this tolerance, in metres (0-{MAX_SIMPLIFY_M})"
+)
+
+
+def simplify_m_parse(raw: str | None) -> float:
+    """The ``simplify`` query parameter: a tolerance in metres, 0 (none) to MAX_SIMPLIFY_M."""
+    raw = "0" if raw in (None, "") else raw
+    try:
+        simplify_m = float(raw)
+    except ValueError:
+        raise InvalidParameter(f"simplify: {raw[:40]!r} is not a number") from None
+    if not 0 <= simplify_m <= MAX_SIMPLIFY_M:
+        raise InvalidParameter(f"simplify: must be between 0 and {MAX_SIMPLIFY_M} metres")
+    return simplify_m

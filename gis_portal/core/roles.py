@@ -1,0 +1,45 @@
+"""Roles as groups: survey teams' members (surveyor), bureau staff who review (reviewer) and
+administrators. The public has no role and writes nothing. Groups and their permissions are
+(re)created after every migrate, so a new model's permissions reach the roles by themselves."""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+
+SURVEYOR = "surveyor"
+REVIEWER = "reviewer"
+ADMINISTRATOR = "administrator"
+
+# Model permissions per role, as "app_label.codename"; missing ones (not migrated yet) are skipped.
+ROLE_PERMISSIONS = {
+    SURVEYOR: ["surveys.add_surveyupload", "surveys.view_surveyupload"],
+    REVIEWER: [
+        "surveys.view_surveyupload",
+        "surveys.review_surveyupload",
+        "boundaries.add_inspection",
+        "boundaries.change_marker",
+        "boundaries.view_inspection",
+    ],
+}
+ADMINISTRATOR_APPS = ["boundaries", "surveys", "placenames", "facilities"]
+
+
+def roles_ensure(**_kwargs) -> None:
+    """Create the role groups and give them their permissions (idempotent; a post_migrate hook)."""
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = [tuple(name.split(".", 1)) for name in names]
+        permissions = [
+            p
+            for p in Permission.objects.filter(content_type__app_label__in={a for a, _ in wanted}).select_related(
+                "content_type"
+            )
+            if (p.content_type.app_label, p.codename) in wanted
+        ]
+        group.permissions.set(permissions)
+    administrators, _ = Group.objects.get_or_create(name=ADMINISTRATOR)
+    administrators.permissions.set(Permission.objects.filter(content_type__app_label__in=ADMINISTRATOR_APPS))
+
+
+def user_has_role(user: AbstractBaseUser | AnonymousUser, role: str) -> bool:
+    if not user.is_authenticated:
+        return False
+    return user.is_superuser or user.groups.filter(name__in=[role, ADMINISTRATOR]).exists()

@@ -1,0 +1,79 @@
+"""SQL the apps write by hand, for what the ORM cannot say (PostGIS functions, KNN, lateral joins):
+composed with ``psycopg2.sql``, so that identifiers and fragments are quoted and joined safely, with
+every value bound as a parameter and rows read by column name.
+
+A query is a template with ``{name}`` placeholders for identifiers and fragments and ``%(name)s``
+placeholders for values::
+
+    query = compose("SELECT code FROM {division} WHERE level = %(level)s", division=Division)
+    rows(query, {"level": "district"})  # [{"code": "500101"}, ...]
+
+A model passed to ``compose`` stands for its table (``_meta.db_table``), so no table name is written
+out. Lists are bound as one parameter (``= ANY(%(codes)s)``), never spliced into the text.
+"""
+
+from collections.abc import Iterable, Mapping
+from contextlib import nullcontext
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Model
+from psycopg2 import sql
+
+Composable = sql.Composable
+Composed = sql.Composed
+Identifier = sql.Identifier
+Literal = sql.Literal
+SQL = sql.SQL
+Params = Mapping[str, Any] | None
+
+
+def table(model: type[Model]) -> sql.Identifier:
+    """The quoted table name of a model."""
+    return sql.Identifier(model._meta.db_table)
+
+
+def compose(template: str, **parts: sql.Composable | type[Model]) -> sql.Composed:
+    """``template`` with its ``{name}`` placeholders filled: a model by its table, a composable as
+    itself. Literal braces in the SQL are written ``{{`` and ``}}``."""
+    return sql.SQL(template).format(
+        **{
+            name: table(part) if isinstance(part, type) and issubclass(part, Model) else part
+            for name, part in parts.items()
+        }
+    )
+
+
+def join(parts: Iterable[sql.Composable], separator: str) -> sql.Composed:
+    return sql.SQL(separator).join(list(parts))
+
+
+def rows(
+    query: sql.Composable, params: Params = None, *, local_settings: Mapping[str, str] | None = None
+) -> list[dict]:
+    """Run a query and return its rows as dicts keyed by column name. ``local_settings`` are set for
+    this query only (``SET LOCAL``, inside a transaction), e.g. ``{"jit": "off"}``."""
+    with _maybe_atomic(local_settings), connection.cursor() as cursor:
+        for name, value in (local_settings or {}).items():
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+        cursor.execute(query, params)
+        columns = [column.name for column in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def row(query: sql.Composable, params: Params = None) -> dict | None:
+    """The first row of a query as a dict, or None."""
+    found = rows(query, params)
+    return found[0] if found else None
+
+
+def execute(query: sql.Composable, params: Params = None) -> int:
+    """Run a statement; return the number of rows it touched."""
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.rowcount
+
+
+def _maybe_atomic(local_settings: Mapping[str, str] | None):
+    # SET LOCAL semantics need a transaction; plain reads don't open one.
+    return transaction.atomic() if local_settings else nullcontext()

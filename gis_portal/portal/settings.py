@@ -1,0 +1,206 @@
+"""Settings, all read from the environment (and the untracked .env file beside manage.py)."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+load_dotenv(BASE_DIR / ".env")  # never overrides variables already set in the environment
+
+
+def env_bool(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY") or ("insecure-dev-key" if DEBUG else "")
+if not SECRET_KEY:
+    raise RuntimeError("SECRET_KEY is not set: run scripts/setup.sh or set it in the environment")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", "postgis://postgres@127.0.0.1:5432/gis_portal"),
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] != "django.contrib.gis.db.backends.postgis":
+    raise RuntimeError("DATABASE_URL must use the postgis:// scheme: PostGIS is the only database")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "django.contrib.postgres",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "rest_framework_gis",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "leaflet",
+    "axes",
+    "simple_history",
+    "gis_portal.core",
+    "gis_portal.portal",
+    "boundaries",
+    "boundaries.surveys",
+    "placenames",
+    "facilities",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+    "gis_portal.core.pages.ServiceErrorMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it answers locked-out sign-ins
+]
+
+# Sign-in: django-axes locks a username at one address out after repeated failures.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "gis_portal.portal.accounts.lockout_response"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "map"
+LOGOUT_REDIRECT_URL = "map"
+
+ROOT_URLCONF = "gis_portal.portal.urls"
+WSGI_APPLICATION = "gis_portal.portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Chinese (Simplified) first; the UI switches to English.
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "gis_portal" / "portal" / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))  # survey uploads' original files
+# Survey uploads (boundaries.surveys.parsing.UploadLimits): bytes, features, vertices, zip members and size.
+SURVEY_UPLOAD_LIMITS = {
+    "max_bytes": int(os.environ.get("SURVEY_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)),
+    "max_features": 10_000,
+    "max_vertices": 1_000_000,
+    "max_zip_members": 20,
+    "max_zip_uncompressed": 100 * 1024 * 1024,
+}
+# Uploads larger than this stream to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Token first, so that an anonymous API write is told 401 with how to authenticate.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_THROTTLE_RATES": {"token": "10/minute", "survey_upload": "30/hour", "coverage_suggest": "30/minute"},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    "EXCEPTION_HANDLER": "gis_portal.core.api.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Chongqing civil-affairs GIS portal API",
+    "DESCRIPTION": (
+        "Standard place names, administrative divisions and boundary lines, and elder-care, funeral "
+        "and community facilities of Chongqing. Geometries are GeoJSON in EPSG:4326; lengths, areas "
+        "and distances are in metres. Records generated for the demo carry is_synthetic=true."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the vendored package files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+}
+
+# The basemap is optional: with no URL the map shows the region's own layers on a plain background.
+# It must be a WGS84-aligned tile service (OpenStreetMap, Tianditu); GCJ-02 tiles (Amap) are offset.
+BASEMAP_URL = os.environ.get("BASEMAP_URL", "")
+BASEMAP_ATTRIBUTION = os.environ.get("BASEMAP_ATTRIBUTION", "")
+
+LEAFLET_CONFIG = {
+    "DEFAULT_CENTER": (30.05, 107.87),
+    "DEFAULT_ZOOM": 7,
+    "MIN_ZOOM": 5,
+    "MAX_ZOOM": 18,
+    "SPATIAL_EXTENT": (105.0, 28.0, 110.5, 32.5),
+    "TILES": [(_("Basemap"), BASEMAP_URL, {"attribution": BASEMAP_ATTRIBUTION})] if BASEMAP_URL else [],
+    "ATTRIBUTION_PREFIX": "Chongqing civil-affairs GIS portal",
+    "RESET_VIEW": False,
+    "NO_GLOBALS": False,
+}
+
+# Vector tiles (gis_portal.portal.tiles): seconds a tile is cached in the process and by browsers/CDNs.
+TILE_CACHE_SECONDS = int(os.environ.get("TILE_CACHE_SECONDS", "300"))
+
+# Seed of the generated (synthetic) data: same seed, same output.
+SYNTHETIC_SEED = int(os.environ.get("SYNTHETIC_SEED", "20190101"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
+
+# GDAL < 3.9 cannot block file/network access while parsing spatial references. The service never
+# passes a user's SRS text to GDAL: CRSs are taken only as EPSG codes from a fixed allow-list.
+SILENCED_SYSTEM_CHECKS = ["gis.W001"]

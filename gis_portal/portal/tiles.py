@@ -1,0 +1,178 @@
+"""Vector tiles of the dense layers: ``/tiles/{layer}/{z}/{x}/{y}.pbf`` (Mapbox Vector Tile, built by
+PostGIS ``ST_AsMVT`` through django-vectortiles). Geometry is simplified by zoom (to about one
+pixel of the tile, in Web Mercator metres) and small features appear only from the zoom where they
+are readable. ``?cluster=`` limits every layer to one of the three clusters. Tiles are cached in the
+process (``TILE_CACHE_SECONDS``) and marked cacheable for browsers and CDNs for as long.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.contrib.gis.db.models import GeometryField
+from django.contrib.gis.db.models.functions import Transform
+from django.core.cache import cache
+from django.db.models import F, Func
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import patch_cache_control
+from django.views import View
+from vectortiles import VectorLayer
+
+from boundaries.models import BoundaryLine, Cluster, Division, Marker
+from facilities.models import Facility
+from gis_portal.core.api import error_body
+from placenames.models import PlaceName
+
+MAX_ZOOM = 22
+EARTH_CIRCUMFERENCE_M = 40_075_016.686  # of the Web Mercator sphere
+TILE_EXTENT = 4096
+
+
+def pixel_m(z: int) -> float:
+    """The size of one of a tile's 4,096 units at zoom ``z``, in Web Mercator metres."""
+    return EARTH_CIRCUMFERENCE_M / (2**z) / TILE_EXTENT
+
+
+class Simplify(Func):
+    """ST_Simplify in Web Mercator, back in EPSG:4326: drops vertices closer than a tile unit."""
+
+    template = "ST_Transform(ST_Simplify(ST_Transform(%(expressions)s, 3857), %(tolerance)s, true), 4326)"
+    output_field = GeometryField(srid=4326)
+
+
+class PortalLayer(VectorLayer):
+    """A layer of the portal: a queryset, the fields a tile carries, the cluster path to filter on,
+    and whether geometry is simplified (lines and polygons) by zoom."""
+
+    cluster_path = ""
+    simplify = False
+    tile_buffer = 64
+
+    def __init__(self, *, cluster: str | None = None):
+        self.cluster = cluster
+
+    def get_vector_tile_queryset(self, z, x, y):
+        queryset = self.get_queryset()
+        if self.cluster:
+            queryset = queryset.filter(**{self.cluster_path: self.cluster})
+        # Filter on the indexed column first; the library then clips the annotated geometry.
+        xmin, ymin, xmax, ymax = self.get_bounds(x, y, z)
+        envelope = Transform(
+            Func(xmin, ymin, xmax, ymax, 3857, function="ST_MakeEnvelope", output_field=GeometryField(srid=3857)),
+            4326,
+        )
+        queryset = queryset.filter(**{f"{self.source_field}__intersects": envelope})
+        if self.simplify:
+            return queryset.annotate(tile_geom=Simplify(F(self.source_field), tolerance=pixel_m(z)))
+        return queryset.annotate(tile_geom=F(self.source_field))
+
+    geom_field = "tile_geom"
+    source_field = "geom"
+
+
+class TownshipLayer(PortalLayer):
+    id = "townships"
+    queryset = Division.objects.filter(level=Division.Level.TOWNSHIP, geom__isnull=False)
+    tile_fields = ("code", "name", "kind", "cluster_id", "is_synthetic")
+    cluster_path = "cluster_id"
+    simplify = True
+    min_zoom = 7
+
+
+class VillageLayer(PortalLayer):
+    id = "villages"
+    queryset = Division.objects.filter(level=Division.Level.VILLAGE, point__isnull=False)
+    tile_fields = ("code", "name", "kind", "population", "elderly_population", "cluster_id", "is_synthetic")
+    cluster_path = "cluster_id"
+    source_field = "point"
+    min_zoom = 10
+
+
+class PlaceNameLayer(PortalLayer):
+    id = "placenames"
+    queryset = PlaceName.objects.filter(point__isnull=False, valid_to__isnull=True)
+    tile_fields = ("id", "name", "pinyin", "feature_class", "rank", "is_synthetic")
+    cluster_path = "cluster_id"
+    source_field = "point"
+    min_zoom = 6
+
+    def get_vector_tile_queryset(self, z, x, y):
+        # Districts from zoom 6, townships from 9, villages and everything else from 12.
+        max_rank = 1 if z < 9 else 2 if z < 12 else 99
+        return super().get_vector_tile_queryset(z, x, y).filter(rank__lte=max_rank)
+
+
+class FacilityLayer(PortalLayer):
+    id = "facilities"
+    queryset = Facility.objects.all()
+    tile_fields = ("id", "name", "category", "status", "operator", "beds", "is_synthetic")
+    cluster_path = "district__cluster_id"
+    source_field = "point"
+    min_zoom = 9
+
+
+class BoundaryLineLayer(PortalLayer):
+    id = "boundary-lines"
+    queryset = BoundaryLine.objects.all()
+    tile_fields = ("code", "name", "level", "status", "last_inspected", "is_synthetic")
+    cluster_path = "district__cluster_id"
+    simplify = True
+    min_zoom = 5
+
+    def get_vector_tile_queryset(self, z, x, y):
+        queryset = super().get_vector_tile_queryset(z, x, y)
+        return queryset if z >= 9 else queryset.exclude(level=BoundaryLine.Level.TOWNSHIP)
+
+
+class MarkerLayer(PortalLayer):
+    id = "markers"
+    queryset = Marker.objects.all()
+    tile_fields = ("number", "marker_type", "status", "last_checked", "is_synthetic")
+    cluster_path = "line__district__cluster_id"
+    min_zoom = 9
+
+
+LAYERS = {
+    layer.id: layer
+    for layer in (TownshipLayer, VillageLayer, PlaceNameLayer, FacilityLayer, BoundaryLineLayer, MarkerLayer)
+}
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse(error_body(code=code, message=message), status=status)
+
+
+class TileView(View):
+    """One tile of one layer: 200 with MVT bytes, 204 when the tile has no feature, 400 for bad
+    coordinates or cluster, 404 for an unknown layer."""
+
+    def get(self, request: HttpRequest, layer: str, z: str, x: str, y: str) -> HttpResponse:
+        layer_class = LAYERS.get(layer)
+        if layer_class is None:
+            return _error(404, "not_found", f"no tile layer {layer[:40]!r}; layers: {', '.join(LAYERS)}")
+        try:
+            z, x, y = int(z), int(x), int(y)
+        except ValueError:
+            return _error(400, "invalid_parameter", "z, x and y must be whole numbers")
+        if not 0 <= z <= MAX_ZOOM or not (0 <= x < 2**z and 0 <= y < 2**z):
+            return _error(400, "invalid_parameter", f"tile {z}/{x}/{y} does not exist (0 <= x, y < 2^z, z <= 22)")
+        cluster = request.GET.get("cluster") or None
+        if cluster is not None and cluster not in _cluster_slugs():
+            return _error(400, "invalid_parameter", f"cluster: no cluster {cluster[:40]!r}")
+        key = "tile:" + hashlib.sha1(f"{layer}/{z}/{x}/{y}/{cluster}".encode()).hexdigest()  # noqa: S324 (a cache key)
+        content = cache.get(key)
+        if content is None:
+            content = layer_class(cluster=cluster).get_tile(x, y, z)
+            cache.set(key, content, settings.TILE_CACHE_SECONDS)
+        response = HttpResponse(
+            content, content_type="application/vnd.mapbox-vector-tile", status=200 if content else 204
+        )
+        patch_cache_control(response, public=True, max_age=settings.TILE_CACHE_SECONDS)
+        return response
+
+
+def _cluster_slugs() -> set[str]:
+    slugs = cache.get("tile:clusters")
+    if slugs is None:
+        slugs = set(Cluster.objects.values_list("slug", flat=True))
+        cache.set("tile:clusters", slugs, 3600)
+    return slugs

@@ -1,0 +1,58 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from boundaries import api as boundaries_api
+from boundaries import views as boundaries_views
+from boundaries.surveys import api as survey_api
+from boundaries.surveys import views as survey_views
+from facilities import api as facilities_api
+from facilities import views as facilities_views
+from gis_portal.portal import accounts, tiles, views
+from placenames import api as placenames_api
+
+api_v1 = [
+    path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("auth/token", accounts.TokenView.as_view(), name="auth-token"),
+    path("locate", boundaries_api.LocateView.as_view(), name="locate"),
+    path("divisions", boundaries_api.DivisionListView.as_view(), name="division-list"),
+    path("boundary-lines", boundaries_api.BoundaryLineListView.as_view(), name="boundary-line-list"),
+    path("boundary-lines/<str:code>", boundaries_api.BoundaryLineDetailView.as_view(), name="boundary-line-detail"),
+    path("markers", boundaries_api.MarkerListView.as_view(), name="marker-list"),
+    path("inspections/summary", boundaries_api.InspectionSummaryView.as_view(), name="inspection-summary"),
+    path("survey-uploads", survey_api.SurveyUploadListView.as_view(), name="survey-upload-list"),
+    path("survey-uploads/<int:pk>", survey_api.SurveyUploadDetailView.as_view(), name="api-survey-upload-detail"),
+    path("survey-uploads/<int:pk>/review", survey_api.SurveyUploadReviewView.as_view(), name="survey-upload-review"),
+    path("placenames/search", placenames_api.SearchView.as_view(), name="placename-search"),
+    path("placenames/autocomplete", placenames_api.AutocompleteView.as_view(), name="placename-autocomplete"),
+    path("placenames/nearby", placenames_api.NearbyView.as_view(), name="placename-nearby"),
+    path("placenames/duplicates", placenames_api.DuplicatesView.as_view(), name="placename-duplicates"),
+    path("placenames/export.csv", placenames_api.ExportCsvView.as_view(), name="placename-export-csv"),
+    path("placenames/export.geojson", placenames_api.ExportGeoJsonView.as_view(), name="placename-export-geojson"),
+    path("placenames/<int:placename_id>", placenames_api.DetailView.as_view(), name="placename-detail"),
+    path("facilities", facilities_api.FacilityListView.as_view(), name="facility-list"),
+    path("coverage", facilities_api.CoverageView.as_view(), name="coverage"),
+    path("coverage/gaps", facilities_api.CoverageGapsView.as_view(), name="coverage-gaps"),
+    path("coverage/points", facilities_api.CoveragePointsView.as_view(), name="coverage-points"),
+    path("coverage/suggest", facilities_api.CoverageSuggestView.as_view(), name="coverage-suggest"),
+]
+
+urlpatterns = [
+    path("", views.MapView.as_view(), name="map"),
+    path("inspections/", boundaries_views.InspectionDashboardView.as_view(), name="inspections"),
+    path("inspections/lines/<str:code>/", boundaries_views.BoundaryLinePageView.as_view(), name="inspection-line"),
+    path("coverage/", facilities_views.CoverageDashboardView.as_view(), name="coverage-dashboard"),
+    path("coverage/report", facilities_views.CoverageReportView.as_view(), name="coverage-report"),
+    path("api/v1/", include(api_v1)),
+    path("tiles/<str:layer>/<str:z>/<str:x>/<str:y>.pbf", tiles.TileView.as_view(), name="tile"),
+    path("placenames/", include("placenames.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("surveys/", survey_views.SurveyHomeView.as_view(), name="surveys"),
+    path("surveys/<int:pk>/", survey_views.SurveyUploadPageView.as_view(), name="survey-upload-detail"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "gis_portal.portal.views.not_found"
+handler500 = "gis_portal.portal.views.server_error"
