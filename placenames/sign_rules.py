@@ -42,7 +42,13 @@ Pinyin (Hanyu Pinyin of the standard name, as ``placenames.text`` spells it)
 - ``sign.pinyin.apostrophe``: the apostrophe before a syllable starting with a, o or e that follows
   another syllable in the same word is missing (``Pingan`` for ``Ping'an``) or stands where the
   standard spelling has none. Source: 1984 rule 11; GB/T 16159-2012 (隔音符号 rule; clause number
-  not confirmed). The typographic apostrophe ’ counts as ', and ü and v count as the same letter.
+  not confirmed). The typographic apostrophe ’ counts as ', ü and v count as the same letter, and
+  runs of spaces count as one (layout).
+
+Where the clauses were read: the wording of the 1984 rules and the 6.2.2.x numbering of GB/T
+16159-2012 come from secondary copies found with the project's search tool, the all-capital
+provision of the 2012 revision from press reports of its release; none of the three standards'
+published texts was available here.
 
 Not implemented: sign layout, sizes, colours and materials (the rest of GB 17733), tone numbers,
 natural-village names written as one word (GB/T 16159-2012 6.2.2.4: they arrive here with whatever
