@@ -31,7 +31,14 @@ command -v pg_ctlcluster >/dev/null || need+=(postgresql postgresql-contrib)
 command -v gdalinfo >/dev/null || need+=(gdal-bin)
 command -v msgfmt >/dev/null || need+=(gettext)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
+# The printed register: WeasyPrint lays out with Pango and subsets fonts with HarfBuzz; the Chinese
+# text is embedded from Noto Sans CJK (fc-list comes with fontconfig).
+for lib in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0; do dpkg -s "$lib" >/dev/null 2>&1 || need+=("$lib"); done
+command -v fc-list >/dev/null || need+=(fontconfig)
+[ -n "$(fc-list 'Noto Sans CJK SC' 2>/dev/null)" ] || need+=(fonts-noto-cjk)
 [ "$mode" = test ] && { command -v chromium >/dev/null || need+=(chromium); }
+# pdftotext, pdffonts and pdftoppm read the register PDF in the tests.
+[ "$mode" = test ] && { command -v pdftotext >/dev/null || need+=(poppler-utils); }
 [ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
 
 pg_major=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
