@@ -14,7 +14,7 @@ import pytest
 from defusedxml.ElementTree import fromstring
 from PIL import Image
 
-from gis_portal.geo import read_geojson_features, to_wgs84
+from gis_portal.core.geo import read_geojson_features, to_wgs84
 from placenames.register_pdf import MAP_FOCUS_FILL, REGISTER_FONT_FAMILY, district_map_svg, pdf_from_html
 
 ROOT = Path(__file__).resolve().parents[2]
