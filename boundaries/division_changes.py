@@ -10,7 +10,7 @@ known to lie after the earlier snapshot and on or before the later one.
 ``division_changes_apply`` replays a step's events on the earlier snapshot; that it yields the later
 snapshot exactly is the proof that the events lose nothing.
 
-Pure Python (standard library and ``placenames.text``): no Django models, no database.
+Pure Python (standard library and ``boundaries.names``): no Django models, no database.
 """
 
 import csv
@@ -22,7 +22,7 @@ from enum import StrEnum
 from itertools import pairwise
 from pathlib import Path
 
-from placenames.text import name_from_committee, name_split
+from boundaries.names import division_kind, name_from_committee, name_split
 
 ROOT_CODE = "500000"
 LEVELS = ("district", "township", "village")
@@ -34,16 +34,6 @@ CHONGQING_SNAPSHOTS = (
     (date(2021, 10, 31), "history/divisions-2021.csv"),
     (date(2022, 10, 31), "history/divisions-2022.csv"),
     (date(2023, 6, 30), "divisions.csv"),
-)
-
-# Committee suffixes that placenames.text.name_from_committee leaves alone: short forms (村委会,
-# 居委会) and truncated ones found in the lists. With the generic part each one implies.
-_EXTRA_COMMITTEE_SUFFIXES = (
-    ("居民委会", "社区"),
-    ("村民委会", "村"),
-    ("村民委员", "村"),
-    ("居委会", "社区"),
-    ("村委会", "村"),
 )
 
 # Kind changes that have a name of their own; any other kind change is typed by its code and parent.
@@ -132,54 +122,12 @@ class DivisionChangeStep:
     undecided: tuple[DivisionUndecided, ...]
 
 
-def standard_name_derive(*, level: str, name: str) -> str:
-    """The standard place name of a list entry: a village or community committee loses its
-    committee suffix (燕耳村委会 -> 燕耳村, 回龙坝社区居民委会 -> 回龙坝社区); other names as they are."""
-    if level != "village":
-        return name
-    # Some entries carry two suffixes (倪峰社区居民委员会居委会): strip until nothing changes.
-    while True:
-        standard = _committee_suffix_strip(name)
-        if standard == name:
-            break
-        name = standard
-    # A doubled generic is a slip of the list (中博社区社区居民委员会), not part of the name.
-    return name.replace("社区社区", "社区")
-
-
-def _committee_suffix_strip(name: str) -> str:
-    """One committee suffix off: placenames.text's rule, then the short and truncated forms."""
-    standard = name_from_committee(name)
-    if standard != name:
-        return standard
-    for suffix, generic in _EXTRA_COMMITTEE_SUFFIXES:
-        if name.endswith(suffix) and len(name) > len(suffix):
-            base = name[: -len(suffix)]
-            # A base that is itself a committee name loses that suffix on the next round.
-            if base.endswith(("村", "社区")) or _committee_suffix_strip(base) != base:
-                return base
-            return base + generic
-    return name
-
-
-def division_kind_derive(*, level: str, standard_name: str) -> str:
-    """The kind of a unit from its level and the generic part of its standard name (as
-    ``boundaries.services.division_kind``, but villages by the place name, not the committee)."""
-    if level == "district":
-        return "county" if standard_name.endswith("县") else "district"
-    if level == "township":
-        if standard_name.endswith("街道"):
-            return "street"
-        return "township" if standard_name.endswith("乡") else "town"
-    return "community" if standard_name.endswith("社区") else "village"
-
-
 def division_unit_from_row(row: Mapping[str, str]) -> DivisionUnit:
     """A unit from a row dict with code, name, level and parent_code."""
     level = row["level"]
     if level not in LEVELS:
         raise ValueError(f"{row['code']}: unknown level {level!r}")
-    standard = standard_name_derive(level=level, name=row["name"])
+    standard = name_from_committee(row["name"]) if level == "village" else row["name"]
     return DivisionUnit(
         code=row["code"],
         name=row["name"],
@@ -187,7 +135,7 @@ def division_unit_from_row(row: Mapping[str, str]) -> DivisionUnit:
         parent_code=row["parent_code"],
         standard_name=standard,
         specific=name_split(standard)[0],
-        kind=division_kind_derive(level=level, standard_name=standard),
+        kind=division_kind(level=level, name=row["name"]),
     )
 
 

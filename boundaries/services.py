@@ -10,6 +10,7 @@ from pathlib import Path
 from django.db import connection, transaction
 
 from boundaries.models import Cluster, Division, DivisionPiece
+from boundaries.names import division_kind
 from gis_portal.core.errors import InvalidData
 from gis_portal.core.geo import read_geojson_features, to_geos_multipolygon, to_wgs84
 
@@ -36,19 +37,6 @@ class ImportReport:
             for level in Division.Level.values
             if level in self.created
         )
-
-
-def division_kind(*, level: str, name: str) -> str:
-    """The kind of a division from its level and the generic part of its name."""
-    if level == Division.Level.MUNICIPALITY:
-        return Division.Kind.MUNICIPALITY
-    if level == Division.Level.DISTRICT:
-        return Division.Kind.COUNTY if name.endswith("县") else Division.Kind.DISTRICT
-    if level == Division.Level.TOWNSHIP:
-        if name.endswith("街道"):
-            return Division.Kind.STREET
-        return Division.Kind.TOWNSHIP if name.endswith("乡") else Division.Kind.TOWN
-    return Division.Kind.VILLAGE if name.endswith("村民委员会") else Division.Kind.COMMUNITY
 
 
 @transaction.atomic

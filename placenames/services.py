@@ -10,12 +10,11 @@ from django.db import connection, transaction
 from simple_history.utils import bulk_create_with_history
 
 from boundaries.models import Division
+from boundaries.names import name_from_committee, name_split
 from gis_portal.core.errors import InvalidParameter
 from placenames.models import PlaceName, PlaceNameVariant
 from placenames.text import (
-    name_from_committee,
     name_pinyin,
-    name_split,
     pinyin_initials,
     pinyin_plain,
     traditional,

@@ -1,4 +1,4 @@
-"""Text rules of standard place names: committee suffixes, the 专名/通名 split, Hanyu Pinyin spelling
+"""Text rules of standard place names: Hanyu Pinyin spelling
 (GB/T 16159 and the place-name romanisation rules: specific and generic parts written apart, each
 capitalised, apostrophe before a syllable starting with a, o or e) and the normalisation of a query.
 """
@@ -8,6 +8,8 @@ import unicodedata
 
 import opencc
 from pypinyin import Style, lazy_pinyin, load_phrases_dict, load_single_dict
+
+from boundaries.names import ETHNIC_NAME, PEOPLE
 
 # Place-name readings that pypinyin's general dictionary gets wrong or leaves ambiguous.
 PLACE_PHRASES = {
@@ -32,8 +34,6 @@ load_single_dict({ord("长"): "cháng,zhǎng"})
 _S2T = opencc.OpenCC("s2t")
 _T2S = opencc.OpenCC("t2s")
 
-# Generic parts (通名), longest first so that 自治县 wins over 县 and 社区 over 区.
-GENERICS = ["自治县", "街道", "社区", "市", "区", "县", "镇", "乡", "村"]
 # Pinyin of a generic part as the place-name rules write it (one word).
 GENERIC_PINYIN = {
     "自治县": "Zizhixian",
@@ -46,35 +46,8 @@ GENERIC_PINYIN = {
     "乡": "Xiang",
     "村": "Cun",
 }
-_PEOPLE = r"(?:土家|苗|仡佬|回|彝|藏|侗|布依|蒙古|满|壮)族"
-_ETHNIC = re.compile(rf"^(.+?)((?:{_PEOPLE})+)(自治县|乡)$")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _CONTROL_OR_SPACE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
-
-
-def name_from_committee(committee: str) -> str:
-    """The standard place name of a village or community committee: ``天生城社区居民委员会`` ->
-    ``天生城社区``, ``观音桥村村民委员会`` -> ``观音桥村``, ``盐井凼村民委员会`` -> ``盐井凼村``,
-    ``化龙桥社区工作站`` -> ``化龙桥社区``; other names are returned unchanged."""
-    for suffix in ("居民委员会", "村民委员会", "工作站"):
-        if committee.endswith(suffix) and len(committee) > len(suffix):
-            base = committee[: -len(suffix)]
-            if base.endswith(("社区", "村")):
-                return base
-            return base + ("村" if suffix == "村民委员会" else "社区")
-    return committee
-
-
-def name_split(name: str) -> tuple[str, str]:
-    """(专名, 通名) of a standard name: ``沙坪坝区`` -> (沙坪坝, 区), ``石柱土家族自治县`` ->
-    (石柱, 土家族自治县), ``忠县`` -> (忠, 县). A name with no known generic part is all specific."""
-    ethnic = _ETHNIC.match(name)
-    if ethnic:
-        return ethnic.group(1), ethnic.group(2) + ethnic.group(3)
-    for generic in GENERICS:
-        if name.endswith(generic) and len(name) > len(generic):
-            return name[: -len(generic)], generic
-    return name, ""
 
 
 def _syllables_join(syllables: list[str]) -> str:
@@ -100,9 +73,9 @@ def name_pinyin(*, specific: str, generic: str, tone: bool = False) -> str:
     """Official spelling: ``Yuzhong Qu``, ``Jiefangbei Jiedao``, ``Shizhu Tujiazu Zizhixian``."""
     parts = [pinyin_word(specific, tone=tone)]
     if generic:
-        ethnic = _ETHNIC.match("X" + generic)
+        ethnic = ETHNIC_NAME.match("X" + generic)
         if ethnic:
-            parts.extend(pinyin_word(people, tone=tone) for people in re.findall(_PEOPLE, ethnic.group(2)))
+            parts.extend(pinyin_word(people, tone=tone) for people in re.findall(PEOPLE, ethnic.group(2)))
             generic = ethnic.group(3)
         parts.append(GENERIC_PINYIN.get(generic) if not tone else pinyin_word(generic, tone=True))
     return " ".join(p for p in parts if p)

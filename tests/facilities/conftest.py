@@ -1,8 +1,9 @@
 """A small constructed district where every answer can be checked by hand.
 
 It lies at 105.0-105.2°E, 27.6-27.8°N (inside the region's bounding box, but well south-west of the
-municipality, so no real division or generated facility is near it): district 509901 with a street 509901001 (west half) and a town 509901002
-(east half). Around the point S = (105.05, 27.65), geodesic offsets on the WGS84 spheroid:
+municipality, so no real division or generated facility is near it): district 509901 with a street
+509901001 (west half) and a town 509901002 (east half). Around the point S = (105.05, 27.65), geodesic
+offsets on the WGS84 spheroid:
 
 | code         | kind      | where                | population | aged 60+ |
 | 509901001001 | community | 999 m north of S     | 1000       | 200      |

@@ -4,9 +4,10 @@ import datetime
 
 import pytest
 
+from boundaries.names import name_from_committee, name_split
 from placenames.models import PlaceName, PlaceNameVariant
 from placenames.services import placename_rename
-from placenames.text import name_from_committee, name_pinyin, name_split, query_normalise
+from placenames.text import name_pinyin, query_normalise
 
 pytestmark = pytest.mark.django_db
 SEARCH = "/api/v1/placenames/search"

@@ -17,8 +17,8 @@ from boundaries.division_changes import (
     division_changes_derive,
     division_snapshot_from_rows,
     division_snapshot_read,
-    standard_name_derive,
 )
+from boundaries.names import name_from_committee
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "chongqing"
 # Types that link a unit to a successor of the same 专名 (the same unit under a new code or kind).
@@ -218,7 +218,7 @@ def test_every_event_carries_its_interval_and_every_inferred_one_its_evidence(st
     ],
 )
 def test_standard_name_drops_the_committee_suffix(name, standard):
-    assert standard_name_derive(level="village", name=name) == standard
+    assert name_from_committee(name) == standard
 
 
 def rows(*units: tuple[str, str, str, str]) -> list[dict[str, str]]:
