@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce
 from boundaries.models import BoundaryLine, Cluster, Division, Inspection, Marker
 from gis_portal.core.api import with_geojson
 from gis_portal.core.errors import InvalidParameter, NotFound, OutsideRegion
+from gis_portal.core.region import CODE_DIGITS
 
 WGS84 = 4326
 
@@ -239,3 +240,14 @@ def cluster_check(*, slug: str) -> str:
     if not Cluster.objects.filter(slug=slug).exists():
         raise InvalidParameter(f"cluster: no cluster {slug[:40]!r}")
     return slug
+
+
+def division_district(*, division: Division) -> Division | None:
+    """The district or county a division belongs to (itself for a district; None for the
+    municipality). Statistical codes start with their district's six digits, so no walk up the
+    tree is needed."""
+    if division.level == Division.Level.MUNICIPALITY:
+        return None
+    if division.level == Division.Level.DISTRICT:
+        return division
+    return Division.objects.filter(code=division.code[: CODE_DIGITS["district"]], level=Division.Level.DISTRICT).first()
