@@ -12,6 +12,7 @@ Offsets are drawn in metres and turned into degrees with the local scale (cos(la
 generated point that falls outside every township (near the municipal border) is dropped.
 """
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,10 +22,36 @@ from psycopg2.extras import execute_values
 from boundaries.models import Division
 from facilities.models import Facility
 from facilities.services import facilities_derive_divisions
+from gis_portal.core import sql
+from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidData
+
+logger = logging.getLogger(__name__)
 
 SOURCE = "generated for the demo (facilities.synthetic)"
 C = Facility.Category
+
+DISTRICTS_SQL = sql.compose(
+    "SELECT id, code, name FROM {division} WHERE level = 'district' AND geom IS NOT NULL ORDER BY code",
+    division=Division,
+)
+TOWNSHIPS_SQL = sql.compose(
+    "SELECT id, name, kind, parent_id, ST_X(point) AS lon, ST_Y(point) AS lat FROM {division}"
+    " WHERE level = 'township' AND point IS NOT NULL ORDER BY code",
+    division=Division,
+)
+VILLAGES_SQL = sql.compose(
+    "SELECT v.id, v.name, v.kind, t.parent_id AS district_id, ST_X(v.point) AS lon, ST_Y(v.point) AS lat,"
+    " COALESCE(v.elderly_population, 0) AS elderly"
+    " FROM {division} v JOIN {division} t ON t.id = v.parent_id"
+    " WHERE v.level = 'village' AND v.point IS NOT NULL ORDER BY v.code",
+    division=Division,
+)
+INSERT_SQL = sql.compose(
+    "INSERT INTO {facility} (name, category, operator, beds, status, address, opening_date, point,"
+    " is_synthetic, source, source_datum) VALUES %s",
+    facility=Facility,
+)
 
 
 @dataclass
@@ -64,32 +91,19 @@ class _Builder:
             operator = "public" if rng.uniform() < 0.85 else "public_private"
         status = rng.choice(["open", "planned", "closed"], p=[0.95, 0.04, 0.01])
         opened = np.datetime64("2000-01-01") + int(rng.integers(0, 7300))
-        self.rows.append(
-            (name, category, str(operator), beds, str(status), "", str(opened), f"SRID=4326;POINT({lon!r} {lat!r})")
-        )
+        self.rows.append((name, category, str(operator), beds, str(status), "", str(opened), lon, lat, WGS84))
 
 
 @transaction.atomic
 def facilities_generate_synthetic(*, seed: int) -> FacilityGenerationReport:
     """Replace the generated facilities with a fresh, deterministic set (see the module doc)."""
 
-    def fetch(sql: str) -> list[tuple]:
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            return cursor.fetchall()
-
-    districts = fetch(
-        "SELECT id, code, name FROM boundaries_division WHERE level = 'district' AND geom IS NOT NULL ORDER BY code"
-    )
-    townships = fetch(
-        "SELECT id, name, kind, parent_id, ST_X(point), ST_Y(point) FROM boundaries_division"
-        " WHERE level = 'township' AND point IS NOT NULL ORDER BY code"
-    )
-    villages = fetch(
-        "SELECT v.id, v.name, v.kind, t.parent_id, ST_X(v.point), ST_Y(v.point), COALESCE(v.elderly_population, 0)"
-        " FROM boundaries_division v JOIN boundaries_division t ON t.id = v.parent_id"
-        " WHERE v.level = 'village' AND v.point IS NOT NULL ORDER BY v.code"
-    )
+    districts = [(r["id"], r["code"], r["name"]) for r in sql.rows(DISTRICTS_SQL)]
+    townships = [(r["id"], r["name"], r["kind"], r["parent_id"], r["lon"], r["lat"]) for r in sql.rows(TOWNSHIPS_SQL)]
+    villages = [
+        (r["id"], r["name"], r["kind"], r["district_id"], r["lon"], r["lat"], r["elderly"])
+        for r in sql.rows(VILLAGES_SQL)
+    ]
     if not districts or not villages:
         raise InvalidData("no generated divisions: run import_divisions and generate_divisions first")
     Facility.objects.filter(is_synthetic=True).delete()
@@ -151,22 +165,21 @@ def facilities_generate_synthetic(*, seed: int) -> FacilityGenerationReport:
 
     with connection.cursor() as cursor:
         execute_values(
-            cursor,
-            "INSERT INTO facilities_facility (name, category, operator, beds, status, address, opening_date, point,"
-            " is_synthetic, source, source_datum) VALUES %s",
-            b.rows,
-            template=f"(%s, %s, %s, %s, %s, %s, %s::date, ST_GeomFromEWKT(%s), true, '{SOURCE}', 'generated')",
+            cursor.cursor,  # psycopg2's own cursor: execute_values renders the composed SQL with it
+            INSERT_SQL,
+            [(*row, SOURCE) for row in b.rows],
+            template="(%s, %s, %s, %s, %s, %s, %s::date, ST_SetSRID(ST_MakePoint(%s, %s), %s), true, %s, 'generated')",
             page_size=2000,
         )
     facilities_derive_divisions(
         facility_ids=list(Facility.objects.filter(is_synthetic=True).values_list("id", flat=True))
     )
     dropped, _ = Facility.objects.filter(is_synthetic=True, division__isnull=True).delete()
-    with connection.cursor() as cursor:
-        # Fresh statistics, or the planner misses the geography index (seconds instead of ms).
-        cursor.execute("ANALYZE facilities_facility")
-        cursor.execute("ANALYZE boundaries_division")
+    # Fresh statistics, or the planner misses the geography index (seconds instead of ms).
+    sql.execute(sql.compose("ANALYZE {facility}; ANALYZE {division}", facility=Facility, division=Division))
     counts: dict[str, int] = {}
     for category in Facility.objects.filter(is_synthetic=True).values_list("category", flat=True):
         counts[category] = counts.get(category, 0) + 1
-    return FacilityGenerationReport(by_category=counts, dropped=dropped)
+    report = FacilityGenerationReport(by_category=counts, dropped=dropped)
+    logger.info("%s", report)
+    return report

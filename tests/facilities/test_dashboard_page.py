@@ -34,7 +34,8 @@ def test_dashboard_shows_coverage_and_suggests_sites(page, portal_server):
 
     page.select_option("#category", "funeral_home")
     page.wait_for_selector("#map[data-coverage='funeral_home']", timeout=30_000)
-    assert "殡仪馆" in page.locator("#rule").inner_text() or "district" in page.locator("#rule").inner_text()
+    rule = page.locator("#rule").inner_text()
+    assert "presence: at least 1 per district" in rule and "每个区县至少一个殡仪馆" in rule
     assert 1 <= page.locator("#gap-list li").count() <= 5
     assert "category=funeral_home" in page.get_attribute("#report-link", "href")
     assert page.errors == []
