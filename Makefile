@@ -1,5 +1,5 @@
 # The two entry points. Both are idempotent and install what is missing.
-.PHONY: run test lint bench setup
+.PHONY: run test test-pure lint bench setup
 
 # The basemap `make run` shows unless BASEMAP_URL is set; tests run without one (no network there),
 # and the map stays readable without it. 天地图: BASEMAP_URL='https://t{s}.tianditu.gov.cn/vec_w/wmts?...&tk=KEY'.
@@ -13,10 +13,16 @@ run:
 test:
 	bash scripts/setup.sh test
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports
 	.venv/bin/pytest
+
+# The pure-logic tests (name rules, file parsing, siting, CRS, division changes): no database, seconds.
+test-pure:
+	DATABASE_URL=postgis://nobody@127.0.0.1:1/none SECRET_KEY=pure-tests .venv/bin/pytest tests/pure -q
 
 lint:
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports
 
 bench:
 	bash scripts/setup.sh run

@@ -13,11 +13,14 @@ import io
 import json
 import math
 import tempfile
+import xml.sax
+import xml.sax.handler
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from xml.parsers import expat
 
+import defusedxml
+import defusedxml.sax
 import numpy as np
 import pyogrio
 import shapely
@@ -287,19 +290,15 @@ def _geojson_states_crs(data: bytes) -> bool:
 
 
 def _refuse_dangerous_xml(data: bytes) -> None:
-    """Refuse XML with a DTD (entity expansion, external entities) or that is malformed, with a
-    streaming expat pass that builds no tree (defusedxml's rule, at a fraction of the memory)."""
-
-    def refuse(*_args):
-        raise InvalidUpload("XML with a DTD or entities is not accepted (entity expansion / external entities)")
-
-    parser = expat.ParserCreate()
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse
+    """Refuse XML with a DTD (entity expansion, external entities) or that is malformed, before GDAL
+    reads it: one streaming pass of defusedxml's SAX parser, which builds no tree."""
     try:
-        parser.Parse(data, True)
-    except expat.ExpatError as exc:
+        defusedxml.sax.parseString(data, xml.sax.handler.ContentHandler(), forbid_dtd=True)
+    except defusedxml.DefusedXmlException as exc:
+        raise InvalidUpload(
+            "XML with a DTD or entities is not accepted (entity expansion / external entities)"
+        ) from exc
+    except xml.sax.SAXException as exc:
         raise InvalidUpload(f"the XML is malformed or truncated ({exc})") from exc
 
 

@@ -14,8 +14,7 @@ from rest_framework.test import APIClient
 from boundaries.models import BoundaryLine, Inspection, Marker, SurveyTeam
 from boundaries.surveys.models import StagedFeature, SurveyUpload
 from gis_portal.core.roles import REVIEWER, SURVEYOR
-
-from .test_files import HOSTILE
+from tests.pure.test_survey_files import HOSTILE
 
 pytestmark = pytest.mark.django_db
 CORPUS = Path(__file__).parent / "corpus"

@@ -5,22 +5,10 @@ from django.contrib.gis.geos import LineString, MultiLineString
 from pyproj import Transformer
 
 from boundaries.surveys.validation import track_deviation
-from gis_portal.core.crs import gauss_kruger_srid
 
 pytestmark = pytest.mark.django_db
 TO_GK = Transformer.from_crs(4326, 4545, always_xy=True)
 TO_WGS = Transformer.from_crs(4545, 4326, always_xy=True)
-
-
-def test_zone_of_a_longitude():
-    assert [gauss_kruger_srid(lon=lon) for lon in (105.2, 106.4, 106.6, 108.0, 109.4, 109.6)] == [
-        4544,
-        4544,
-        4545,
-        4545,
-        4545,
-        4546,
-    ]
 
 
 def gk_line(points):

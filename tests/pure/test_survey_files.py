@@ -13,7 +13,7 @@ from pyproj import Transformer
 
 from boundaries.surveys.parsing import InvalidUpload, UploadLimits, survey_file_parse
 
-CORPUS = Path(__file__).parent / "corpus"
+CORPUS = Path(__file__).parent.parent / "boundaries" / "surveys" / "corpus"
 LON, LAT = 106.55, 29.56
 TRACK = [(LON + i * 0.001, LAT + i * 0.0005) for i in range(10)]
 
