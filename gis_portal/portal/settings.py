@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "gis_portal.core.limits.RequestLimitsMiddleware",  # before any view reads the body
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -135,6 +136,41 @@ SURVEY_UPLOAD_LIMITS = {
 }
 # Uploads larger than this stream to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_HANDLERS = [
+    "gis_portal.core.limits.BodyLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Request bodies (gis_portal.core.limits): the paths that take files accept the upload limit (plus
+# the multipart envelope); every other path Django's form-data limit. A longer body is refused
+# before it is read (413). The reverse proxy should say the same (docs/DEPLOYMENT.md).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+REQUEST_BODY_LIMITS = {
+    "/api/v1/survey-uploads": SURVEY_UPLOAD_LIMITS["max_bytes"] + 65_536,
+    "/surveys/": SURVEY_UPLOAD_LIMITS["max_bytes"] + 65_536,
+}
+# Database statements of a public request end after this (below gunicorn's 30 s worker timeout), a
+# signed-in request's after the longer one; either answers 503 with Retry-After.
+PUBLIC_STATEMENT_TIMEOUT_MS = int(os.environ.get("PUBLIC_STATEMENT_TIMEOUT_MS", "10000"))
+STATEMENT_TIMEOUT_MS = int(os.environ.get("STATEMENT_TIMEOUT_MS", "25000"))
+# Expensive requests (exports, reports, suggested sites) running at once across every worker.
+HEAVY_REQUESTS_AT_ONCE = int(os.environ.get("HEAVY_REQUESTS_AT_ONCE", "2"))
+HEAVY_REQUEST_SLOT_SECONDS = 60
+
+# The cache every worker and app server shares (Redis, started by scripts/setup.sh): throttles,
+# the heavy-request bulkhead, tiles.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "gis_portal"),
+    }
+}
+# Proxies in front of the service (0: clients connect directly). Throttles and lock-outs take the
+# client's address from X-Forwarded-For only past this many proxies, never a client-chosen header.
+NUM_PROXIES = int(os.environ.get("NUM_PROXIES", "0"))
+AXES_IPWARE_PROXY_COUNT = NUM_PROXIES or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if NUM_PROXIES else ["REMOTE_ADDR"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -150,7 +186,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_THROTTLE_RATES": {"token": "10/minute", "survey_upload": "30/hour", "coverage_suggest": "30/minute"},
+    "DEFAULT_THROTTLE_RATES": {
+        "token": "10/minute",
+        "survey_upload": "30/hour",
+        "heavy_anon": os.environ.get("THROTTLE_HEAVY_ANON", "10/minute"),
+        "heavy_user": os.environ.get("THROTTLE_HEAVY_USER", "60/minute"),
+    },
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "EXCEPTION_HANDLER": "gis_portal.core.api.api_exception_handler",

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -48,7 +49,12 @@ urlpatterns = [
     path("tiles/<str:layer>/<str:z>/<str:x>/<str:y>.pbf", tiles.TileView.as_view(), name="tile"),
     path("placenames/", include("placenames.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Sign-in, sign-out and a signed-in user's own password change. No self-service password reset:
+    # accounts are given and reset by administrators, and the service sends no mail.
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("surveys/", survey_views.SurveyHomeView.as_view(), name="surveys"),
     path("surveys/<int:pk>/", survey_views.SurveyUploadPageView.as_view(), name="survey-upload-detail"),
     path("admin/", admin.site.urls),

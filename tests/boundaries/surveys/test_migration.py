@@ -108,6 +108,7 @@ import hashlib, json
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from boundaries.surveys.models import SurveyUpload
+MOVED = ["surveyupload", "historicalsurveyupload", "stagedfeature"]
 upload = SurveyUpload.objects.get()
 group = Group.objects.get(name="line office")
 print(json.dumps({
@@ -118,7 +119,7 @@ print(json.dumps({
     "history": list(upload.history.order_by("history_date").values_list("status", flat=True)),
     "file_sha256": hashlib.sha256(upload.file.read()).hexdigest(),
     "permissions": sorted(f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()),
-    "old_labels": ContentType.objects.filter(app_label="boundaries", model__contains="survey").count(),
+    "old_labels": ContentType.objects.filter(app_label="boundaries", model__in=MOVED).count(),
 }))
 """
 
