@@ -3,7 +3,7 @@
 Workers from the CPU count, each with a few threads, so that a cheap request (look-up, locate, a
 tile) finds a free thread while a heavy one (an export, a report) runs; heavy requests are also
 capped across all workers (gis_portal.core.throttles). Workers restart after a number of requests,
-with jitter, so that memory cannot creep; the access log is one line a request.
+with jitter, so that memory cannot creep.
 """
 
 import multiprocessing
@@ -18,5 +18,6 @@ graceful_timeout = 20
 keepalive = 5
 max_requests = 2000
 max_requests_jitter = 200
-accesslog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# No gunicorn access log: the portal logs one JSON line a request itself (gis_portal.core.logs).
+accesslog = None
+errorlog = "-"

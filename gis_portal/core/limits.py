@@ -8,8 +8,6 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadhandler import FileUploadHandler
 from django.db import OperationalError, connection
-from django.db.backends.signals import connection_created
-from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from psycopg2 import errors as pg_errors
 
@@ -49,8 +47,9 @@ class RequestLimitsMiddleware:
             response["Connection"] = "close"  # the unread body must not be taken for the next request
             return response
         public = not (request.user.is_authenticated or "HTTP_AUTHORIZATION" in request.META)
-        statement_timeout_use(settings.PUBLIC_STATEMENT_TIMEOUT_MS if public else settings.STATEMENT_TIMEOUT_MS)
-        return self.get_response(request)
+        timeout = settings.PUBLIC_STATEMENT_TIMEOUT_MS if public else settings.STATEMENT_TIMEOUT_MS
+        with connection.execute_wrapper(_statement_timeout(timeout)):
+            return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, OperationalError) and isinstance(exception.__cause__, pg_errors.QueryCanceled):
@@ -59,26 +58,20 @@ class RequestLimitsMiddleware:
         return None
 
 
-def statement_timeout_use(ms: int) -> None:
-    """Give this thread's database connection a statement timeout of ``ms``: set now if the
-    connection is open and has another, else when it opens; a request that touches no table (a
-    cached tile) costs no query."""
-    connection.portal_statement_timeout_ms = ms
-    if connection.connection is not None and getattr(connection, "portal_statement_timeout_applied", None) != ms:
-        _statement_timeout_apply(connection)
+def _statement_timeout(ms: int):
+    """An execute wrapper that gives the connection a statement timeout of ``ms`` before its first
+    statement of the request, if it has another (a request that touches no table costs no query)."""
 
+    def wrapper(execute, statement, params, many, context):
+        db = context["connection"]
+        wanted = (id(db.connection), ms)  # a reopened connection starts without it
+        if getattr(db, "portal_statement_timeout", None) != wanted:
+            db.portal_statement_timeout = wanted  # first, so that the SET below passes through
+            with db.cursor() as cursor:
+                cursor.execute("SELECT set_config('statement_timeout', %s, false)", [str(ms)])
+        return execute(statement, params, many, context)
 
-def _statement_timeout_apply(db) -> None:
-    with db.cursor() as cursor:
-        cursor.execute("SELECT set_config('statement_timeout', %s, false)", [str(db.portal_statement_timeout_ms)])
-    db.portal_statement_timeout_applied = db.portal_statement_timeout_ms
-
-
-@receiver(connection_created)
-def _statement_timeout_on_connect(sender, connection, **kwargs) -> None:
-    connection.portal_statement_timeout_applied = None
-    if getattr(connection, "portal_statement_timeout_ms", None) is not None:
-        _statement_timeout_apply(connection)
+    return wrapper
 
 
 class BodyLimitUploadHandler(FileUploadHandler):

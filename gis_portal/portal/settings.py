@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "gis_portal.core.logs.RequestLogMiddleware",  # first: it times and logs the whole request
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -236,12 +237,35 @@ TILE_CACHE_SECONDS = int(os.environ.get("TILE_CACHE_SECONDS", "300"))
 # Seed of the generated (synthetic) data: same seed, same output.
 SYNTHETIC_SEED = int(os.environ.get("SYNTHETIC_SEED", "20190101"))
 
+# One JSON object a line on standard error (gis_portal.core.logs), one line a request; LOG_FORMAT=text
+# for plain lines at a terminal.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "gis_portal.core.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": os.environ.get("LOG_FORMAT", "json")}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # The request line (gis_portal.requests) says it; Django's own 4xx warnings would say it twice.
+    "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# The production profile: PORTAL_HTTPS=1 behind a TLS-terminating proxy that sets
+# X-Forwarded-Proto. HSTS, redirect to HTTPS (health probes excepted), Secure cookies, shorter
+# sessions. `manage.py check --deploy --fail-level WARNING` is clean with it (a test).
+PORTAL_HTTPS = env_bool("PORTAL_HTTPS", False)
+if PORTAL_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 3600)))  # a working day
 
 # GDAL < 3.9 cannot block file/network access while parsing spatial references. The service never
 # passes a user's SRS text to GDAL: CRSs are taken only as EPSG codes from a fixed allow-list.

@@ -9,7 +9,7 @@ from boundaries.surveys import api as survey_api
 from boundaries.surveys import views as survey_views
 from facilities import api as facilities_api
 from facilities import views as facilities_views
-from gis_portal.portal import accounts, tiles, views
+from gis_portal.portal import accounts, health, tiles, views
 from placenames import api as placenames_api
 
 api_v1 = [
@@ -40,6 +40,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("", views.MapView.as_view(), name="map"),
     path("inspections/", boundaries_views.InspectionDashboardView.as_view(), name="inspections"),
     path("inspections/lines/<str:code>/", boundaries_views.BoundaryLinePageView.as_view(), name="inspection-line"),
