@@ -22,7 +22,9 @@ from django.conf import settings
 from psycopg2 import sql
 
 ROOT = Path(__file__).resolve().parents[3]
-ORIGINAL = b'<?xml version="1.0"?><gpx version="1.1" creator="test"><wpt lat="30.9" lon="108.5"><name>M1</name></wpt></gpx>'
+ORIGINAL = (
+    b'<?xml version="1.0"?><gpx version="1.1" creator="test"><wpt lat="30.9" lon="108.5"><name>M1</name></wpt></gpx>'
+)
 FILE_NAME = "survey_uploads/2026/11/0123456789abcdef-walk.gpx"
 
 
@@ -39,7 +41,7 @@ def _manage(*args: str, database: str, media: Path) -> str:
     db = settings.DATABASES["default"]
     url = f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{database}"
     env = {**os.environ, "DATABASE_URL": url, "MEDIA_ROOT": str(media)}
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 (this interpreter, a fixed command)
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -116,7 +118,9 @@ print(json.dumps({
     "history": list(upload.history.order_by("history_date").values_list("status", flat=True)),
     "file_sha256": hashlib.sha256(upload.file.read()).hexdigest(),
     "permissions": sorted(f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()),
-    "old_labels": ContentType.objects.filter(app_label="boundaries", model__in=["surveyupload", "stagedfeature"]).count(),
+    "old_labels": ContentType.objects.filter(
+        app_label="boundaries", model__in=["surveyupload", "stagedfeature"]
+    ).count(),
 }))
 """
 
