@@ -19,7 +19,7 @@ class ArchiveRefused(Exception):
 
 
 def _safe_members(archive: zipfile.ZipFile, *, max_members: int, max_uncompressed: int) -> list[zipfile.ZipInfo]:
-    members = [m for m in archive.infolist() if not m.is_dir()]
+    members = [m for m in archive.infolist() if not m.filename.endswith("/")]  # is_dir() fails on ""
     if len(members) > max_members:
         raise ArchiveRefused(f"the archive has {len(members)} files; the limit is {max_members}")
     total = 0

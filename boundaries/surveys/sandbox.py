@@ -165,12 +165,22 @@ def sandbox_run(
     """Run ``target(**kwargs)`` (a module-level function returning a JSON-able dict and bytes) in a
     child with ``limits``. A ``ServiceError`` it raises comes back as the class of that name in
     ``refusals`` (``InvalidData`` if unknown); a limit hit raises ``LimitExceeded`` (422)."""
+    stats = {}
+    try:
+        return _run(target, kwargs=kwargs, limits=limits, refusals=refusals, what=what, stats=stats)
+    except ServiceError as exc:
+        exc.reader_stats = stats  # what reading cost, for the caller's log; not sent to the user
+        raise
+
+
+def _run(target, *, kwargs, limits, refusals, what, stats: dict) -> ChildResult:
     receiver, sender = _CONTEXT.Pipe(duplex=False)
     process = _Process(target=_child_main, args=(sender, target, kwargs, limits), daemon=True)
     start = time.monotonic()
     deadline = start + limits.wall_seconds
     process.start()
     sender.close()
+    stats["wall_s"] = None
     try:
         try:
             if not receiver.poll(max(0.0, deadline - time.monotonic())):
@@ -192,7 +202,7 @@ def sandbox_run(
             process.kill()
         process.join(timeout=5)
         receiver.close()
-    stats = message.pop("stats", {}) | {"wall_s": round(time.monotonic() - start, 3)}
+    stats.update(message.pop("stats", {}) | {"wall_s": round(time.monotonic() - start, 3)})
     if stats.get("blocked_requests"):
         logger.warning("survey file reader blocked network requests: %s", stats["blocked_requests"])
     if "ok" in message:
