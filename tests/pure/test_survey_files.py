@@ -229,9 +229,10 @@ def test_a_geopackage_with_an_attribute_table_reads_its_features():
     assert [(f.kind, f.number) for f in parsed.features] == [("marker", "G-1")]
 
 
-# What reading one of these may cost at most, measured in the child: seconds from the call to the
-# answer (the forkserver is warm after the first test) and the child's peak resident memory.
-QUICK_S, READER_RSS_MB = 5.0, 400
+# What reading one of these may cost at most: seconds from the call to the answer (measured 0.1-1 s
+# alone; the bound leaves room for a shared 2-core machine and a cold forkserver) and the child's
+# peak resident memory (measured about 100 MB, most of it the libraries it shares with its server).
+QUICK_S, READER_RSS_MB = 10.0, 400
 
 
 @pytest.mark.parametrize(
