@@ -194,7 +194,7 @@ def read_csv(data: bytes, *, encoding: str | None, max_features: int) -> tuple[l
             attributes.append({**extra, "number": (row.get(number_column) or "").strip(), "line": line})
     except csv.Error as exc:
         raise Refused(
-            f"CSV line {reader.line_num}: {exc} (a field may hold at most {CSV_FIELD_LIMIT:,} characters)"
+            f"CSV line {reader.line_num + 1}: {exc} (a field may hold at most {CSV_FIELD_LIMIT:,} characters)"
         ) from None
     if not geometries:
         raise Refused("the CSV has no rows")
