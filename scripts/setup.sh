@@ -119,6 +119,14 @@ SQL
   *) log "DATABASE_URL points at ${db_host}: its database and extensions are expected to exist" ;;
 esac
 
+# --- survey uploads' original files: outside the code, owned by who runs the service, 0750 ---------
+media_root=${MEDIA_ROOT:-$(sed -n 's/^MEDIA_ROOT=//p' .env | tail -n 1)}
+media_root=${media_root:-/var/lib/gis-portal/media}
+if [ ! -d "$media_root" ]; then
+  log "creating ${media_root} (MEDIA_ROOT)"
+  as_root install -d -m 0750 -o "$(id -un)" -g "$(id -gn)" "$media_root"
+fi
+
 # --- Python virtual environment --------------------------------------------------------------
 mkdir -p .setup-stamps
 req_hash=$(sha256sum requirements.txt | cut -d' ' -f1)

@@ -126,14 +126,23 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))  # survey uploads' original files
-# Survey uploads (boundaries.surveys.parsing.UploadLimits): bytes, features, vertices, zip members and size.
+# Survey uploads' original files: outside the code directory (never served by it, never shipped
+# with it), created by scripts/setup.sh; files 0640 and directories 0750, not world-readable.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", "/var/lib/gis-portal/media"))
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
+# Survey uploads (boundaries.surveys.parsing.UploadLimits): bytes, features, vertices, layers, zip
+# members and size, and what the sandboxed reader may spend (CPU s, wall-clock s, address space).
 SURVEY_UPLOAD_LIMITS = {
     "max_bytes": int(os.environ.get("SURVEY_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)),
     "max_features": 10_000,
     "max_vertices": 1_000_000,
+    "max_layers": 20,
     "max_zip_members": 20,
     "max_zip_uncompressed": 100 * 1024 * 1024,
+    "max_cpu_seconds": 15,
+    "max_wall_seconds": 20.0,
+    "max_memory_bytes": 1024 * 1024 * 1024,
 }
 # Uploads larger than this stream to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
