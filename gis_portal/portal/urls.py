@@ -9,13 +9,15 @@ from boundaries.surveys import api as survey_api
 from boundaries.surveys import views as survey_views
 from facilities import api as facilities_api
 from facilities import views as facilities_views
-from gis_portal.portal import accounts, health, tiles, views
+from gis_portal.portal import health, tiles, views
+from gis_portal.portal.accounts import api as accounts_api
+from gis_portal.portal.accounts import views as accounts_views
 from placenames import api as placenames_api
 
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("auth/token", accounts.TokenView.as_view(), name="auth-token"),
+    path("auth/token", accounts_api.TokenView.as_view(), name="auth-token"),
     path("locate", boundaries_api.LocateView.as_view(), name="locate"),
     path("divisions", boundaries_api.DivisionListView.as_view(), name="division-list"),
     path("boundary-lines", boundaries_api.BoundaryLineListView.as_view(), name="boundary-line-list"),
@@ -54,6 +56,8 @@ urlpatterns = [
     # Sign-in, sign-out and a signed-in user's own password change. No self-service password reset:
     # accounts are given and reset by administrators, and the service sends no mail.
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/manage/", accounts_views.AccountsView.as_view(), name="accounts"),
+    path("accounts/audit/", accounts_views.AuditView.as_view(), name="accounts-audit"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
