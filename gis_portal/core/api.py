@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework_gis import fields as gis_fields
 
+from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidParameter, ServiceError
 
 METRES_PER_DEGREE = 111_320.0  # of latitude; a tolerance, not a measurement
@@ -26,7 +27,7 @@ METRES_PER_DEGREE = 111_320.0  # of latitude; a tolerance, not a measurement
 
 class SimplifyPreserveTopology(Func):
     function = "ST_SimplifyPreserveTopology"
-    output_field = GeometryField(srid=4326)
+    output_field = GeometryField(srid=WGS84)
 
 
 class ErrorBodySerializer(serializers.Serializer):
