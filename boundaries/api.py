@@ -6,7 +6,7 @@ import math
 
 import django_filters
 from django.core.validators import RegexValidator
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import generics, serializers
@@ -37,6 +37,22 @@ from gis_portal.core.api import (
 from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidParameter
 from gis_portal.core.region import division_code_pattern, division_code_validator
+
+
+# A paginated GeoJSON FeatureCollection of ``base_queryset()``, its ``geometry`` rendered in SQL; where
+# ``simplifiable``, simplified to the ``simplify`` query parameter (metres). (A comment, not a docstring:
+# drf-spectacular would print a docstring into every subclass's operation.)
+class GeoJSONListView(generics.ListAPIView):
+    pagination_class = GeoJsonPagination
+    geometry = "geom"
+    simplifiable = False
+
+    def base_queryset(self) -> QuerySet:
+        raise NotImplementedError
+
+    def get_queryset(self) -> QuerySet:
+        simplify_m = simplify_m_parse(self.request.query_params.get("simplify")) if self.simplifiable else 0
+        return with_geojson(self.base_queryset(), self.geometry, simplify_m=simplify_m)
 
 
 class LocateQuerySerializer(serializers.Serializer):
@@ -133,14 +149,14 @@ class DivisionSerializer(GeoFeatureModelSerializer):
         responses={200: DivisionSerializer(many=True), 400: ErrorSerializer},
     )
 )
-class DivisionListView(generics.ListAPIView):
+class DivisionListView(GeoJSONListView):
     serializer_class = DivisionSerializer
     filterset_class = DivisionFilter
-    pagination_class = GeoJsonPagination
+    geometry = "shape"
+    simplifiable = True
 
-    def get_queryset(self):
-        simplify_m = simplify_m_parse(self.request.query_params.get("simplify"))
-        return with_geojson(division_list(), "shape", simplify_m=simplify_m)
+    def base_queryset(self) -> QuerySet:
+        return division_list()
 
 
 # --- Boundary lines, markers and inspections -------------------------------------------------
@@ -224,14 +240,13 @@ class BoundaryLineSerializer(GeoFeatureModelSerializer):
         responses={200: BoundaryLineSerializer(many=True), 400: ErrorSerializer},
     )
 )
-class BoundaryLineListView(generics.ListAPIView):
+class BoundaryLineListView(GeoJSONListView):
     serializer_class = BoundaryLineSerializer
     filterset_class = BoundaryLineFilter
-    pagination_class = GeoJsonPagination
+    simplifiable = True
 
-    def get_queryset(self):
-        lines = boundary_line_list(today=timezone.localdate())
-        return with_geojson(lines, "geom", simplify_m=simplify_m_parse(self.request.query_params.get("simplify")))
+    def base_queryset(self) -> QuerySet:
+        return boundary_line_list(today=timezone.localdate())
 
 
 class BoundaryLineDetailView(APIView):
@@ -275,13 +290,12 @@ class MarkerSerializer(GeoFeatureModelSerializer):
         responses={200: MarkerSerializer(many=True), 400: ErrorSerializer},
     )
 )
-class MarkerListView(generics.ListAPIView):
+class MarkerListView(GeoJSONListView):
     serializer_class = MarkerSerializer
     filterset_class = MarkerFilter
-    pagination_class = GeoJsonPagination
 
-    def get_queryset(self):
-        return with_geojson(marker_list(), "geom")
+    def base_queryset(self) -> QuerySet:
+        return marker_list()
 
 
 class SummaryQuerySerializer(serializers.Serializer):
