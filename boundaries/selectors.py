@@ -12,7 +12,6 @@ from django.db.models import (
     Case,
     Count,
     DateField,
-    DurationField,
     Exists,
     F,
     Func,
@@ -22,7 +21,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Coalesce
 
 from boundaries.models import BoundaryLine, BoundaryProblem, Cluster, Division, DivisionPiece, Inspection, Marker
 from gis_portal.core import sql
@@ -109,20 +108,21 @@ def cluster_list() -> QuerySet[Cluster]:
 INSPECTION_CYCLE_YEARS = 5
 
 
-class YearsInterval(Func):
-    """An interval of whole calendar years: a date plus it keeps the day of the month (29 February
-    plus 5 years is 28 February)."""
+class YearsLater(Func):
+    """A date plus whole calendar years, as a date (29 February plus 5 years is 28 February):
+    ``YearsLater(F("date"), Value(5))`` is ``("date" + make_interval(years => 5))::date``."""
 
-    function = "make_interval"
-    template = "%(function)s(years => %(expressions)s)"
-    output_field = DurationField()
+    template = "(%(expressions)s))::date"
+    arg_joiner = " + make_interval(years => "
+    arity = 2
+    output_field = DateField()
 
 
 def boundary_line_list(*, today: datetime.date) -> QuerySet[BoundaryLine]:
     """Lines with ``next_due`` (last inspection + 5 years) and ``overdue`` (never inspected, or
     ``today`` is past ``next_due``) annotated in SQL, the cluster of the responsible district, and
     ``history_is_synthetic`` when the inspection history (hence status and dates) is generated."""
-    next_due = Cast(F("last_inspected") + YearsInterval(Value(INSPECTION_CYCLE_YEARS)), output_field=DateField())
+    next_due = YearsLater(F("last_inspected"), Value(INSPECTION_CYCLE_YEARS))
     return (
         BoundaryLine.objects.annotate(
             next_due=next_due,
