@@ -1,10 +1,10 @@
 """Accounts of the bureau's teams from the command line (the same services as the admin page):
 
-    manage.py account create NAME --role surveyor --team 一队     # prints the generated password once
-    manage.py account reset-password NAME
-    manage.py account deactivate NAME
-    manage.py account revoke-tokens NAME
-    manage.py account list
+manage.py account create NAME --role surveyor --team 一队     # prints the generated password once
+manage.py account reset-password NAME
+manage.py account deactivate NAME
+manage.py account revoke-tokens NAME
+manage.py account list
 """
 
 from gis_portal.core.commands import ServiceCommand
