@@ -113,6 +113,13 @@ class GeoJsonPagination(rest_framework_gis.pagination.GeoJsonPagination):
     page_size_query_param = "page_size"
     max_page_size = 2000
 
+    def get_paginated_response_schema(self, view) -> dict:
+        # rest_framework_gis renames ``results`` to ``features`` but leaves ``results`` required:
+        # the document would promise a member the answer never has.
+        schema = super().get_paginated_response_schema(view)
+        schema["required"] = ["type", "count", "features"]
+        return schema
+
 
 def query_validate(serializer_class: type[serializers.Serializer], request: Request) -> dict:
     """The request's query parameters validated by ``serializer_class`` (400 JSON if invalid)."""
