@@ -151,15 +151,11 @@ FUZZY_CHINESE = ("{column} %% %(q)s", "similarity({column}, %(q)s)")
 FUZZY_PINYIN = ("%(q)s <%% {column}", "word_similarity(%(q)s, {column})")
 
 
-def _column(name: str, alias: str = "p") -> sql.Identifier:
-    return sql.Identifier(alias, name)
-
-
 def _exact(*, column: str, field: str, shape: FilterShape) -> sql.Composed:
     return sql.compose(
         EXACT_SQL,
         field=Placeholder(f"field_{field}"),
-        column=_column(column),
+        column=sql.Identifier("p", column),
         filters=shape.where(),
         placename=PlaceName,
     )
@@ -168,7 +164,7 @@ def _exact(*, column: str, field: str, shape: FilterShape) -> sql.Composed:
 def _variants(*, column: str, shape: FilterShape) -> sql.Composed:
     return sql.compose(
         VARIANTS_SQL,
-        column=_column(column, "v"),
+        column=sql.Identifier("v", column),
         filters=shape.where(validity="v"),
         placename=PlaceName,
         variant=PlaceNameVariant,
@@ -180,7 +176,7 @@ def _prefix_by_rank(*, column: str, tier: str, field: str, pattern: str, shape: 
         PREFIX_BY_RANK_SQL,
         tier=Placeholder(f"tier_{tier}"),
         field=Placeholder(f"field_{field}"),
-        column=_column(column),
+        column=sql.Identifier("p", column),
         pattern=Placeholder(pattern),
         filters=shape.where(),
         placename=PlaceName,
@@ -213,7 +209,7 @@ def _candidates(*, chinese: bool, shape: FilterShape, homophones: bool) -> sql.C
 
 
 def _fuzzy(*, chinese: bool, shape: FilterShape) -> sql.Composed:
-    column = _column("name" if chinese else "pinyin_plain")
+    column = sql.Identifier("p", "name" if chinese else "pinyin_plain")
     match, score = FUZZY_CHINESE if chinese else FUZZY_PINYIN
     return sql.compose(
         FUZZY_SQL,
@@ -411,6 +407,13 @@ def _places_where(where: sql.Composable, params: dict) -> list[dict]:
     return [_place(row) for row in sql.rows(_place_query(PLACES_SQL, where=where), params)]
 
 
+# What a place's detail adds to its columns, in this order, and what it shows of each variant.
+DETAIL_FIELDS = (
+    "specific generic pinyin_tone status meaning history_text approval_ref approval_date valid_from valid_to"
+)
+VARIANT_FIELDS = ("kind", "name", "pinyin", "language", "valid_from", "valid_to", "note", "is_synthetic")
+
+
 def placename_detail(*, placename_id: int) -> dict:
     """One place with its hierarchy, variants (former names with dates) and recorded changes."""
     places = _places_where(sql.SQL("p.id = %(id)s"), {"id": placename_id}) if 0 < placename_id < 2**63 else []
@@ -418,41 +421,18 @@ def placename_detail(*, placename_id: int) -> dict:
         raise NotFound(f"no place name with id {placename_id}")
     place = places[0]
     obj = PlaceName.objects.get(pk=placename_id)
-    place.update(
-        specific=obj.specific,
-        generic=obj.generic,
-        pinyin_tone=obj.pinyin_tone,
-        status=obj.status,
-        meaning=obj.meaning,
-        history_text=obj.history_text,
-        approval_ref=obj.approval_ref,
-        approval_date=obj.approval_date,
-        valid_from=obj.valid_from,
-        valid_to=obj.valid_to,
-        variants=[
-            {
-                "kind": v.kind,
-                "name": v.name,
-                "pinyin": v.pinyin,
-                "language": v.language,
-                "valid_from": v.valid_from,
-                "valid_to": v.valid_to,
-                "note": v.note,
-                "is_synthetic": v.is_synthetic,
-            }
-            for v in obj.variants.order_by("kind", "valid_from")
-        ],
-        changes=[
-            {
-                "date": h.history_date,
-                "type": CHANGE_TYPES.get(h.history_type, h.history_type),
-                "user": h.history_user.get_username() if h.history_user else None,
-                "name": h.name,
-                "reason": h.history_change_reason,
-            }
-            for h in obj.history.select_related("history_user").order_by("-history_date")[:20]
-        ],
-    )
+    place.update({field: getattr(obj, field) for field in DETAIL_FIELDS.split()})
+    place["variants"] = list(obj.variants.order_by("kind", "valid_from").values(*VARIANT_FIELDS))
+    place["changes"] = [
+        {
+            "date": h.history_date,
+            "type": CHANGE_TYPES.get(h.history_type, h.history_type),
+            "user": h.history_user.get_username() if h.history_user else None,
+            "name": h.name,
+            "reason": h.history_change_reason,
+        }
+        for h in obj.history.select_related("history_user").order_by("-history_date")[:20]
+    ]
     return place
 
 
