@@ -24,6 +24,7 @@ import urllib.parse
 
 import dj_database_url
 import psycopg2
+import psycopg2.sql
 from common import ROOT, gunicorn, p95, percentiles
 
 sys.path.insert(0, str(ROOT))
@@ -46,6 +47,41 @@ GENERATED_GENERICS = [
 ]
 
 
+# The generated names, drawn by hashing serial numbers (temporary tables bc: characters, bg: generic
+# parts, bd: districts).
+GENERATED_NAMES_SQL = """
+    WITH n AS (
+        SELECT g,
+               (hashint4(g * 8 + 1)::bigint & 2147483647) %% %(nc)s AS c1,
+               (hashint4(g * 8 + 2)::bigint & 2147483647) %% %(nc)s AS c2,
+               (hashint4(g * 8 + 3)::bigint & 2147483647) %% %(nc)s AS c3,
+               (hashint4(g * 8 + 4)::bigint & 2147483647) %% 10 < 6 AS three,
+               (hashint4(g * 8 + 5)::bigint & 2147483647) %% %(ng)s AS gi,
+               (hashint4(g * 8 + 6)::bigint & 2147483647) %% 38 AS di,
+               (hashint4(g * 8 + 7)::bigint & 2147483647) %% 100000 AS dx
+          FROM generate_series(1, %(count)s) AS g
+    ),
+    parts AS (
+        SELECT n.g, n.dx, a.ch || b.ch || CASE WHEN n.three THEN c.ch ELSE '' END AS spec,
+               a.py || b.py || CASE WHEN n.three THEN c.py ELSE '' END AS spec_py,
+               left(a.py, 1) || left(b.py, 1) || CASE WHEN n.three THEN left(c.py, 1) ELSE '' END AS spec_ini,
+               gg.g AS gen, gg.py AS gen_py, gg.ini AS gen_ini, gg.cls,
+               d.id AS district_id, d.cluster_id, d.point
+          FROM n JOIN bc a ON a.i = n.c1 JOIN bc b ON b.i = n.c2 JOIN bc c ON c.i = n.c3
+          JOIN bg gg ON gg.i = n.gi JOIN bd d ON d.i = n.di
+    )
+    INSERT INTO {placename} (name, specific, generic, pinyin, pinyin_tone, pinyin_plain, initials,
+           feature_class, rank, parent_id, district_id, cluster_id, point, status, meaning, history_text,
+           approval_ref, is_synthetic)
+    SELECT spec || gen, spec, gen, initcap(spec_py) || ' ' || initcap(gen_py), '', spec_py || gen_py,
+           spec_ini || gen_ini,
+           cls, 4, district_id, district_id, cluster_id,
+           ST_Translate(point, ((dx %% 317) - 158) / 2000.0, ((dx / 317) - 158) / 2000.0), 'standard', '',
+           'generated for the search benchmark', '', true
+      FROM parts
+"""
+
+
 def bench_url(base_url: str, name: str) -> str:
     parts = urllib.parse.urlsplit(base_url)
     return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
@@ -60,11 +96,13 @@ def database_create(url: str, *, rebuild: bool) -> bool:
     admin.autocommit = True
     with admin.cursor() as cursor:
         if rebuild:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
+            cursor.execute(
+                psycopg2.sql.SQL("DROP DATABASE IF EXISTS {}").format(psycopg2.sql.Identifier(config["NAME"]))
+            )
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
         if cursor.fetchone():
             return False
-        cursor.execute(f'CREATE DATABASE "{config["NAME"]}"')
+        cursor.execute(psycopg2.sql.SQL("CREATE DATABASE {}").format(psycopg2.sql.Identifier(config["NAME"])))
     admin.close()
     db = psycopg2.connect(
         dbname=config["NAME"],
@@ -91,6 +129,8 @@ def names_generate(count: int) -> None:
     from django.db import connection, transaction
     from pypinyin import Style, lazy_pinyin
 
+    from boundaries.models import Division
+    from gis_portal.core import sql
     from placenames.models import PlaceName
     from placenames.text import pinyin_initials
 
@@ -105,45 +145,18 @@ def names_generate(count: int) -> None:
         cursor.execute("CREATE TEMP TABLE bg (i int, g text, py text, cls text, ini text) ON COMMIT DROP")
         cursor.executemany("INSERT INTO bg VALUES (%s, %s, %s, %s, %s)", generic_rows)
         cursor.execute(
-            "CREATE TEMP TABLE bd ON COMMIT DROP AS SELECT row_number() OVER (ORDER BY code) - 1 AS i, id, cluster_id,"
-            " point FROM boundaries_division WHERE level = 'district'"
+            sql.compose(
+                "CREATE TEMP TABLE bd ON COMMIT DROP AS SELECT row_number() OVER (ORDER BY code) - 1 AS i, id,"
+                " cluster_id, point FROM {division} WHERE level = 'district'",
+                division=Division,
+            )
         )
         cursor.execute(
-            """
-            WITH n AS (
-                SELECT g,
-                       (hashint4(g * 8 + 1)::bigint & 2147483647) %% %(nc)s AS c1,
-                       (hashint4(g * 8 + 2)::bigint & 2147483647) %% %(nc)s AS c2,
-                       (hashint4(g * 8 + 3)::bigint & 2147483647) %% %(nc)s AS c3,
-                       (hashint4(g * 8 + 4)::bigint & 2147483647) %% 10 < 6 AS three,
-                       (hashint4(g * 8 + 5)::bigint & 2147483647) %% %(ng)s AS gi,
-                       (hashint4(g * 8 + 6)::bigint & 2147483647) %% 38 AS di,
-                       (hashint4(g * 8 + 7)::bigint & 2147483647) %% 100000 AS dx
-                  FROM generate_series(1, %(count)s) AS g
-            ),
-            parts AS (
-                SELECT n.g, n.dx, a.ch || b.ch || CASE WHEN n.three THEN c.ch ELSE '' END AS spec,
-                       a.py || b.py || CASE WHEN n.three THEN c.py ELSE '' END AS spec_py,
-                       left(a.py, 1) || left(b.py, 1) || CASE WHEN n.three THEN left(c.py, 1) ELSE '' END AS spec_ini,
-                       gg.g AS gen, gg.py AS gen_py, gg.ini AS gen_ini, gg.cls,
-                       d.id AS district_id, d.cluster_id, d.point
-                  FROM n JOIN bc a ON a.i = n.c1 JOIN bc b ON b.i = n.c2 JOIN bc c ON c.i = n.c3
-                  JOIN bg gg ON gg.i = n.gi JOIN bd d ON d.i = n.di
-            )
-            INSERT INTO placenames_placename (name, specific, generic, pinyin, pinyin_tone, pinyin_plain, initials,
-                   feature_class, rank, parent_id, district_id, cluster_id, point, status, meaning, history_text,
-                   approval_ref, is_synthetic)
-            SELECT spec || gen, spec, gen, initcap(spec_py) || ' ' || initcap(gen_py), '', spec_py || gen_py,
-                   spec_ini || gen_ini,
-                   cls, 4, district_id, district_id, cluster_id,
-                   ST_Translate(point, ((dx %% 317) - 158) / 2000.0, ((dx / 317) - 158) / 2000.0), 'standard', '',
-                   'generated for the search benchmark', '', true
-              FROM parts
-            """,
+            sql.compose(GENERATED_NAMES_SQL, placename=PlaceName),
             {"count": count, "nc": len(chars), "ng": len(generic_rows)},
         )
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE placenames_placename")
+        cursor.execute(sql.compose("VACUUM ANALYZE {placename}", placename=PlaceName))
 
 
 def queries_make(count: int, seed: int = 20190101) -> list[str]:

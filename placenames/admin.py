@@ -1,3 +1,9 @@
+"""The gazetteer in the Django admin: standard names with a map widget, their variants inline and
+their change history; a changed name goes through the rename service."""
+
+import datetime
+import logging
+
 from django import forms
 from django.contrib import admin
 from django.utils import timezone
@@ -5,7 +11,15 @@ from leaflet.admin import LeafletGeoAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from placenames.models import PlaceName, PlaceNameVariant
-from placenames.services import placename_fields, placename_rename
+from placenames.services import placename_name_set, placename_rename
+
+logger = logging.getLogger(__name__)
+
+
+def rename_date(form: forms.ModelForm) -> datetime.date:
+    """The day a rename in the admin takes effect: the approval date if it was changed too, else today."""
+    approval_date = form.cleaned_data.get("approval_date") if "approval_date" in form.changed_data else None
+    return approval_date or timezone.localdate()
 
 
 class VariantInline(admin.TabularInline):
@@ -23,10 +37,9 @@ class PlaceNameForm(forms.ModelForm):
         """A rename takes effect on the approval date (or today), after the current name's start."""
         data = super().clean()
         if self.instance.pk and "name" in self.changed_data:
-            on = data.get("approval_date") if "approval_date" in self.changed_data else None
-            on = on or timezone.localdate()
-            start = self.initial.get("valid_from")
+            on, start = rename_date(self), self.initial.get("valid_from")
             if start and on <= start:
+                logger.info("admin rename of place name %s refused: %s is not after %s", self.instance.pk, on, start)
                 raise forms.ValidationError(f"A rename must take effect after {start} (the current name's start).")
         return data
 
@@ -50,14 +63,7 @@ class PlaceNameAdmin(SimpleHistoryAdmin, LeafletGeoAdmin):
         if change and "name" in form.changed_data:
             new_name = obj.name
             obj.name = form.initial["name"]
-            on = obj.approval_date if "approval_date" in form.changed_data and obj.approval_date else None
-            placename_rename(
-                placename=obj,
-                new_name=new_name,
-                on=on or timezone.localdate(),
-                approval_ref=obj.approval_ref,
-            )
+            placename_rename(placename=obj, new_name=new_name, on=rename_date(form), approval_ref=obj.approval_ref)
             return
-        for field, value in placename_fields(name=obj.name).items():
-            setattr(obj, field, value)
+        placename_name_set(placename=obj, name=obj.name)
         super().save_model(request, obj, form, change)

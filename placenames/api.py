@@ -1,5 +1,6 @@
-"""API of the gazetteer under /api/v1/placenames/: search, autocomplete, detail, nearby names,
-duplicate-name check and district exports (CSV, GeoJSON). Points are GeoJSON in EPSG:4326."""
+"""API of the gazetteer under /api/v1/placenames/ (routed by the portal's urls): the views and their
+query serializers for search, autocomplete, detail, nearby names, the duplicate-name check and a
+district's exports (CSV, GeoJSON). Points are GeoJSON in EPSG:4326."""
 
 import math
 
@@ -131,7 +132,7 @@ class DuplicatesView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = query_validate(DuplicatesQuerySerializer, request)
-        parent = Division.objects.filter(code=query["parent"]).select_related("parent__parent").first()
+        parent = Division.objects.filter(code=query["parent"]).first()
         if parent is None:
             raise NotFound(f"no division with code {query['parent']}")
         return Response(placename_duplicates(name=query["name"], parent=parent))

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from boundaries.models import Cluster, Division
+from gis_portal.core.crs import WGS84
 
 
 class PlaceName(models.Model):
@@ -59,7 +60,7 @@ class PlaceName(models.Model):
     )
     district = models.ForeignKey(Division, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    point = models.PointField(_("location"), srid=4326, null=True, blank=True)
+    point = models.PointField(_("location"), srid=WGS84, null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.STANDARD)
     meaning = models.TextField(_("meaning and origin (含义)"), blank=True)
     history_text = models.TextField(_("history (历史沿革)"), blank=True)

@@ -1,28 +1,41 @@
-# ruff: noqa: S608 -- SQL is assembled from constant fragments only; every value is a bound parameter.
-"""Reads of the gazetteer: search, autocomplete, detail, nearby names, duplicate check, exports.
+"""Reads of the gazetteer: search and autocomplete, one place's detail, the names nearest a point,
+the duplicate-name check of a naming application, and a district's names (for its exports and its
+printed list).
 
 Search runs in SQL on indexed columns (see ``placenames.models``): exact and prefix matches use
 b-tree indexes on "C"-collated columns, one index range scan per rank (larger divisions first);
-fuzzy matches use pg_trgm GIN indexes. Points are EPSG:4326; distances are geodesic metres.
+fuzzy matches use pg_trgm GIN indexes. The SQL is composed with ``gis_portal.core.sql``: tables
+come from the models, columns are identifiers, every value (the labels of the match tiers too) is
+a bound parameter, and rows are read by column name. Points are EPSG:4326; distances are geodesic
+metres.
 """
 
 import datetime
+import functools
 import json
-from contextlib import nullcontext
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass
+from typing import NamedTuple
 
-from django.db import connection, transaction
 from django.db.models import QuerySet
+from psycopg2.sql import Placeholder  # a named parameter in a composed query (gis_portal.core.sql has none)
 
 from boundaries.models import Division
+from boundaries.selectors import division_district
+from gis_portal.core import sql
+from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidParameter, NotFound
 from placenames.models import PlaceName, PlaceNameVariant
 from placenames.text import pinyin_plain, query_normalise
 
+logger = logging.getLogger(__name__)
+
 CHANGE_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 TIERS = {1: "exact", 2: "prefix", 3: "pinyin", 4: "fuzzy"}
-RANKS = (0, 1, 2, 3, 4)
-SEARCHABLE_VARIANTS = ("alias", "former", "minority")
+RANKS = sorted({*PlaceName.RANK.values(), PlaceName.OTHER_RANK})  # 0 municipality ... 4 other features
+# Variants a query can match; not the traditional-character form, as queries are simplified first.
+SEARCHABLE_VARIANTS = ["alias", "former", "minority"]
+VARIANT_CANDIDATES = 200  # variants matching by prefix that are read at most
 # The fuzzy pass (the costliest: 5-40 ms at a million names) runs only when the better tiers found
 # fewer names than this, i.e. only when nothing matched exactly, by prefix or by sound.
 FUZZY_BELOW = 1
@@ -31,6 +44,44 @@ FUZZY_BELOW = 1
 WORD_SIMILARITY_STEPS = (0.7, 0.6)
 MAX_QUERY = 64  # longer queries cannot match a name (names are at most 64 characters)
 
+# What a candidate row says of its match, bound as parameters: the tier (``TIERS``) and the field
+# that matched (a variant's own kind stands in for the field when a variant matched).
+MATCH_LABELS = {f"tier_{name}": tier for tier, name in TIERS.items()} | {
+    f"field_{field}": field for field in ("name", "specific", "pinyin", "initials", "fuzzy")
+}
+
+
+class FilterShape(NamedTuple):
+    """Which search filters are set. The search's SQL depends on this only (the filters' values are
+    parameters), so each form of the query is composed once."""
+
+    level: bool = False
+    district: bool = False
+    cluster: bool = False
+    date: bool = False
+
+    def where(self, alias: str = "p", *, validity: str | None = None) -> sql.Composed:
+        """SQL conditions on a place name ``alias``, each after an ``AND``; ``validity`` is the alias
+        whose valid_from/valid_to the ``date`` filter checks (the name or the variant that matched).
+        The values are the parameters of ``SearchFilters.values()``."""
+        parts = []
+        if self.level:
+            parts.append(sql.compose(" AND {column} = %(level)s", column=sql.Identifier(alias, "feature_class")))
+        if self.district:
+            parts.append(sql.compose(" AND {column} = %(district_id)s", column=sql.Identifier(alias, "district_id")))
+        if self.cluster:
+            parts.append(sql.compose(" AND {column} = %(cluster)s", column=sql.Identifier(alias, "cluster_id")))
+        if self.date:
+            v = validity or alias
+            parts.append(
+                sql.compose(
+                    " AND ({start} IS NULL OR {start} <= %(date)s) AND ({end} IS NULL OR {end} >= %(date)s)",
+                    start=sql.Identifier(v, "valid_from"),
+                    end=sql.Identifier(v, "valid_to"),
+                )
+            )
+        return sql.Composed(parts)
+
 
 @dataclass
 class SearchFilters:
@@ -38,25 +89,11 @@ class SearchFilters:
     district_id: int | None = None
     cluster: str | None = None
     date: datetime.date | None = None
-    params: dict = field(default_factory=dict)
 
-    def sql(self, alias: str = "p", *, validity: str | None = None) -> str:
-        """SQL conditions on a place name ``alias``; ``validity`` is the alias whose
-        valid_from/valid_to the ``date`` filter checks (the name or the variant that matched)."""
-        parts = []
-        if self.level:
-            parts.append(f"{alias}.feature_class = %(level)s")
-        if self.district_id:
-            parts.append(f"{alias}.district_id = %(district_id)s")
-        if self.cluster:
-            parts.append(f"{alias}.cluster_id = %(cluster)s")
-        if self.date:
-            v = validity or alias
-            parts.append(
-                f"({v}.valid_from IS NULL OR {v}.valid_from <= %(date)s)"
-                f" AND ({v}.valid_to IS NULL OR {v}.valid_to >= %(date)s)"
-            )
-        return "".join(f" AND {part}" for part in parts)
+    def shape(self) -> FilterShape:
+        return FilterShape(
+            level=bool(self.level), district=bool(self.district_id), cluster=bool(self.cluster), date=bool(self.date)
+        )
 
     def values(self) -> dict:
         return {"level": self.level, "district_id": self.district_id, "cluster": self.cluster, "date": self.date}
@@ -81,122 +118,227 @@ def _like_prefix(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _per_rank(*, column: str, tier: int, kind: str, pattern: str, filters: SearchFilters) -> str:
-    """Prefix matches of ``column``, at most %(k)s per rank, each read from the (rank, column) index."""
-    return f"""
-    SELECT x.* FROM unnest(ARRAY{list(RANKS)}) AS r(rank) CROSS JOIN LATERAL (
-        SELECT p.id AS pid, {tier} AS tier, '{kind}' AS kind, p.{column}::text AS matched,
-               NULL::bigint AS vid, 0.5::real AS score
-          FROM placenames_placename p
-         WHERE p.rank = r.rank AND p.{column} LIKE {pattern} {filters.sql()}
-         ORDER BY p.{column} LIMIT %(k)s) x"""
+# --- the candidates of a search: one branch per way of matching ----------------------------------
+
+# A place name whose ``column`` equals the query.
+EXACT_SQL = """SELECT p.id, %(tier_exact)s, {field}, {column}::text, NULL::bigint, 1.0::real
+  FROM {placename} p WHERE {column} = %(q)s{filters}"""
+
+# Aliases, former names and minority-language spellings whose ``column`` starts with the query
+# (exact when it equals it); the date filter checks the variant's own validity.
+VARIANTS_SQL = """SELECT v.placename_id, CASE WHEN {column} = %(q)s THEN %(tier_exact)s ELSE %(tier_prefix)s END,
+       v.kind, v.name::text, v.id, 1.0::real
+  FROM {variant} v JOIN {placename} p ON p.id = v.placename_id
+ WHERE v.kind = ANY(%(variant_kinds)s) AND {column} LIKE %(qlike)s{filters}
+ LIMIT %(variant_candidates)s"""
+
+# Place names whose ``column`` starts with ``pattern``: at most %(k)s per rank, each read from the
+# (rank, column) index.
+PREFIX_BY_RANK_SQL = """SELECT x.* FROM unnest(%(ranks)s) AS r(rank) CROSS JOIN LATERAL (
+    SELECT p.id AS pid, {tier} AS tier, {field} AS kind, {column}::text AS matched,
+           NULL::bigint AS vid, 0.5::real AS score
+      FROM {placename} p
+     WHERE p.rank = r.rank AND {column} LIKE {pattern}{filters}
+     ORDER BY {column} LIMIT %(k)s) x"""
+
+# Chinese: trigram similarity of the characters (``%``, threshold 0.3). Pinyin: word similarity
+# (``<%``, threshold 0.7 then 0.6), which tolerates a letter dropped or swapped inside a longer name
+# and is far more selective on the GIN index than plain similarity over common pinyin trigrams.
+FUZZY_SQL = """SELECT p.id, %(tier_fuzzy)s, %(field_fuzzy)s, {column}::text, NULL::bigint, {score}
+  FROM {placename} p WHERE {match}{filters}
+ ORDER BY {score} DESC LIMIT %(k)s"""
+FUZZY_CHINESE = ("{column} %% %(q)s", "similarity({column}, %(q)s)")
+FUZZY_PINYIN = ("%(q)s <%% {column}", "word_similarity(%(q)s, {column})")
 
 
-def _candidates_sql(*, chinese: bool, filters: SearchFilters, prefix: bool, homophones: bool) -> str:
-    f, fv = filters.sql(), filters.sql(validity="v")
-    variants = f"""
-    SELECT v.placename_id, CASE WHEN v.{{col}} = %(q)s THEN 1 ELSE 2 END, v.kind, v.name::text, v.id, 1.0::real
-      FROM placenames_placenamevariant v JOIN placenames_placename p ON p.id = v.placename_id
-     WHERE v.kind IN {SEARCHABLE_VARIANTS} AND v.{{col}} LIKE %(qlike)s {fv}
-     LIMIT 200"""
+def _exact(*, column: str, field: str, shape: FilterShape) -> sql.Composed:
+    return sql.compose(
+        EXACT_SQL,
+        field=Placeholder(f"field_{field}"),
+        column=sql.Identifier("p", column),
+        filters=shape.where(),
+        placename=PlaceName,
+    )
+
+
+def _variants(*, column: str, shape: FilterShape) -> sql.Composed:
+    return sql.compose(
+        VARIANTS_SQL,
+        column=sql.Identifier("v", column),
+        filters=shape.where(validity="v"),
+        placename=PlaceName,
+        variant=PlaceNameVariant,
+    )
+
+
+def _prefix_by_rank(*, column: str, tier: str, field: str, pattern: str, shape: FilterShape) -> sql.Composed:
+    return sql.compose(
+        PREFIX_BY_RANK_SQL,
+        tier=Placeholder(f"tier_{tier}"),
+        field=Placeholder(f"field_{field}"),
+        column=sql.Identifier("p", column),
+        pattern=Placeholder(pattern),
+        filters=shape.where(),
+        placename=PlaceName,
+    )
+
+
+def _candidates(*, chinese: bool, shape: FilterShape, homophones: bool) -> sql.Composed:
+    """Exact matches (name, 专名, a variant; or pinyin, initials, a variant's pinyin), then prefix
+    matches by rank; with ``homophones``, names whose pinyin starts with the query's pinyin."""
     if chinese:
         branches = [
-            f"SELECT p.id, 1, 'name', p.name::text, NULL::bigint, 1.0::real FROM placenames_placename p "
-            f"WHERE p.name = %(q)s {f}",
-            f"SELECT p.id, 1, 'specific', p.specific::text, NULL::bigint, 1.0::real FROM placenames_placename p "
-            f"WHERE p.specific = %(q)s {f}",
-            variants.format(col="name"),
+            _exact(column="name", field="name", shape=shape),
+            _exact(column="specific", field="specific", shape=shape),
+            _variants(column="name", shape=shape),
+            _prefix_by_rank(column="name", tier="prefix", field="name", pattern="qlike", shape=shape),
         ]
-        if prefix:
-            branches.append(_per_rank(column="name", tier=2, kind="name", pattern="%(qlike)s", filters=filters))
-        if homophones and prefix:
+        if homophones:
             branches.append(
-                _per_rank(column="pinyin_plain", tier=3, kind="pinyin", pattern="%(qplike)s", filters=filters)
+                _prefix_by_rank(column="pinyin_plain", tier="pinyin", field="pinyin", pattern="qplike", shape=shape)
             )
     else:
         branches = [
-            f"SELECT p.id, 1, 'pinyin', p.pinyin_plain::text, NULL::bigint, 1.0::real FROM placenames_placename p "
-            f"WHERE p.pinyin_plain = %(q)s {f}",
-            f"SELECT p.id, 1, 'initials', p.initials::text, NULL::bigint, 1.0::real FROM placenames_placename p "
-            f"WHERE p.initials = %(q)s {f}",
-            variants.format(col="pinyin_plain"),
+            _exact(column="pinyin_plain", field="pinyin", shape=shape),
+            _exact(column="initials", field="initials", shape=shape),
+            _variants(column="pinyin_plain", shape=shape),
+            _prefix_by_rank(column="pinyin_plain", tier="prefix", field="pinyin", pattern="qlike", shape=shape),
+            _prefix_by_rank(column="initials", tier="prefix", field="initials", pattern="qlike", shape=shape),
         ]
-        if prefix:
-            branches.append(
-                _per_rank(column="pinyin_plain", tier=2, kind="pinyin", pattern="%(qlike)s", filters=filters)
-            )
-            branches.append(_per_rank(column="initials", tier=2, kind="initials", pattern="%(qlike)s", filters=filters))
-    return "\nUNION ALL\n".join(f"({b})" for b in branches)
+    return sql.SQL("\nUNION ALL\n").join(sql.compose("({branch})", branch=branch) for branch in branches)
 
 
-def _fuzzy_sql(*, chinese: bool, filters: SearchFilters) -> str:
-    """Chinese: trigram similarity of the characters (``%``, threshold 0.3). Pinyin: word similarity
-    (``<%``, threshold 0.7 then 0.6), which tolerates a letter dropped or swapped inside a longer name and
-    is far more selective on the GIN index than plain similarity over common pinyin trigrams."""
-    if chinese:
-        match, score = "p.name %% %(q)s", "similarity(p.name, %(q)s)"
-    else:
-        match, score = "%(q)s <%% p.pinyin_plain", "word_similarity(%(q)s, p.pinyin_plain)"
-    column = "name" if chinese else "pinyin_plain"
-    return f"""SELECT p.id, 4, 'fuzzy', p.{column}::text, NULL::bigint, {score}
-                 FROM placenames_placename p WHERE {match} {filters.sql()}
-                ORDER BY {score} DESC LIMIT %(k)s"""
+def _fuzzy(*, chinese: bool, shape: FilterShape) -> sql.Composed:
+    column = sql.Identifier("p", "name" if chinese else "pinyin_plain")
+    match, score = FUZZY_CHINESE if chinese else FUZZY_PINYIN
+    return sql.compose(
+        FUZZY_SQL,
+        column=column,
+        match=sql.compose(match, column=column),
+        score=sql.compose(score, column=column),
+        filters=shape.where(),
+        placename=PlaceName,
+    )
 
 
-RESULT_SQL = """
+# --- a place name's columns and its hierarchy -----------------------------------------------------
+
+# The place and the divisions above it: a1 its parent division, a2 and a3 further up; d the division
+# it is the name of, if any.
+PLACE_COLUMNS = sql.SQL(
+    """p.id, p.name, p.pinyin, p.feature_class, p.is_synthetic, d.code, ST_AsGeoJSON(p.point, 6) AS geometry,
+  a3.code AS a3_code, a3.name AS a3_name, a3.level AS a3_level,
+  a2.code AS a2_code, a2.name AS a2_name, a2.level AS a2_level,
+  a1.code AS a1_code, a1.name AS a1_name, a1.level AS a1_level, d.level AS division_level"""
+)
+PLACE_JOINS = sql.compose(
+    """LEFT JOIN {division} d ON d.id = p.division_id
+  LEFT JOIN {division} a1 ON a1.id = p.parent_id
+  LEFT JOIN {division} a2 ON a2.id = a1.parent_id
+  LEFT JOIN {division} a3 ON a3.id = a2.parent_id""",
+    division=Division,
+)
+ANCESTORS = ("a3", "a2", "a1")  # from the top down
+
+# Candidates ranked: each place once (by its best match), best tier first, then larger divisions,
+# closer score, shorter name; with the place's columns and the variant that matched, if any.
+RANKED_SQL = """
 WITH cand(pid, tier, kind, matched, vid, score) AS ({candidates}),
 best AS (SELECT DISTINCT ON (pid) * FROM cand ORDER BY pid, tier, score DESC, vid NULLS FIRST),
 top AS (
-    SELECT b.*, p.rank, p.name FROM best b JOIN placenames_placename p ON p.id = b.pid
+    SELECT b.*, p.rank, p.name FROM best b JOIN {placename} p ON p.id = b.pid
      ORDER BY b.tier, p.rank, b.score DESC, length(p.name), p.name, p.id LIMIT %(limit)s
 )
-SELECT {columns}, top.tier, top.kind, top.matched, v.name, v.kind, v.valid_from, v.valid_to
-  FROM top JOIN placenames_placename p ON p.id = top.pid
-  {joins}
-  LEFT JOIN placenames_placenamevariant v ON v.id = top.vid
+SELECT {place_columns}, top.tier, top.kind AS field, top.matched, v.name AS variant_name,
+       v.kind AS variant_kind, v.valid_from AS variant_valid_from, v.valid_to AS variant_valid_to
+  FROM top JOIN {placename} p ON p.id = top.pid
+  {place_joins}
+  LEFT JOIN {variant} v ON v.id = top.vid
  ORDER BY top.tier, top.rank, top.score DESC, length(top.name), top.name, top.pid
 """
 
-# A place name's columns and its hierarchy (municipality down to the place's own division).
-PLACE_COLUMNS = """p.id, p.name, p.pinyin, p.feature_class, p.is_synthetic, d.code, ST_AsGeoJSON(p.point, 6),
-  a3.code, a3.name, a3.level, a2.code, a2.name, a2.level, a1.code, a1.name, a1.level, d.name, d.level"""
-PLACE_JOINS = """LEFT JOIN boundaries_division d ON d.id = p.division_id
-  LEFT JOIN boundaries_division a1 ON a1.id = p.parent_id
-  LEFT JOIN boundaries_division a2 ON a2.id = a1.parent_id
-  LEFT JOIN boundaries_division a3 ON a3.id = a2.parent_id"""
-PLACE_WIDTH = 18
+PLACES_SQL = "SELECT {place_columns} FROM {placename} p {place_joins} WHERE {where} ORDER BY p.rank, p.name"
+
+# The ``limit`` names nearest the point: %(candidates)s from the GiST index by KNN ``<->`` (planar,
+# degrees), then ordered by their geodesic distance (spheroid, metres).
+NEARBY_SQL = """SELECT {place_columns}, p.distance_m
+  FROM (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), %(srid)s) AS g) pt
+  CROSS JOIN LATERAL (
+      SELECT c.*, ST_Distance(c.point::geography, pt.g::geography) AS distance_m
+        FROM (SELECT * FROM {placename} p WHERE p.point IS NOT NULL
+               ORDER BY p.point <-> pt.g LIMIT %(candidates)s) c
+       ORDER BY distance_m, c.id LIMIT %(limit)s) p
+  {place_joins}
+ ORDER BY p.distance_m, p.id"""
 
 
-def _place(row: tuple) -> dict:
-    (pid, name, pinyin, feature_class, synthetic, code, geojson, *chain) = row[:PLACE_WIDTH]
-    hierarchy = []
-    for i in range(0, len(chain) - 2, 3):
-        if chain[i]:
-            hierarchy.append({"code": chain[i], "name": chain[i + 1], "level": chain[i + 2]})
-    if code:
-        hierarchy.append({"code": code, "name": name, "level": chain[-1]})  # the standard name, no committee suffix
+def _place_query(template: str, **parts: sql.Composable) -> sql.Composed:
+    return sql.compose(
+        template,
+        place_columns=PLACE_COLUMNS,
+        place_joins=PLACE_JOINS,
+        placename=PlaceName,
+        variant=PlaceNameVariant,
+        **parts,
+    )
+
+
+def _place(row: dict) -> dict:
+    hierarchy = [
+        {"code": row[f"{a}_code"], "name": row[f"{a}_name"], "level": row[f"{a}_level"]}
+        for a in ANCESTORS
+        if row[f"{a}_code"]
+    ]
+    if row["code"]:  # the place is a division: its standard name (no committee suffix) ends the line
+        hierarchy.append({"code": row["code"], "name": row["name"], "level": row["division_level"]})
     return {
-        "id": pid,
-        "name": name,
-        "pinyin": pinyin,
-        "code": code,
-        "feature_class": feature_class,
+        "id": row["id"],
+        "name": row["name"],
+        "pinyin": row["pinyin"],
+        "code": row["code"],
+        "feature_class": row["feature_class"],
         "hierarchy": hierarchy,
-        "is_synthetic": synthetic,
-        "geometry": json.loads(geojson) if geojson else None,
+        "is_synthetic": row["is_synthetic"],
+        "geometry": json.loads(row["geometry"]) if row["geometry"] else None,
     }
 
 
-def _matched(row: tuple) -> dict:
-    tier, kind, matched, v_name, v_kind, v_from, v_to = row[PLACE_WIDTH:]
-    answer = {"tier": TIERS[tier], "field": kind, "text": v_name or matched, "former": v_kind == "former"}
-    if v_kind:
+def _matched(row: dict) -> dict:
+    variant = row["variant_kind"]
+    answer = {
+        "tier": TIERS[row["tier"]],
+        "field": row["field"],
+        "text": row["variant_name"] or row["matched"],
+        "former": variant == PlaceNameVariant.Kind.FORMER,
+    }
+    if variant:
+        valid_from, valid_to = row["variant_valid_from"], row["variant_valid_to"]
         answer.update(
-            variant=v_kind,
-            valid_from=v_from.isoformat() if v_from else None,
-            valid_to=v_to.isoformat() if v_to else None,
+            variant=variant,
+            valid_from=valid_from.isoformat() if valid_from else None,
+            valid_to=valid_to.isoformat() if valid_to else None,
         )
     return answer
+
+
+@functools.cache
+def _search_query(*, chinese: bool, homophones: bool, shape: FilterShape) -> sql.Composed:
+    """The ranked search over the exact, prefix and homophone candidates."""
+    return _place_query(RANKED_SQL, candidates=_candidates(chinese=chinese, shape=shape, homophones=homophones))
+
+
+@functools.cache
+def _fuzzy_query(*, chinese: bool, shape: FilterShape) -> sql.Composed:
+    """The ranked search over the fuzzy candidates."""
+    return _place_query(RANKED_SQL, candidates=_fuzzy(chinese=chinese, shape=shape))
+
+
+def _ranked(query: sql.Composable, params: dict, *, word_similarity: float | None = None) -> list[dict]:
+    settings = None if word_similarity is None else {"pg_trgm.word_similarity_threshold": str(word_similarity)}
+    return sql.rows(query, params, local_settings=settings)
+
+
+# --- the reads ------------------------------------------------------------------------------------
 
 
 def placename_search(
@@ -214,38 +356,31 @@ def placename_search(
     qp = pinyin_plain(text) if chinese else text
     params = {
         **filters.values(),
+        **MATCH_LABELS,
         "q": text,
-        "qp": qp,
         "qlike": _like_prefix(text),
         "qplike": _like_prefix(qp),
+        "ranks": RANKS,
+        "variant_kinds": SEARCHABLE_VARIANTS,
+        "variant_candidates": VARIANT_CANDIDATES,
         "k": limit,
         "limit": limit,
     }
     # Homophones from two characters on: one character's pinyin prefix matches too much.
     homophones = chinese and len(text) >= 2 and bool(qp)
-    candidates = _candidates_sql(chinese=chinese, filters=filters, prefix=True, homophones=homophones)
-    rows = _run(candidates, params)
+    shape = filters.shape()
+    rows = _ranked(_search_query(chinese=chinese, homophones=homophones, shape=shape), params)
     if fuzzy and len(rows) < FUZZY_BELOW and len(text) >= (2 if chinese else 3):
         # The fuzzy tier ranks last: its names (not found already) fill the remaining places.
-        found = {row[0] for row in rows}
-        fuzzy_sql, fuzzy_params = _fuzzy_sql(chinese=chinese, filters=filters), {**params, "limit": limit + len(rows)}
+        found = {row["id"] for row in rows}
+        fuzzy_query, fuzzy_params = _fuzzy_query(chinese=chinese, shape=shape), {**params, "limit": limit + len(rows)}
         fuzzy_rows = []
         for threshold in (() if chinese else WORD_SIMILARITY_STEPS) or (None,):
-            fuzzy_rows = _run(fuzzy_sql, fuzzy_params, word_similarity=threshold)
+            fuzzy_rows = _ranked(fuzzy_query, fuzzy_params, word_similarity=threshold)
             if fuzzy_rows:
                 break
-        rows += [row for row in fuzzy_rows if row[0] not in found][: limit - len(rows)]
+        rows += [row for row in fuzzy_rows if row["id"] not in found][: limit - len(rows)]
     return [{**_place(row), "matched": _matched(row)} for row in rows]
-
-
-def _run(candidates: str, params: dict, *, word_similarity: float | None = None) -> list[tuple]:
-    sql = RESULT_SQL.format(candidates=candidates, columns=PLACE_COLUMNS, joins=PLACE_JOINS)
-    # SET LOCAL semantics (set_config(..., true)) need a transaction; plain reads don't.
-    with transaction.atomic() if word_similarity is not None else nullcontext(), connection.cursor() as cursor:
-        if word_similarity is not None:
-            cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)", [str(word_similarity)])
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 def placename_autocomplete(*, q: str, limit: int = 10) -> list[dict]:
@@ -266,57 +401,38 @@ def placename_autocomplete(*, q: str, limit: int = 10) -> list[dict]:
     return answer
 
 
-def _places_where(where: str, params: dict, *, order: str = "p.rank, p.name", limit: int | None = None) -> list[dict]:
-    sql = f"SELECT {PLACE_COLUMNS} FROM placenames_placename p {PLACE_JOINS} WHERE {where} ORDER BY {order}"
-    if limit:
-        sql += f" LIMIT {int(limit)}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [_place(row) for row in cursor.fetchall()]
+def _places_where(where: sql.Composable, params: dict) -> list[dict]:
+    """The places meeting the condition ``where`` (on alias ``p``, its values in ``params``), larger
+    divisions first, then by name."""
+    return [_place(row) for row in sql.rows(_place_query(PLACES_SQL, where=where), params)]
+
+
+# What a place's detail adds to its columns, in this order, and what it shows of each variant.
+DETAIL_FIELDS = (
+    "specific generic pinyin_tone status meaning history_text approval_ref approval_date valid_from valid_to"
+)
+VARIANT_FIELDS = ("kind", "name", "pinyin", "language", "valid_from", "valid_to", "note", "is_synthetic")
 
 
 def placename_detail(*, placename_id: int) -> dict:
     """One place with its hierarchy, variants (former names with dates) and recorded changes."""
-    places = _places_where("p.id = %(id)s", {"id": placename_id}) if 0 < placename_id < 2**63 else []
+    places = _places_where(sql.SQL("p.id = %(id)s"), {"id": placename_id}) if 0 < placename_id < 2**63 else []
     if not places:
         raise NotFound(f"no place name with id {placename_id}")
     place = places[0]
     obj = PlaceName.objects.get(pk=placename_id)
-    place.update(
-        specific=obj.specific,
-        generic=obj.generic,
-        pinyin_tone=obj.pinyin_tone,
-        status=obj.status,
-        meaning=obj.meaning,
-        history_text=obj.history_text,
-        approval_ref=obj.approval_ref,
-        approval_date=obj.approval_date,
-        valid_from=obj.valid_from,
-        valid_to=obj.valid_to,
-        variants=[
-            {
-                "kind": v.kind,
-                "name": v.name,
-                "pinyin": v.pinyin,
-                "language": v.language,
-                "valid_from": v.valid_from,
-                "valid_to": v.valid_to,
-                "note": v.note,
-                "is_synthetic": v.is_synthetic,
-            }
-            for v in obj.variants.order_by("kind", "valid_from")
-        ],
-        changes=[
-            {
-                "date": h.history_date,
-                "type": CHANGE_TYPES.get(h.history_type, h.history_type),
-                "user": h.history_user.get_username() if h.history_user else None,
-                "name": h.name,
-                "reason": h.history_change_reason,
-            }
-            for h in obj.history.select_related("history_user").order_by("-history_date")[:20]
-        ],
-    )
+    place.update({field: getattr(obj, field) for field in DETAIL_FIELDS.split()})
+    place["variants"] = list(obj.variants.order_by("kind", "valid_from").values(*VARIANT_FIELDS))
+    place["changes"] = [
+        {
+            "date": h.history_date,
+            "type": CHANGE_TYPES.get(h.history_type, h.history_type),
+            "user": h.history_user.get_username() if h.history_user else None,
+            "name": h.name,
+            "reason": h.history_change_reason,
+        }
+        for h in obj.history.select_related("history_user").order_by("-history_date")[:20]
+    ]
     return place
 
 
@@ -324,49 +440,46 @@ def placename_nearby(*, lon: float, lat: float, limit: int = 10) -> list[dict]:
     """The ``limit`` names nearest to a WGS84 point with their geodesic distance in metres
     (spheroid). Candidates come from the GiST index by KNN ``<->`` (planar, in degrees), a margin
     more than asked; the answer is ordered by the geodesic distance."""
-    sql = f"""SELECT {PLACE_COLUMNS}, p.distance_m
-                FROM (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g) pt
-                CROSS JOIN LATERAL (
-                    SELECT c.*, ST_Distance(c.point::geography, pt.g::geography) AS distance_m
-                      FROM (SELECT * FROM placenames_placename p WHERE p.point IS NOT NULL
-                             ORDER BY p.point <-> pt.g LIMIT %(candidates)s) c
-                     ORDER BY distance_m, c.id LIMIT %(limit)s) p
-                {PLACE_JOINS}
-               ORDER BY p.distance_m, p.id"""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {"lon": lon, "lat": lat, "limit": limit, "candidates": limit * 3 + 20})
-        return [{**_place(row), "distance_m": round(row[PLACE_WIDTH], 1)} for row in cursor.fetchall()]
+    params = {"lon": lon, "lat": lat, "srid": WGS84, "limit": limit, "candidates": limit * 3 + 20}
+    rows = sql.rows(_place_query(NEARBY_SQL), params)
+    return [{**_place(row), "distance_m": round(row["distance_m"], 1)} for row in rows]
+
+
+SAME_NAME_OR_PINYIN = "{scope} AND (p.name = %(name)s OR p.pinyin_plain = %(plain)s)"
 
 
 def placename_duplicates(*, name: str, parent: Division) -> dict:
     """Conflicts of a proposed name under ``parent``: current or former names in the same district
     (or county) with the same name, the same 专名 and generic, or the same pinyin spelling
-    (homophones), which the place-name regulations ask a bureau to avoid."""
+    (homophones), which the place-name regulations ask a bureau to avoid. Under the municipality
+    itself the whole municipality is searched."""
     text, chinese = query_normalise(name)
     if not chinese or not text:
         raise InvalidParameter("name: a proposed name in Chinese characters")
-    district = parent
-    while district.level not in (Division.Level.DISTRICT, Division.Level.MUNICIPALITY):
-        district = district.parent
+    district = division_district(division=parent)
+    if district is None and parent.level != Division.Level.MUNICIPALITY:
+        logger.warning("duplicate check refused: no district or county has the code prefix of %s", parent.code)
+        raise NotFound(f"no district or county for division {parent.code}")
+    area = district or parent
     plain = pinyin_plain(text)
-    scope = "p.district_id = %(district)s" if district.level == Division.Level.DISTRICT else "TRUE"
-    params = {"name": text, "plain": plain, "district": district.id}
+    scope = sql.SQL("p.district_id = %(district)s" if district else "TRUE")
+    params = {"name": text, "plain": plain, "district": area.id}
     conflicts = []
-    for place in _places_where(f"{scope} AND (p.name = %(name)s OR p.pinyin_plain = %(plain)s)", params):
+    for place in _places_where(sql.compose(SAME_NAME_OR_PINYIN, scope=scope), params):
         place["conflict"] = "same_name" if place["name"] == text else "same_pinyin"
         conflicts.append(place)
     former = PlaceNameVariant.objects.filter(kind=PlaceNameVariant.Kind.FORMER, name=text)
-    if district.level == Division.Level.DISTRICT:
+    if district:
         former = former.filter(placename__district=district)
     former_ids = list(former.values_list("placename_id", flat=True))
     if former_ids:
-        for place in _places_where("p.id = ANY(%(ids)s)", {"ids": former_ids}):
+        for place in _places_where(sql.SQL("p.id = ANY(%(ids)s)"), {"ids": former_ids}):
             place["conflict"] = "former_name"
             conflicts.append(place)
     return {
         "name": text,
         "pinyin_plain": plain,
-        "district": {"code": district.code, "name": district.name},
+        "district": {"code": area.code, "name": area.name},
         "conflicts": conflicts,
         "ok": not conflicts,
     }

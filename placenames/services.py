@@ -1,24 +1,27 @@
-"""Writes of the gazetteer: filling it from the divisions, renaming a place (the old name is kept
-as a former name with its dates). Every write goes through django-simple-history (who and when)."""
+"""Writes of the gazetteer: filling it from the divisions (with a few synthetic former names),
+renaming a place (the old name is kept as a former name with its dates), and the spellings derived
+from a name. Every write goes through django-simple-history (who and when)."""
 
 import datetime
+import logging
 import random
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Left
 from simple_history.utils import bulk_create_with_history
 
 from boundaries.models import Division
 from boundaries.names import name_from_committee, name_split
+from gis_portal.core import sql
 from gis_portal.core.errors import InvalidParameter
+from gis_portal.core.region import CODE_DIGITS
 from placenames.models import PlaceName, PlaceNameVariant
-from placenames.text import (
-    name_pinyin,
-    pinyin_initials,
-    pinyin_plain,
-    traditional,
-)
+from placenames.text import name_pinyin, pinyin_initials, pinyin_plain, traditional
+
+logger = logging.getLogger(__name__)
 
 DIVISION_SOURCE = "名称取自统计用区划代码和城乡划分代码（村、社区去除委员会后缀）。"
 # Names of the Cultural Revolution and commune era, the typical former names of city streets.
@@ -53,11 +56,43 @@ def placename_fields(*, name: str) -> dict:
     }
 
 
-def _district_of(division: Division, by_id: dict[int, Division]) -> Division | None:
-    node = division
-    while node is not None and node.level not in (Division.Level.DISTRICT, Division.Level.MUNICIPALITY):
-        node = by_id.get(node.parent_id)
-    return node if node is not None and node.level == Division.Level.DISTRICT else None
+def placename_name_set(*, placename: PlaceName, name: str) -> None:
+    """Give ``placename`` the name ``name`` with every spelling derived from it (not saved)."""
+    for field, value in placename_fields(name=name).items():
+        setattr(placename, field, value)
+
+
+def _traditional_variant(placename: PlaceName) -> PlaceNameVariant | None:
+    """The traditional-character form of a name, if it differs (not saved)."""
+    text = traditional(placename.name)
+    if text == placename.name:
+        return None
+    return PlaceNameVariant(placename=placename, kind=PlaceNameVariant.Kind.TRADITIONAL, name=text, language="zh-Hant")
+
+
+def _former_name_create(*, placename: PlaceName, renamed: datetime.date, **fields) -> PlaceNameVariant:
+    """Keep a name of ``placename`` as a former name, valid until the day before ``renamed``;
+    ``fields`` are the variant's name, spellings, start, note."""
+    return PlaceNameVariant.objects.create(
+        placename=placename,
+        kind=PlaceNameVariant.Kind.FORMER,
+        valid_to=renamed - datetime.timedelta(days=1),
+        **fields,
+    )
+
+
+def _divisions_with_district() -> list[Division]:
+    """Every division in code order, with ``district_pk``: the id of its district or county by the
+    code-prefix rule of ``boundaries.selectors.division_district`` (a district is its own; the
+    municipality has none, as no district bears its code), in one query."""
+    district = Division.objects.filter(
+        level=Division.Level.DISTRICT, code=Left(OuterRef("code"), CODE_DIGITS["district"])
+    )
+    return list(
+        Division.objects.only("id", "code", "name", "level", "parent_id", "cluster_id", "point").annotate(
+            district_pk=Subquery(district.values("id")[:1])
+        )
+    )
 
 
 def gazetteer_is_built() -> bool:
@@ -69,14 +104,11 @@ def gazetteer_build() -> GazetteerReport:
     """A standard name for every division that has none yet (idempotent): committee suffix dropped,
     专名/通名 split, pinyin, traditional-character variant; point = the division's point (EPSG:4326).
     Then a few deterministic synthetic renames of streets, so that former names can be searched."""
-    divisions = list(Division.objects.only("id", "code", "name", "level", "parent_id", "cluster_id", "point"))
-    by_id = {d.id: d for d in divisions}
     named = set(PlaceName.objects.filter(division__isnull=False).values_list("division_id", flat=True))
     new = []
-    for division in divisions:
+    for division in _divisions_with_district():
         if division.id in named:
             continue
-        district = _district_of(division, by_id)
         name = name_from_committee(division.name)
         new.append(
             PlaceName(
@@ -85,7 +117,7 @@ def gazetteer_build() -> GazetteerReport:
                 rank=PlaceName.RANK[division.level],
                 division=division,
                 parent_id=division.parent_id,
-                district=district,
+                district_id=division.district_pk,
                 cluster_id=division.cluster_id,
                 point=division.point,
                 status=PlaceName.Status.STANDARD,
@@ -93,19 +125,16 @@ def gazetteer_build() -> GazetteerReport:
             )
         )
     created = bulk_create_with_history(new, PlaceName, batch_size=2000, default_change_reason="gazetteer_build")
-    traditional_kind = PlaceNameVariant.Kind.TRADITIONAL
-    variants = [
-        PlaceNameVariant(placename=p, kind=traditional_kind, name=traditional(p.name), language="zh-Hant")
-        for p in created
-        if traditional(p.name) != p.name
-    ]
+    variants = [variant for placename in created if (variant := _traditional_variant(placename))]
     bulk_create_with_history(variants, PlaceNameVariant, batch_size=2000, default_change_reason="gazetteer_build")
     former = 0
     if not PlaceNameVariant.objects.filter(kind=PlaceNameVariant.Kind.FORMER, is_synthetic=True).exists():
         former = _synthetic_renames()
-    with connection.cursor() as cursor:  # fresh statistics, so that search plans use the indexes
-        cursor.execute("ANALYZE placenames_placename; ANALYZE placenames_placenamevariant")
-    return GazetteerReport(created=len(created), variants=len(variants), former_names=former)
+    # Fresh statistics, so that search plans use the indexes.
+    sql.execute(sql.compose("ANALYZE {placename}; ANALYZE {variant}", placename=PlaceName, variant=PlaceNameVariant))
+    report = GazetteerReport(created=len(created), variants=len(variants), former_names=former)
+    logger.info("%s", report)
+    return report
 
 
 def _synthetic_renames() -> int:
@@ -121,14 +150,13 @@ def _synthetic_renames() -> int:
         old = f"{specific}街道"
         since = datetime.date(rng.randint(1966, 1970), rng.randint(1, 12), 1)
         renamed = datetime.date(rng.randint(1980, 1985), rng.randint(1, 12), 1)
-        PlaceNameVariant.objects.create(
+        _former_name_create(
             placename=placename,
-            kind=PlaceNameVariant.Kind.FORMER,
             name=old,
             pinyin=name_pinyin(specific=specific, generic="街道"),
             pinyin_plain=pinyin_plain(old),
             valid_from=since,
-            valid_to=renamed - datetime.timedelta(days=1),
+            renamed=renamed,
             note="synthetic former name (generated for the demo)",
             is_synthetic=True,
         )
@@ -141,6 +169,17 @@ def _synthetic_renames() -> int:
     return len(chosen)
 
 
+def _rename_refusal(*, placename: PlaceName, new_name: str, on: datetime.date) -> str | None:
+    """Why ``placename`` cannot be renamed to ``new_name`` on ``on``, or None if it can."""
+    if not new_name or len(new_name) > PlaceName._meta.get_field("name").max_length:
+        return "new_name: 1 to 64 characters"
+    if new_name == placename.name:
+        return "new_name: the place already has this name"
+    if placename.valid_from and on <= placename.valid_from:
+        return f"on: must be after the current name's start ({placename.valid_from})"
+    return None
+
+
 @transaction.atomic
 def placename_rename(
     *, placename: PlaceName, new_name: str, on: datetime.date, approval_ref: str = "", note: str = ""
@@ -148,32 +187,29 @@ def placename_rename(
     """Rename a place on date ``on``: the old name becomes a former-name variant valid until the day
     before, the new name is valid from ``on``. Nothing is lost; simple_history records who and when."""
     new_name = new_name.strip()
-    if not new_name or len(new_name) > 64:
-        raise InvalidParameter("new_name: 1 to 64 characters")
-    if new_name == placename.name:
-        raise InvalidParameter("new_name: the place already has this name")
-    if placename.valid_from and on <= placename.valid_from:
-        raise InvalidParameter(f"on: must be after the current name's start ({placename.valid_from})")
-    PlaceNameVariant.objects.create(
+    refusal = _rename_refusal(placename=placename, new_name=new_name, on=on)
+    if refusal:
+        logger.info("rename of place name %s (%s) refused: %s", placename.pk, placename.name, refusal)
+        raise InvalidParameter(refusal)
+    old_name = placename.name
+    _former_name_create(
         placename=placename,
-        kind=PlaceNameVariant.Kind.FORMER,
         name=placename.name,
         pinyin=placename.pinyin,
         pinyin_plain=placename.pinyin_plain,
         valid_from=placename.valid_from,
-        valid_to=on - datetime.timedelta(days=1),
+        renamed=on,
         note=note,
     )
-    for field, value in placename_fields(name=new_name).items():
-        setattr(placename, field, value)
+    placename_name_set(placename=placename, name=new_name)
     placename.valid_from = on
     placename.approval_date = on
     placename.approval_ref = approval_ref
     placename.history_text = (placename.history_text + f"\n{on.isoformat()}: → {new_name} {approval_ref}").strip()
     placename.save()
     PlaceNameVariant.objects.filter(placename=placename, kind=PlaceNameVariant.Kind.TRADITIONAL).delete()
-    if traditional(new_name) != new_name:
-        PlaceNameVariant.objects.create(
-            placename=placename, kind=PlaceNameVariant.Kind.TRADITIONAL, name=traditional(new_name), language="zh-Hant"
-        )
+    variant = _traditional_variant(placename)
+    if variant is not None:
+        variant.save()
+    logger.info("place name %s renamed %s → %s on %s (%s)", placename.pk, old_name, new_name, on, approval_ref or "-")
     return placename

@@ -1,6 +1,7 @@
-"""Text rules of standard place names: Hanyu Pinyin spelling
-(GB/T 16159 and the place-name romanisation rules: specific and generic parts written apart, each
-capitalised, apostrophe before a syllable starting with a, o or e) and the normalisation of a query.
+"""Text rules of standard place names: Hanyu Pinyin spelling (GB/T 16159 and the place-name
+romanisation rules: specific and generic parts written apart, each capitalised, apostrophe before a
+syllable starting with a, o or e, with the place-name readings pypinyin gets wrong), the search keys
+(toneless pinyin, initials), traditional characters, and the normalisation of a query.
 """
 
 import re

@@ -1,10 +1,14 @@
 """Public pages of the gazetteer: the look-up page, a place's detail page and the printable
-standard place-name list (地名录) of a district."""
+standard place-name list (地名录) of a district, with the redirect of its district form."""
 
-from django.shortcuts import get_object_or_404
+import re
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import TemplateView
 
 from boundaries.models import Division
+from gis_portal.core.region import CODE_DIGITS, division_code_pattern
 from placenames.models import PlaceName, PlaceNameVariant
 from placenames.selectors import placename_detail, placename_district_list
 
@@ -48,3 +52,11 @@ class RegisterView(TemplateView):
         context["district"] = district
         context["names"] = placename_district_list(district=district)
         return context
+
+
+def register_redirect(request: HttpRequest) -> HttpResponse:
+    """The district form of the 地名录 (``?district=500103``) to the district's register page."""
+    code = request.GET.get("district", "")
+    if not re.fullmatch(division_code_pattern("district"), code):
+        raise Http404(f"district: a {CODE_DIGITS['district']}-digit district code")
+    return redirect("placenames:register", code=code)

@@ -4,10 +4,12 @@ import datetime
 
 import pytest
 
+from boundaries.models import Division
 from boundaries.names import name_from_committee, name_split
 from placenames.models import PlaceName, PlaceNameVariant
 from placenames.services import placename_rename
 from placenames.text import name_pinyin, query_normalise
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 SEARCH = "/api/v1/placenames/search"
@@ -136,37 +138,75 @@ def test_filters(client):
     assert len(client.get(SEARCH, {"q": "石", "limit": 3}).json()["features"]) == 3
 
 
+AUTOCOMPLETE = "/api/v1/placenames/autocomplete"
+
+
+def answer_names(url: str, response) -> list[str]:
+    """The names a 200 answer of search (a FeatureCollection) or autocomplete (a list) holds."""
+    assert response.status_code == 200, response.content
+    body = response.json()
+    if url == SEARCH:
+        assert body["type"] == "FeatureCollection"
+        return [f["properties"]["name"] for f in body["features"]]
+    return [item["name"] for item in body]
+
+
+@pytest.mark.parametrize("url", [SEARCH, AUTOCOMPLETE])
 @pytest.mark.parametrize(
-    "params",
+    ("q", "expected"),
     [
-        {"q": "'; DROP TABLE placenames_placename; --"},
-        {"q": "渝中区' OR '1'='1"},
-        {"q": "%_%"},
-        {"q": "\\"},
-        {"q": "x" * 10_000},
-        {"q": "渝中\x00区"},
-        {"q": "\x01\x02\x1b"},
-        {"q": ""},
-        {},
-        {"q": "渝中", "limit": "0"},
-        {"q": "渝中", "limit": "1000"},
-        {"q": "渝中", "limit": "ten"},
-        {"q": "渝中", "level": "planet"},
-        {"q": "渝中", "district": "999999"},
-        {"q": "渝中", "cluster": "../etc"},
-        {"q": "渝中", "date": "2024-13-45"},
+        # SQL in the query is text to match: no statement runs and no condition widens the search.
+        ("'; DROP TABLE placenames_placename; --", []),
+        ("渝中区' OR '1'='1", ["渝中区"]),  # only 渝中区, by the pinyin of the query's characters
+        # LIKE wildcards and the escape character match nothing (as patterns they would match all).
+        ("%_%", []),
+        ("\\", []),
+        ("\x01\x02\x1b", []),  # control characters only: nothing left to search for
     ],
 )
-def test_hostile_input_is_400_or_empty(client, params):
-    for url in (SEARCH, "/api/v1/placenames/autocomplete"):
-        response = client.get(url, params)
-        assert response.status_code in (200, 400), response.content
-        body = response.json()
-        if response.status_code == 400:
-            assert set(body["error"]) >= {"code", "message"}
-        elif url == SEARCH:
-            assert body["type"] == "FeatureCollection"
+def test_hostile_query_is_searched_as_text(client, url, q, expected):
+    assert answer_names(url, client.get(url, {"q": q})) == expected
     assert PlaceName.objects.count() >= 12_340
+
+
+BAD_QUERIES = [
+    ({"q": "x" * 10_000}, "q"),
+    ({"q": "渝中\x00区"}, "q"),
+    ({"q": ""}, "q"),
+    ({}, "q"),
+    ({"q": "渝中", "limit": "0"}, "limit"),
+    ({"q": "渝中", "limit": "1000"}, "limit"),
+    ({"q": "渝中", "limit": "ten"}, "limit"),
+]
+BAD_FILTERS = [  # search only: autocomplete takes no filters
+    ({"q": "渝中", "level": "planet"}, "level"),
+    ({"q": "渝中", "district": "999999"}, "district"),
+    ({"q": "渝中", "district": "北京市"}, "district"),
+    ({"q": "渝中", "cluster": "../etc"}, "cluster"),
+    ({"q": "渝中", "cluster": "nowhere"}, "cluster"),
+    ({"q": "渝中", "date": "2024-13-45"}, "date"),
+]
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "parameter"),
+    [(url, params, name) for url in (SEARCH, AUTOCOMPLETE) for params, name in BAD_QUERIES]
+    + [(SEARCH, params, name) for params, name in BAD_FILTERS],
+)
+def test_bad_parameter_is_400_naming_it(client, url, params, parameter):
+    response = client.get(url, params)
+    assert_error(response, 400)
+    assert response.json()["error"]["message"].startswith(f"{parameter}: ")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"level": "planet"}, {"district": "999999"}, {"cluster": "../etc"}, {"date": "2024-13-45"}],
+)
+def test_autocomplete_takes_no_search_filters(client, extra):
+    plain = answer_names(AUTOCOMPLETE, client.get(AUTOCOMPLETE, {"q": "渝中"}))
+    assert plain[0] == "渝中区"
+    assert answer_names(AUTOCOMPLETE, client.get(AUTOCOMPLETE, {"q": "渝中", **extra})) == plain
 
 
 def test_autocomplete(client):
@@ -198,7 +238,13 @@ def test_detail_nearby_duplicates_and_exports(client):
     homophone = client.get("/api/v1/placenames/duplicates", {"name": "观音乔街道", "parent": "500105"}).json()
     assert [c["conflict"] for c in homophone["conflicts"]] == ["same_pinyin"]
     assert client.get("/api/v1/placenames/duplicates", {"name": "观音桥街道", "parent": "500103"}).json()["ok"]
-    assert client.get("/api/v1/placenames/duplicates", {"name": "x", "parent": "abc"}).status_code == 400
+    bad_name = client.get("/api/v1/placenames/duplicates", {"name": "x", "parent": "500105"})
+    assert_error(bad_name, 400)
+    assert bad_name.json()["error"]["message"].startswith("name: ")
+    bad_parent = client.get("/api/v1/placenames/duplicates", {"name": "观音桥", "parent": "abc"})
+    assert_error(bad_parent, 400)
+    assert bad_parent.json()["error"]["message"].startswith("parent: ")
+    assert_error(client.get("/api/v1/placenames/duplicates", {"name": "观音桥", "parent": "999999"}), 404, "not_found")
 
     csv_text = client.get("/api/v1/placenames/export.csv", {"district": "500103"}).getvalue().decode("utf-8-sig")
     assert csv_text.splitlines()[0].startswith("id,name,specific,generic,pinyin,code")
@@ -209,9 +255,41 @@ def test_detail_nearby_duplicates_and_exports(client):
     assert client.get("/api/v1/placenames/export.csv", {"district": "5001"}).status_code == 400
 
 
+def test_duplicates_are_looked_for_in_the_parents_district(client):
+    """Under a township or a community the district is the one its code starts with; under the
+    municipality the whole municipality is searched."""
+    community = Division.objects.filter(level="village", code__startswith="500105").order_by("code").first()
+    for parent in (community.code, community.parent.code, "500105"):
+        answer = client.get("/api/v1/placenames/duplicates", {"name": "观音桥社区", "parent": parent}).json()
+        assert answer["district"] == {"code": "500105", "name": "江北区"}
+        assert answer["ok"], answer["conflicts"]  # the two 观音桥社区 are in 南川区 and 开州区
+        street = client.get("/api/v1/placenames/duplicates", {"name": "观音桥街道", "parent": parent}).json()
+        assert [(c["name"], c["conflict"]) for c in street["conflicts"]] == [("观音桥街道", "same_name")]
+    everywhere = client.get("/api/v1/placenames/duplicates", {"name": "观音桥社区", "parent": "500000"}).json()
+    assert everywhere["district"] == {"code": "500000", "name": "重庆市"}
+    assert sorted(c["hierarchy"][1]["name"] for c in everywhere["conflicts"]) == sorted(["南川区", "开州区"])
+    assert {c["conflict"] for c in everywhere["conflicts"]} == {"same_name"}
+
+
+def test_duplicates_find_former_names(client):
+    former = PlaceNameVariant.objects.filter(kind="former").select_related("placename__district").first()
+    district = former.placename.district
+    answer = client.get("/api/v1/placenames/duplicates", {"name": former.name, "parent": district.code}).json()
+    assert [(c["id"], c["conflict"]) for c in answer["conflicts"]] == [(former.placename_id, "former_name")]
+    other = Division.objects.filter(level="district").exclude(pk=district.pk).order_by("code").first()
+    assert client.get("/api/v1/placenames/duplicates", {"name": former.name, "parent": other.code}).json()["ok"]
+
+
 def test_register_page(client):
     page = client.get("/placenames/register/500103/").content.decode()
     assert "解放碑街道" in page and "Jiefangbei Jiedao" in page and "500103" in page
+
+
+def test_register_form_redirects_to_the_districts_page(client):
+    response = client.get("/placenames/register/", {"district": "500103"})
+    assert response.status_code == 302 and response["Location"] == "/placenames/register/500103/"
+    for bad in ({}, {"district": "5001"}, {"district": "500103001"}, {"district": "500103\n"}, {"district": "abcdef"}):
+        assert client.get("/placenames/register/", bad).status_code == 404, bad
 
 
 def test_endpoints_are_in_the_openapi_schema(client):

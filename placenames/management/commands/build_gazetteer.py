@@ -1,3 +1,5 @@
+"""``manage.py build_gazetteer``: fill the gazetteer from the divisions (``gazetteer_build``)."""
+
 from gis_portal.core.commands import ServiceCommand
 from placenames.services import gazetteer_build
 
