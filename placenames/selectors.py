@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.db.models import QuerySet
-from psycopg2.sql import Placeholder  # a named parameter in a composed query (gis_portal.core.sql has none)
 
 from boundaries.models import Division
 from boundaries.selectors import division_district
@@ -154,7 +153,7 @@ FUZZY_PINYIN = ("%(q)s <%% {column}", "word_similarity(%(q)s, {column})")
 def _exact(*, column: str, field: str, shape: FilterShape) -> sql.Composed:
     return sql.compose(
         EXACT_SQL,
-        field=Placeholder(f"field_{field}"),
+        field=sql.Placeholder(f"field_{field}"),
         column=sql.Identifier("p", column),
         filters=shape.where(),
         placename=PlaceName,
@@ -174,10 +173,10 @@ def _variants(*, column: str, shape: FilterShape) -> sql.Composed:
 def _prefix_by_rank(*, column: str, tier: str, field: str, pattern: str, shape: FilterShape) -> sql.Composed:
     return sql.compose(
         PREFIX_BY_RANK_SQL,
-        tier=Placeholder(f"tier_{tier}"),
-        field=Placeholder(f"field_{field}"),
+        tier=sql.Placeholder(f"tier_{tier}"),
+        field=sql.Placeholder(f"field_{field}"),
         column=sql.Identifier("p", column),
-        pattern=Placeholder(pattern),
+        pattern=sql.Placeholder(pattern),
         filters=shape.where(),
         placename=PlaceName,
     )

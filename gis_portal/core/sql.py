@@ -23,6 +23,7 @@ from psycopg2 import sql
 Composable = sql.Composable
 Composed = sql.Composed
 Identifier = sql.Identifier
+Placeholder = sql.Placeholder
 Literal = sql.Literal
 SQL = sql.SQL
 Params = Mapping[str, Any] | None
