@@ -68,7 +68,7 @@ def main() -> None:
         f"{line.geom.num_points} vertices), GPX {len(data) / 1e6:.1f} MB"
     )
 
-    limits = UploadLimits(max_bytes=len(data) + 1)
+    limits = UploadLimits.from_settings(max_bytes=len(data) + 1)
     start = time.perf_counter()
     survey_file_parse(data=data, filename="bench.gpx", limits=limits)  # starts the forkserver
     first_s = time.perf_counter() - start

@@ -15,19 +15,12 @@ from boundaries.surveys.models import SurveyUpload
 from boundaries.surveys.parsing import ENCODINGS
 from boundaries.surveys.selectors import survey_upload_get, survey_uploads_visible
 from boundaries.surveys.services import survey_upload_create, survey_upload_review
+from gis_portal.core.crs import CHONGQING_GAUSS_KRUGER, GEOGRAPHIC, crs_label
 from gis_portal.core.errors import ServiceError
 from gis_portal.core.roles import REVIEWER, SURVEYOR, user_has_role
 
-CRS_CHOICES = [
-    ("", _("stated in the file")),
-    ("4326", "EPSG:4326 WGS84"),
-    ("4490", "EPSG:4490 CGCS2000"),
-    ("4544", "EPSG:4544 CGCS2000 GK CM 105°E"),
-    ("4545", "EPSG:4545 CGCS2000 GK CM 108°E"),
-    ("4546", "EPSG:4546 CGCS2000 GK CM 111°E"),
-    ("4523", "EPSG:4523 CGCS2000 GK zone 35"),
-    ("4524", "EPSG:4524 CGCS2000 GK zone 36"),
-    ("4525", "EPSG:4525 CGCS2000 GK zone 37"),
+CRS_CHOICES = [("", _("stated in the file"))] + [
+    (str(epsg), crs_label(epsg)) for epsg in (*GEOGRAPHIC, *CHONGQING_GAUSS_KRUGER)
 ]
 
 

@@ -34,3 +34,18 @@ def gauss_kruger_zone_range(epsg: int) -> tuple[float, float]:
     if epsg in GK_WITH_ZONE:
         return GK_WITH_ZONE[epsg] * 1_000_000, (GK_WITH_ZONE[epsg] + 1) * 1_000_000
     return 0, 1_000_000
+
+
+def crs_label(epsg: int) -> str:
+    """A CRS of the table in words, e.g. ``EPSG:4545 CGCS2000 Gauss-Krüger CM 108°E``."""
+    if epsg == WGS84:
+        return f"EPSG:{epsg} WGS84"
+    if epsg == CGCS2000:
+        return f"EPSG:{epsg} CGCS2000"
+    if epsg in GK_WITH_ZONE:
+        return f"EPSG:{epsg} CGCS2000 Gauss-Krüger zone {GK_WITH_ZONE[epsg]}"
+    return f"EPSG:{epsg} CGCS2000 Gauss-Krüger CM {GK_CENTRAL_MERIDIAN[epsg]}°E"
+
+
+# The zones around Chongqing (central meridians 105°E, 108°E and 111°E), in both encodings.
+CHONGQING_GAUSS_KRUGER = (4544, 4545, 4546, 4523, 4524, 4525)

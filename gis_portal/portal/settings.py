@@ -7,6 +7,8 @@ import dj_database_url
 from django.utils.translation import gettext_lazy as _
 from dotenv import load_dotenv
 
+from gis_portal.core.region import REGION_BOUNDS
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 load_dotenv(BASE_DIR / ".env")  # never overrides variables already set in the environment
 
@@ -233,7 +235,7 @@ LEAFLET_CONFIG = {
     "DEFAULT_ZOOM": 7,
     "MIN_ZOOM": 5,
     "MAX_ZOOM": 18,
-    "SPATIAL_EXTENT": (105.0, 28.0, 110.5, 32.5),
+    "SPATIAL_EXTENT": REGION_BOUNDS,
     "TILES": [(_("Basemap"), BASEMAP_URL, {"attribution": BASEMAP_ATTRIBUTION})] if BASEMAP_URL else [],
     "ATTRIBUTION_PREFIX": "Chongqing civil-affairs GIS portal",
     "RESET_VIEW": False,

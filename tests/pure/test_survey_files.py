@@ -103,12 +103,12 @@ def test_limits_are_enforced_with_clear_messages():
         + "]}"
     ).encode()
     with pytest.raises(InvalidUpload, match=r"limit is 10$"):
-        survey_file_parse(data=data, filename="m.geojson", limits=UploadLimits(max_features=10))
+        survey_file_parse(data=data, filename="m.geojson", limits=UploadLimits.from_settings(max_features=10))
     with pytest.raises(InvalidUpload, match="vertices; the limit is 5") as too_many:
-        survey_file_parse(data=data, filename="m.geojson", limits=UploadLimits(max_vertices=5))
+        survey_file_parse(data=data, filename="m.geojson", limits=UploadLimits.from_settings(max_vertices=5))
     assert too_many.value.status == 400
     with pytest.raises(InvalidUpload, match="limit is 100") as too_big:
-        survey_file_parse(data=data, filename="m.geojson", limits=UploadLimits(max_bytes=100))
+        survey_file_parse(data=data, filename="m.geojson", limits=UploadLimits.from_settings(max_bytes=100))
     assert too_big.value.status == 413
 
 
@@ -253,14 +253,14 @@ def test_costly_files_are_refused_quickly_in_bounded_memory(name, make):
 
 def test_reading_stops_at_the_feature_limit_plus_one():
     with pytest.raises(InvalidUpload, match=r"more than 10 features; the limit is 10$") as refused:
-        survey_file_parse(data=csv_rows(300_000), filename="m.csv", limits=UploadLimits(max_features=10))
+        survey_file_parse(data=csv_rows(300_000), filename="m.csv", limits=UploadLimits.from_settings(max_features=10))
     assert refused.value.reader_stats["cpu_s"] < 1.5  # 300,000 rows read would take several seconds
 
 
 def test_a_limit_hit_while_reading_answers_422_with_the_reason():
     data = csv_rows(10_000)
     with pytest.raises(LimitExceeded, match=r"longer than 0\.05 s") as slow:
-        survey_file_parse(data=data, filename="m.csv", limits=UploadLimits(max_wall_seconds=0.05))
+        survey_file_parse(data=data, filename="m.csv", limits=UploadLimits.from_settings(max_wall_seconds=0.05))
     assert slow.value.status == 422
     with pytest.raises(LimitExceeded, match="more than 1 MB of memory"):
-        survey_file_parse(data=data, filename="m.csv", limits=UploadLimits(max_memory_bytes=1024 * 1024))
+        survey_file_parse(data=data, filename="m.csv", limits=UploadLimits.from_settings(max_memory_bytes=1024 * 1024))
