@@ -89,6 +89,7 @@
         byDistrict.results.forEach(function (row) { rows[row.code] = row; });
         fill(document.getElementById("rule"), [
           el("span", { "class": "rule-label" }, labels.rule + ": " + rule.label), el("br"),
+          rule.description ? [el("span", { "class": "rule-description" }, rule.description), el("br")] : null,
           el("span", { "class": "rule-source" }, labels.source + ": " + rule.source)
         ]);
         if (districtLayer) { map.removeLayer(districtLayer); }
