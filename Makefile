@@ -8,7 +8,7 @@ run: export BASEMAP_ATTRIBUTION ?= © OpenStreetMap contributors
 run:
 	bash scripts/setup.sh run
 	.venv/bin/python manage.py collectstatic --noinput -v 0
-	.venv/bin/gunicorn gis_portal.portal.wsgi --bind 127.0.0.1:8000 --workers 3 --access-logfile -
+	.venv/bin/gunicorn gis_portal.portal.wsgi --config gunicorn.conf.py
 
 test:
 	bash scripts/setup.sh test
@@ -31,3 +31,4 @@ bench:
 	.venv/bin/python bench/coverage.py
 	.venv/bin/python bench/lines.py
 	.venv/bin/python bench/tiles.py
+	.venv/bin/python bench/heavy_load.py

@@ -15,8 +15,13 @@ from common import django_setup
 django_setup()
 
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
+
+from boundaries.models import BoundaryLine, Division, TriJunction  # noqa: E402
+from gis_portal.core import sql  # noqa: E402
+from gis_portal.core.region import MUNICIPALITY_CODE  # noqa: E402
+
+TABLES = {"line": BoundaryLine, "division": Division, "trijunction": TriJunction}
 
 
 def main() -> None:
@@ -28,23 +33,25 @@ def main() -> None:
     with open(os.devnull, "w") as quiet:
         call_command("derive_boundary_lines", stdout=quiet)
     print(f"derive_boundary_lines: {time.perf_counter() - start:.1f} s")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT level, count(*), sum(length_m) / 1000 FROM boundaries_boundaryline GROUP BY level ORDER BY level"
-        )
-        for level, count, km in cursor.fetchall():
-            print(f"  {level:9s} {count:5d} lines {km:10,.1f} km")
-        cursor.execute(
-            "SELECT (SELECT sum(length_m) FROM boundaries_boundaryline WHERE level = 'province'),"
-            "       (SELECT ST_Length(ST_Boundary(geom)::geography) FROM boundaries_division WHERE code = '500000')"
-        )
-        provincial, perimeter = cursor.fetchone()
-        print(
-            f"  provincial lines {provincial:,.1f} m vs municipal perimeter {perimeter:,.1f} m "
-            f"({(provincial - perimeter) / perimeter:+.4%})"
-        )
-        cursor.execute("SELECT level, count(*) FROM boundaries_trijunction GROUP BY level ORDER BY level")
-        print("  tri-junctions: " + ", ".join(f"{level} {n}" for level, n in cursor.fetchall()))
+    by_level = sql.compose(
+        "SELECT level, count(*) AS lines, sum(length_m) / 1000 AS km FROM {line} GROUP BY level ORDER BY level",
+        **TABLES,
+    )
+    for row in sql.rows(by_level):
+        print(f"  {row['level']:9s} {row['lines']:5d} lines {row['km']:10,.1f} km")
+    outline = sql.compose(
+        "SELECT (SELECT sum(length_m) FROM {line} WHERE level = 'province') AS provincial,"
+        "       (SELECT ST_Length(ST_Boundary(geom)::geography) FROM {division} WHERE code = %(code)s) AS perimeter",
+        **TABLES,
+    )
+    lengths = sql.row(outline, {"code": MUNICIPALITY_CODE})
+    provincial, perimeter = lengths["provincial"], lengths["perimeter"]
+    print(
+        f"  provincial lines {provincial:,.1f} m vs municipal perimeter {perimeter:,.1f} m "
+        f"({(provincial - perimeter) / perimeter:+.4%})"
+    )
+    junctions = sql.compose("SELECT level, count(*) AS n FROM {trijunction} GROUP BY level ORDER BY level", **TABLES)
+    print("  tri-junctions: " + ", ".join(f"{row['level']} {row['n']}" for row in sql.rows(junctions)))
 
     client = Client(HTTP_HOST="127.0.0.1")
     for url in (

@@ -20,21 +20,21 @@ from common import django_setup, gunicorn, percentiles
 django_setup()
 
 import shapely  # noqa: E402
-from django.db import connection  # noqa: E402
 
 from boundaries.models import Division  # noqa: E402
 from boundaries.selectors import division_locate  # noqa: E402
+from gis_portal.core import sql  # noqa: E402
+
+RANDOM_POINTS_SQL = sql.compose(
+    "SELECT ST_X(g) AS lon, ST_Y(g) AS lat FROM (SELECT (ST_Dump(ST_GeneratePoints(geom, %(count)s, 42))).geom AS g"
+    " FROM {division} WHERE level = 'municipality') p",
+    division=Division,
+)
 
 
-def random_points(count: int, seed: float = 0.42) -> list[tuple[float, float]]:
+def random_points(count: int) -> list[tuple[float, float]]:
     """Points uniformly inside the municipality (PostGIS, seeded), so every call does full work."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT ST_X(g), ST_Y(g) FROM (SELECT (ST_Dump(ST_GeneratePoints(geom, %s, 42))).geom AS g "
-            "FROM boundaries_division WHERE level = 'municipality') p",
-            [count],
-        )
-        return cursor.fetchall()
+    return [(point["lon"], point["lat"]) for point in sql.rows(RANDOM_POINTS_SQL, {"count": count})]
 
 
 def bench_http(points, *, workers: int) -> list[float]:

@@ -1,3 +1,7 @@
+"""The Django admin of the divisions and the boundary record: clusters, divisions, lines, markers,
+tri-junctions, survey teams, inspection rounds, inspections and problems, the geometries with Leaflet
+map widgets. Saving a division whose polygon changed recuts its point-in-polygon pieces."""
+
 from django.contrib import admin
 from leaflet.admin import LeafletGeoAdmin
 

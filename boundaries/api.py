@@ -1,13 +1,14 @@
 """API of the divisions (/api/v1/locate, /api/v1/divisions) and of the boundary lines, markers and
-inspections (/api/v1/boundary-lines, /api/v1/markers, /api/v1/inspections/summary)."""
+inspections (/api/v1/boundary-lines, /api/v1/boundary-lines/{code}, /api/v1/markers,
+/api/v1/inspections/summary): query serializers and filters, GeoJSON serializers and the views."""
 
 import math
 
 import django_filters
 from django.core.validators import RegexValidator
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,13 +25,39 @@ from boundaries.selectors import (
     inspection_summary,
     marker_list,
 )
-from gis_portal.core.api import ErrorSerializer, GeoJSONField, GeoJsonPagination, with_geojson
+from gis_portal.core.api import (
+    SIMPLIFY_PARAMETER,
+    ErrorSerializer,
+    GeoJSONField,
+    GeoJsonPagination,
+    query_validate,
+    simplify_m_parse,
+    with_geojson,
+)
+from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidParameter
+from gis_portal.core.region import division_code_pattern, division_code_validator
+
+
+# A paginated GeoJSON FeatureCollection of ``base_queryset()``, its ``geometry`` rendered in SQL; where
+# ``simplifiable``, simplified to the ``simplify`` query parameter (metres). (A comment, not a docstring:
+# drf-spectacular would print a docstring into every subclass's operation.)
+class GeoJSONListView(generics.ListAPIView):
+    pagination_class = GeoJsonPagination
+    geometry = "geom"
+    simplifiable = False
+
+    def base_queryset(self) -> QuerySet:
+        raise NotImplementedError
+
+    def get_queryset(self) -> QuerySet:
+        simplify_m = simplify_m_parse(self.request.query_params.get("simplify")) if self.simplifiable else 0
+        return with_geojson(self.base_queryset(), self.geometry, simplify_m=simplify_m)
 
 
 class LocateQuerySerializer(serializers.Serializer):
-    lon = serializers.FloatField(min_value=-180, max_value=180, help_text="longitude, WGS84 (EPSG:4326)")
-    lat = serializers.FloatField(min_value=-90, max_value=90, help_text="latitude, WGS84 (EPSG:4326)")
+    lon = serializers.FloatField(min_value=-180, max_value=180, help_text=f"longitude, WGS84 (EPSG:{WGS84})")
+    lat = serializers.FloatField(min_value=-90, max_value=90, help_text=f"latitude, WGS84 (EPSG:{WGS84})")
 
     def validate(self, attrs):
         if not all(math.isfinite(value) for value in attrs.values()):
@@ -69,9 +96,7 @@ class LocateView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        query = LocateQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        return Response(division_locate(**query.validated_data))
+        return Response(division_locate(**query_validate(LocateQuerySerializer, request)))
 
 
 class DivisionFilter(django_filters.FilterSet):
@@ -81,12 +106,10 @@ class DivisionFilter(django_filters.FilterSet):
     )
     parent = django_filters.CharFilter(
         field_name="parent__code",
-        validators=[RegexValidator(r"^[0-9]{6}([0-9]{3})?$", "a 6- or 9-digit division code")],
+        validators=[division_code_validator("district", "township")],
         help_text="code of the parent division",
     )
-    code = django_filters.CharFilter(
-        validators=[RegexValidator(r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$", "a 6-, 9- or 12-digit division code")]
-    )
+    code = django_filters.CharFilter(validators=[division_code_validator("district", "township", "village")])
 
     class Meta:
         model = Division
@@ -119,37 +142,28 @@ class DivisionSerializer(GeoFeatureModelSerializer):
         ]
 
 
-class DivisionListView(generics.ListAPIView):
-    serializer_class = DivisionSerializer
-    filterset_class = DivisionFilter
-    pagination_class = GeoJsonPagination
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         summary="Divisions as a GeoJSON FeatureCollection",
-        parameters=[
-            OpenApiParameter(
-                "simplify", float, description="simplify polygons to about this tolerance, in metres (0-5000)"
-            )
-        ],
+        parameters=[SIMPLIFY_PARAMETER],
         responses={200: DivisionSerializer(many=True), 400: ErrorSerializer},
     )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+)
+class DivisionListView(GeoJSONListView):
+    serializer_class = DivisionSerializer
+    filterset_class = DivisionFilter
+    geometry = "shape"
+    simplifiable = True
 
-    def get_queryset(self):
-        raw = self.request.query_params.get("simplify", "0")
-        try:
-            simplify_m = float(raw)
-        except ValueError:
-            raise InvalidParameter(f"simplify: {raw!r} is not a number") from None
-        if not 0 <= simplify_m <= 5000:
-            raise InvalidParameter("simplify: must be between 0 and 5000 metres")
-        return with_geojson(division_list(), "shape", simplify_m=simplify_m)
+    def base_queryset(self) -> QuerySet:
+        return division_list()
 
 
 # --- Boundary lines, markers and inspections -------------------------------------------------
 
-LINE_CODE = RegexValidator(r"^[0-9]{6}([0-9]{3})?-[0-9]{6}([0-9]{3})?$", "a line code such as 500103-500105")
+# A line code: the codes of its two sides (districts or townships), lower first.
+_SIDE = division_code_pattern("district", "township").removeprefix("^").removesuffix("$")
+LINE_CODE = RegexValidator(rf"^{_SIDE}-{_SIDE}$", "a line code such as 500103-500105")
 
 
 class BoundaryLineFilter(django_filters.FilterSet):
@@ -182,7 +196,7 @@ class BoundaryLineFilter(django_filters.FilterSet):
 
 
 class BoundaryLineSerializer(GeoFeatureModelSerializer):
-    geom = GeoJSONField(source="geojson", help_text="MultiLineString, EPSG:4326")
+    geom = GeoJSONField(source="geojson", help_text=f"MultiLineString, EPSG:{WGS84}")
     left = serializers.CharField(source="left_code", help_text="division code of the left side")
     right = serializers.CharField(source="right_code", help_text="division (or province) code of the right side")
     district = serializers.CharField(source="district_code", default=None, help_text="responsible district")
@@ -219,38 +233,20 @@ class BoundaryLineSerializer(GeoFeatureModelSerializer):
         return round(line.length_m, 1)
 
 
-def _simplify_m(request) -> float:
-    raw = request.query_params.get("simplify", "0")
-    try:
-        simplify_m = float(raw)
-    except ValueError:
-        raise InvalidParameter(f"simplify: {raw!r} is not a number") from None
-    if not 0 <= simplify_m <= 5000:
-        raise InvalidParameter("simplify: must be between 0 and 5000 metres")
-    return simplify_m
-
-
-SIMPLIFY_PARAMETER = OpenApiParameter(
-    "simplify", float, description="simplify lines to about this tolerance, in metres (0-5000)"
-)
-
-
-class BoundaryLineListView(generics.ListAPIView):
-    serializer_class = BoundaryLineSerializer
-    filterset_class = BoundaryLineFilter
-    pagination_class = GeoJsonPagination
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         summary="Boundary lines with their inspection status, as a GeoJSON FeatureCollection",
         parameters=[SIMPLIFY_PARAMETER],
         responses={200: BoundaryLineSerializer(many=True), 400: ErrorSerializer},
     )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+)
+class BoundaryLineListView(GeoJSONListView):
+    serializer_class = BoundaryLineSerializer
+    filterset_class = BoundaryLineFilter
+    simplifiable = True
 
-    def get_queryset(self):
-        lines = boundary_line_list(today=timezone.localdate())
-        return with_geojson(lines, "geom", simplify_m=_simplify_m(self.request))
+    def base_queryset(self) -> QuerySet:
+        return boundary_line_list(today=timezone.localdate())
 
 
 class BoundaryLineDetailView(APIView):
@@ -278,7 +274,7 @@ class MarkerFilter(django_filters.FilterSet):
 
 
 class MarkerSerializer(GeoFeatureModelSerializer):
-    geom = GeoJSONField(source="geojson", help_text="Point, EPSG:4326")
+    geom = GeoJSONField(source="geojson", help_text=f"Point, EPSG:{WGS84}")
     line = serializers.CharField(source="line_code", help_text="line code")
 
     class Meta:
@@ -288,20 +284,18 @@ class MarkerSerializer(GeoFeatureModelSerializer):
         fields = ["number", "line", "sequence", "marker_type", "status", "last_checked", "is_synthetic"]
 
 
-class MarkerListView(generics.ListAPIView):
-    serializer_class = MarkerSerializer
-    filterset_class = MarkerFilter
-    pagination_class = GeoJsonPagination
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         summary="Boundary markers (界桩) as a GeoJSON FeatureCollection",
         responses={200: MarkerSerializer(many=True), 400: ErrorSerializer},
     )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+)
+class MarkerListView(GeoJSONListView):
+    serializer_class = MarkerSerializer
+    filterset_class = MarkerFilter
 
-    def get_queryset(self):
-        return with_geojson(marker_list(), "geom")
+    def base_queryset(self) -> QuerySet:
+        return marker_list()
 
 
 class SummaryQuerySerializer(serializers.Serializer):
@@ -339,6 +333,6 @@ class InspectionSummaryView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        query = SummaryQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        return Response(inspection_summary(today=timezone.localdate(), **query.validated_data))
+        return Response(
+            inspection_summary(today=timezone.localdate(), **query_validate(SummaryQuerySerializer, request))
+        )

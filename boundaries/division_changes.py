@@ -10,7 +10,8 @@ known to lie after the earlier snapshot and on or before the later one.
 ``division_changes_apply`` replays a step's events on the earlier snapshot; that it yields the later
 snapshot exactly is the proof that the events lose nothing.
 
-Pure Python (standard library and ``boundaries.names``): no Django models, no database.
+Pure Python (standard library, ``boundaries.names`` and the region's constants): no Django models,
+no database.
 """
 
 import csv
@@ -23,8 +24,8 @@ from itertools import pairwise
 from pathlib import Path
 
 from boundaries.names import division_kind, name_from_committee, name_split
+from gis_portal.core.region import MUNICIPALITY_CODE
 
-ROOT_CODE = "500000"
 LEVELS = ("district", "township", "village")
 
 # The yearly lists in fixtures/chongqing/ (see its SOURCES.md) and the date each one is as of.
@@ -206,7 +207,7 @@ class _Matcher:
     def parent_lineage(self, parent_code: str) -> str | None:
         """The later code of a parent: itself if it goes on, its same-name successor if re-coded,
         None if it went without one (then its villages are looked for in the whole district)."""
-        if parent_code == ROOT_CODE or parent_code in self.after:
+        if parent_code == MUNICIPALITY_CODE or parent_code in self.after:
             return parent_code
         return self.successor.get(parent_code)
 
@@ -405,6 +406,6 @@ def division_changes_apply(*, before: DivisionSnapshot, step: DivisionChangeStep
             raise ValueError(f"{code}: events disagree about the unit")
         added[code] = units[code] = change.after
     for unit in units.values():
-        if unit.parent_code != ROOT_CODE and unit.parent_code not in units:
+        if unit.parent_code != MUNICIPALITY_CODE and unit.parent_code not in units:
             raise ValueError(f"{unit.code}: parent {unit.parent_code} is missing")
     return DivisionSnapshot(as_of=step.changed_by, units=tuple(sorted(units.values(), key=lambda u: u.code)))

@@ -10,12 +10,14 @@ and history, problems and disputes. Same seed, same output; every row is ``is_sy
 """
 
 import datetime
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 from django.contrib.gis.geos import GEOSGeometry
-from django.db import connection, transaction
+from django.db import transaction
 
+from boundaries.lines import SAME_POINT_DEG
 from boundaries.models import (
     BoundaryLine,
     BoundaryProblem,
@@ -25,9 +27,16 @@ from boundaries.models import (
     Marker,
     MarkerCheck,
     SurveyTeam,
+    TriJunction,
 )
+from gis_portal.core import sql
+from gis_portal.core.crs import WGS84, gauss_kruger_srid
+
+logger = logging.getLogger(__name__)
 
 MARKER_SPACING_M = 5000
+# Markers are spaced in the CGCS2000 3-degree Gauss-Krüger zone of 108°E (EPSG:4545).
+MARKER_SRID = gauss_kruger_srid(lon=108)
 ROUND_YEARS = {
     BoundaryLine.Level.PROVINCE: [2018, 2023],
     BoundaryLine.Level.COUNTY: list(range(2012, 2025)),
@@ -36,24 +45,39 @@ ROUND_YEARS = {
 
 # Points every MARKER_SPACING_M along each part of each provincial and county line, at the
 # middle of equal intervals (never on a tri-junction), in order along the line.
-MARKER_POINTS_SQL = """
+MARKER_POINTS_SQL = sql.compose(
+    """
 WITH parts AS (
-    SELECT l.id, d.path[1] AS part, ST_Transform(d.geom, 4545) AS g
-      FROM boundaries_boundaryline l, ST_Dump(l.geom) d
+    SELECT l.id, d.path[1] AS part, ST_Transform(d.geom, %(planar_srid)s) AS g
+      FROM {line} l, ST_Dump(l.geom) d
      WHERE l.level IN ('province', 'county')
 )
-SELECT id, ST_AsText(ST_Transform(ST_LineInterpolatePoint(g, (i - 0.5) / n), 4326))
+SELECT id AS line_id, ST_AsText(ST_Transform(ST_LineInterpolatePoint(g, (i - 0.5) / n), %(srid)s)) AS wkt
   FROM (SELECT id, part, g, greatest(1, round(ST_Length(g) / %(spacing)s))::int AS n FROM parts) p,
        generate_series(1, n) i
  ORDER BY id, part, i
-"""
+""",
+    line=BoundaryLine,
+)
 
 # Each provincial/county tri-junction goes to the lowest-coded line of its level ending there.
-TRIPLE_POINTS_SQL = """
-SELECT (SELECT l.id FROM boundaries_boundaryline l
-         WHERE l.level = t.level AND ST_DWithin(l.geom, t.geom, 1e-7) ORDER BY l.code LIMIT 1), ST_AsText(t.geom)
-  FROM boundaries_trijunction t WHERE t.level IN ('province', 'county') ORDER BY t.level, t.codes
-"""
+TRIPLE_POINTS_SQL = sql.compose(
+    """
+SELECT (SELECT l.id FROM {line} l
+         WHERE l.level = t.level AND ST_DWithin(l.geom, t.geom, %(tol)s) ORDER BY l.code LIMIT 1) AS line_id,
+       ST_AsText(t.geom) AS wkt
+  FROM {trijunction} t WHERE t.level IN ('province', 'county') ORDER BY t.level, t.codes
+""",
+    line=BoundaryLine,
+    trijunction=TriJunction,
+)
+
+# A point at a fraction of the way along a line's first part (where a problem is reported).
+POINT_ALONG_SQL = sql.compose(
+    "SELECT ST_AsText(ST_LineInterpolatePoint(ST_GeometryN(geom, 1), %(fraction)s)) AS wkt"
+    " FROM {line} WHERE id = %(id)s",
+    line=BoundaryLine,
+)
 
 FINDINGS = {
     BoundaryProblem.Kind.MARKER: "界桩损坏，需修复",
@@ -92,18 +116,16 @@ def inspections_generate_synthetic(*, seed: int) -> InspectionReport:
     SurveyTeam.objects.filter(is_synthetic=True).delete()
     InspectionRound.objects.filter(inspections__isnull=True).delete()
 
-    with connection.cursor() as cursor:
-        cursor.execute(MARKER_POINTS_SQL, {"spacing": MARKER_SPACING_M})
-        along = cursor.fetchall()
-        cursor.execute(TRIPLE_POINTS_SQL)
-        triples = cursor.fetchall()
+    along = sql.rows(MARKER_POINTS_SQL, {"planar_srid": MARKER_SRID, "srid": WGS84, "spacing": MARKER_SPACING_M})
+    triples = sql.rows(TRIPLE_POINTS_SQL, {"tol": SAME_POINT_DEG})
     lines = {line.id: line for line in BoundaryLine.objects.all()}
     markers = []
     sequence: dict[int, int] = {}
-    for (line_id, geom), marker_type in [
+    for row, marker_type in [
         *((row, "paired" if rng.random() < 0.15 else "single") for row in along),
         *((row, "triple") for row in triples),
     ]:
+        line_id = row["line_id"]
         sequence[line_id] = sequence.get(line_id, 0) + 1
         line = lines[line_id]
         markers.append(
@@ -112,7 +134,7 @@ def inspections_generate_synthetic(*, seed: int) -> InspectionReport:
                 line=line,
                 sequence=sequence[line_id],
                 marker_type=marker_type,
-                geom=GEOSGeometry(geom, srid=4326),
+                geom=GEOSGeometry(row["wkt"], srid=WGS84),
                 is_synthetic=True,
             )
         )
@@ -192,27 +214,24 @@ def inspections_generate_synthetic(*, seed: int) -> InspectionReport:
     MarkerCheck.objects.bulk_create(checks, batch_size=5000)
 
     problem_rows = []
-    with connection.cursor() as cursor:
-        for line, inspection, kind, resolved in problems:
-            cursor.execute(
-                "SELECT ST_AsText(ST_LineInterpolatePoint(ST_GeometryN(geom, 1), %s))"
-                " FROM boundaries_boundaryline WHERE id = %s",
-                [float(rng.uniform(0.2, 0.8)), line.id],
+    for line, inspection, kind, resolved in problems:
+        along_line = sql.row(POINT_ALONG_SQL, {"fraction": float(rng.uniform(0.2, 0.8)), "id": line.id})
+        problem_rows.append(
+            BoundaryProblem(
+                line=line,
+                inspection=inspection,
+                point=GEOSGeometry(along_line["wkt"], srid=WGS84),
+                kind=kind,
+                status=BoundaryProblem.Status.RESOLVED if resolved else BoundaryProblem.Status.OPEN,
+                reported=inspection.date,
+                resolved=inspection.date + datetime.timedelta(days=90) if resolved else None,
+                description=FINDINGS[kind],
+                is_synthetic=True,
             )
-            problem_rows.append(
-                BoundaryProblem(
-                    line=line,
-                    inspection=inspection,
-                    point=GEOSGeometry(cursor.fetchone()[0], srid=4326),
-                    kind=kind,
-                    status=BoundaryProblem.Status.RESOLVED if resolved else BoundaryProblem.Status.OPEN,
-                    reported=inspection.date,
-                    resolved=inspection.date + datetime.timedelta(days=90) if resolved else None,
-                    description=FINDINGS[kind],
-                    is_synthetic=True,
-                )
-            )
+        )
     BoundaryProblem.objects.bulk_create(problem_rows)
-    return InspectionReport(
+    report = InspectionReport(
         markers=len(markers), teams=len(teams), inspections=len(inspections), problems=len(problem_rows)
     )
+    logger.info("generated inspection history (seed %d): %s", seed, report)
+    return report

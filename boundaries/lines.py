@@ -16,22 +16,33 @@ All geometry work happens in PostGIS. Lines and points are EPSG:4326; lengths ar
 Upserts by code: running it twice changes nothing, and lines keep their markers and history.
 """
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import shapely
-from django.db import connection, transaction
+from django.db import transaction
 
-from boundaries.models import BoundaryLine, TriJunction
-from boundaries.services import MUNICIPALITY_CODE
+from boundaries.models import BoundaryLine, Division, TriJunction
+from gis_portal.core import sql
+from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidData
 from gis_portal.core.geo import read_geojson_features, to_wgs84
+from gis_portal.core.region import MUNICIPALITY_CODE
+
+logger = logging.getLogger(__name__)
 
 # Distance (degrees, about 1 cm) under which two vertices are the same point.
 SAME_POINT_DEG = 1e-7
 
-UPSERT_SQL = """
-INSERT INTO boundaries_boundaryline
+# The tables and the SRID the statements below are composed with.
+PARTS = {"line": BoundaryLine, "division": Division, "wgs84": sql.Literal(WGS84)}
+
+# The lines of one level are derived into the temporary table ``derived`` (by PAIRS_SQL or
+# PROVINCES_SQL), then upserted into the lines by code.
+UPSERT_SQL = sql.compose(
+    """
+INSERT INTO {line}
        (code, name, level, left_code, left_name, right_code, right_name, left_division_id,
         right_division_id, geom, length_m, is_synthetic, status)
 SELECT code, name, level, left_code, left_name, right_code, right_name, left_id, right_id,
@@ -43,29 +54,35 @@ ON CONFLICT (code) DO UPDATE SET
        right_name = EXCLUDED.right_name, left_division_id = EXCLUDED.left_division_id,
        right_division_id = EXCLUDED.right_division_id, geom = EXCLUDED.geom,
        length_m = EXCLUDED.length_m, is_synthetic = EXCLUDED.is_synthetic
-"""
+""",
+    **PARTS,
+)
 
 # The responsible district: the lower-coded side's district for county and township lines, the
 # district whose outline shares most of a provincial line.
-DISTRICT_SQL = """
-UPDATE boundaries_boundaryline l
+DISTRICT_SQL = sql.compose(
+    """
+UPDATE {line} l
    SET district_id = CASE WHEN d.level = 'district' THEN d.id ELSE d.parent_id END
-  FROM boundaries_division d
+  FROM {division} d
  WHERE l.level = %(level)s AND l.level <> 'province' AND d.id = l.left_division_id;
-UPDATE boundaries_boundaryline l
+UPDATE {line} l
    SET district_id = (
-        SELECT d.id FROM boundaries_division d
+        SELECT d.id FROM {division} d
          WHERE d.level = 'district' AND d.geom && l.geom
          ORDER BY ST_Length(ST_CollectionExtract(ST_Intersection(ST_Boundary(d.geom), l.geom), 2)) DESC, d.code
          LIMIT 1)
  WHERE l.level = %(level)s AND l.level = 'province';
-"""
+""",
+    **PARTS,
+)
 
-PAIRS_SQL = """
+PAIRS_SQL = sql.compose(
+    """
 CREATE TEMP TABLE derived ON COMMIT DROP AS
 WITH d AS (
     SELECT id, code, name, parent_id, geom, is_synthetic
-      FROM boundaries_division WHERE level = %(division_level)s AND geom IS NOT NULL
+      FROM {division} WHERE level = %(division_level)s AND geom IS NOT NULL
 ),
 pairs AS (
     SELECT a.id AS left_id, a.code AS left_code, a.name AS left_name,
@@ -78,53 +95,69 @@ pairs AS (
 )
 SELECT left_code || '-' || right_code AS code, left_name || '—' || right_name AS name,
        %(line_level)s::text AS level, left_code, left_name, right_code, right_name, left_id, right_id,
-       geom::geometry(MultiLineString, 4326) AS geom, is_synthetic
+       geom::geometry(MultiLineString, {wgs84}) AS geom, is_synthetic
   FROM pairs WHERE NOT ST_IsEmpty(geom)
-"""
+""",
+    **PARTS,
+)
 
-PROVINCES_SQL = """
+PROVINCES_SQL = sql.compose(
+    """
 CREATE TEMP TABLE derived ON COMMIT DROP AS
 WITH m AS (
-    SELECT id, code, name, ST_Boundary(geom) AS outline FROM boundaries_division WHERE code = %(municipality)s
+    SELECT id, code, name, ST_Boundary(geom) AS outline FROM {division} WHERE code = %(municipality)s
 )
 SELECT m.code || '-' || p.code AS code, m.name || '—' || p.name AS name, 'province'::text AS level,
        m.code AS left_code, m.name AS left_name, p.code AS right_code, p.name AS right_name,
        m.id AS left_id, NULL::bigint AS right_id,
        ST_Multi(ST_LineMerge(ST_CollectionExtract(ST_Intersection(m.outline, ST_Boundary(p.geom)), 2)))
-           ::geometry(MultiLineString, 4326) AS geom,
+           ::geometry(MultiLineString, {wgs84}) AS geom,
        false AS is_synthetic
   FROM m, neighbour_province p
  WHERE ST_Intersects(m.outline, p.geom)
-"""
+""",
+    **PARTS,
+)
+
+PROVINCES_TABLE_SQL = sql.compose(
+    "CREATE TEMP TABLE neighbour_province (code text, name text, geom geometry(Geometry, {wgs84})) ON COMMIT DROP",
+    **PARTS,
+)
+PROVINCE_INSERT_SQL = sql.compose(
+    "INSERT INTO neighbour_province VALUES (%(code)s, %(name)s, ST_GeomFromWKB(%(wkb)s, %(srid)s))"
+)
 
 # Endpoints of the lines of one level; a point is a tri-junction where three or more sides meet:
 # divisions of the level whose polygon touches it, neighbouring provinces whose provincial line
 # passes through it (for the provincial level, the divisions are the municipality).
-TRIJUNCTIONS_SQL = """
+TRIJUNCTIONS_SQL = sql.compose(
+    """
 WITH ends AS (
-    SELECT DISTINCT ST_SnapToGrid(pt, 1e-7) AS geom
+    SELECT DISTINCT ST_SnapToGrid(pt, %(tol)s) AS geom
       FROM (SELECT ST_StartPoint(d.geom) AS pt
-              FROM boundaries_boundaryline l, ST_Dump(l.geom) d WHERE l.level = %(line_level)s
+              FROM {line} l, ST_Dump(l.geom) d WHERE l.level = %(line_level)s
             UNION ALL
             SELECT ST_EndPoint(d.geom)
-              FROM boundaries_boundaryline l, ST_Dump(l.geom) d WHERE l.level = %(line_level)s) e
+              FROM {line} l, ST_Dump(l.geom) d WHERE l.level = %(line_level)s) e
 ),
 sides AS (
     SELECT ends.geom, s.code, s.name, s.division_id, s.is_synthetic
       FROM ends CROSS JOIN LATERAL (
             SELECT d.code, d.name, d.id AS division_id, d.is_synthetic
-              FROM boundaries_division d
+              FROM {division} d
              WHERE d.level = %(division_level)s AND ST_DWithin(d.geom, ends.geom, %(tol)s)
             UNION
             SELECT l.right_code, l.right_name, NULL, false
-              FROM boundaries_boundaryline l
+              FROM {line} l
              WHERE l.level = 'province' AND ST_DWithin(l.geom, ends.geom, %(tol)s)
       ) s
 )
-SELECT geom, array_agg(DISTINCT code ORDER BY code), array_agg(name ORDER BY code),
-       array_remove(array_agg(DISTINCT division_id), NULL), bool_or(is_synthetic)
+SELECT geom, array_agg(DISTINCT code ORDER BY code) AS codes, array_agg(name ORDER BY code) AS names,
+       array_remove(array_agg(DISTINCT division_id), NULL) AS division_ids, bool_or(is_synthetic) AS is_synthetic
   FROM sides GROUP BY geom HAVING count(DISTINCT code) >= 3
-"""
+""",
+    **PARTS,
+)
 
 
 @dataclass
@@ -141,10 +174,10 @@ class LinesReport:
         )
 
 
-def _load_provinces(*, cursor, neighbours_geojson: Path, datum: str) -> None:
-    cursor.execute(
-        "CREATE TEMP TABLE neighbour_province (code text, name text, geom geometry(Geometry, 4326)) ON COMMIT DROP"
-    )
+def _load_provinces(*, neighbours_geojson: Path, datum: str) -> None:
+    """The neighbouring provinces' polygons (converted to WGS84) into the temporary table
+    ``neighbour_province``; InvalidData unless the file holds the five of them, coded and named."""
+    sql.execute(PROVINCES_TABLE_SQL)
     features = read_geojson_features(neighbours_geojson)
     if len(features) != 5:
         raise InvalidData(f"{neighbours_geojson}: expected the 5 neighbouring provinces, got {len(features)}")
@@ -152,19 +185,25 @@ def _load_provinces(*, cursor, neighbours_geojson: Path, datum: str) -> None:
         code = str(properties.get("adcode") or properties.get("code") or "")
         if not code or not properties.get("name"):
             raise InvalidData(f"{neighbours_geojson}: a feature has no adcode/code or name")
-        cursor.execute(
-            "INSERT INTO neighbour_province VALUES (%s, %s, ST_GeomFromWKB(%s, 4326))",
-            [code, properties["name"], shapely.to_wkb(to_wgs84(geom, datum=datum))],
+        sql.execute(
+            PROVINCE_INSERT_SQL,
+            {
+                "code": code,
+                "name": properties["name"],
+                "wkb": shapely.to_wkb(to_wgs84(geom, datum=datum)),
+                "srid": WGS84,
+            },
         )
 
 
-def _upsert_level(*, cursor, level: str, derive_sql: str, params: dict) -> set[str]:
-    cursor.execute(derive_sql, params)
-    cursor.execute(UPSERT_SQL)
-    cursor.execute(DISTRICT_SQL, {"level": level})
-    cursor.execute("SELECT code FROM derived")
-    codes = {row[0] for row in cursor.fetchall()}
-    cursor.execute("DROP TABLE derived")
+def _upsert_level(*, level: str, derive_sql: sql.Composed, params: dict) -> set[str]:
+    """Derive the lines of one level into ``derived``, upsert them, set their responsible
+    district; return their codes."""
+    sql.execute(derive_sql, params)
+    sql.execute(UPSERT_SQL)
+    sql.execute(DISTRICT_SQL, {"level": level})
+    codes = {row["code"] for row in sql.rows(sql.SQL("SELECT code FROM derived"))}
+    sql.execute(sql.SQL("DROP TABLE derived"))
     return codes
 
 
@@ -176,55 +215,61 @@ def boundary_lines_derive(*, neighbours_geojson: Path, datum: str) -> LinesRepor
     are updated in place. Tri-junctions are rebuilt."""
     levels = BoundaryLine.Level
     codes: dict[str, set[str]] = {}
-    with connection.cursor() as cursor:
-        _load_provinces(cursor=cursor, neighbours_geojson=neighbours_geojson, datum=datum)
-        codes[levels.PROVINCE] = _upsert_level(
-            cursor=cursor,
-            level=levels.PROVINCE,
-            derive_sql=PROVINCES_SQL,
-            params={"municipality": MUNICIPALITY_CODE},
+    try:
+        _load_provinces(neighbours_geojson=neighbours_geojson, datum=datum)
+    except InvalidData as exc:
+        logger.info("boundary line derivation refused: %s", exc.message)
+        raise
+    codes[levels.PROVINCE] = _upsert_level(
+        level=levels.PROVINCE, derive_sql=PROVINCES_SQL, params={"municipality": MUNICIPALITY_CODE}
+    )
+    for level, division_level, same_parent in (
+        (levels.COUNTY, "district", False),
+        (levels.TOWNSHIP, "township", True),
+    ):
+        codes[level] = _upsert_level(
+            level=level,
+            derive_sql=PAIRS_SQL,
+            params={"division_level": division_level, "same_parent": same_parent, "line_level": level},
         )
-        for level, division_level, same_parent in (
-            (levels.COUNTY, "district", False),
-            (levels.TOWNSHIP, "township", True),
-        ):
-            codes[level] = _upsert_level(
-                cursor=cursor,
-                level=level,
-                derive_sql=PAIRS_SQL,
-                params={"division_level": division_level, "same_parent": same_parent, "line_level": level},
-            )
-        for level, level_codes in codes.items():
-            BoundaryLine.objects.filter(level=level).exclude(code__in=level_codes).delete()
+    for level, level_codes in codes.items():
+        BoundaryLine.objects.filter(level=level).exclude(code__in=level_codes).delete()
 
-        TriJunction.objects.all().delete()
-        counts = {}
-        for level, division_level in (
-            (levels.PROVINCE, "municipality"),
-            (levels.COUNTY, "district"),
-            (levels.TOWNSHIP, "township"),
-        ):
-            params = {"line_level": level, "division_level": division_level, "tol": SAME_POINT_DEG}
-            cursor.execute(TRIJUNCTIONS_SQL, params)
-            rows = cursor.fetchall()
-            junctions = TriJunction.objects.bulk_create(
-                [
-                    TriJunction(level=level, geom=geom, codes=",".join(c), names="、".join(n), is_synthetic=synthetic)
-                    for geom, c, n, _ids, synthetic in rows
-                ]
-            )
-            through = TriJunction.divisions.through
-            through.objects.bulk_create(
-                [
-                    through(trijunction_id=junction.id, division_id=division_id)
-                    for junction, (*_, ids, _s) in zip(junctions, rows, strict=True)
-                    for division_id in ids
-                ]
-            )
-            counts[level] = len(rows)
+    TriJunction.objects.all().delete()
+    counts = {}
+    for level, division_level in (
+        (levels.PROVINCE, "municipality"),
+        (levels.COUNTY, "district"),
+        (levels.TOWNSHIP, "township"),
+    ):
+        params = {"line_level": level, "division_level": division_level, "tol": SAME_POINT_DEG}
+        rows = sql.rows(TRIJUNCTIONS_SQL, params)
+        junctions = TriJunction.objects.bulk_create(
+            [
+                TriJunction(
+                    level=level,
+                    geom=row["geom"],
+                    codes=",".join(row["codes"]),
+                    names="、".join(row["names"]),
+                    is_synthetic=row["is_synthetic"],
+                )
+                for row in rows
+            ]
+        )
+        through = TriJunction.divisions.through
+        through.objects.bulk_create(
+            [
+                through(trijunction_id=junction.id, division_id=division_id)
+                for junction, row in zip(junctions, rows, strict=True)
+                for division_id in row["division_ids"]
+            ]
+        )
+        counts[level] = len(rows)
 
     lengths = {
         level: sum(BoundaryLine.objects.filter(level=level).values_list("length_m", flat=True)) / 1000
         for level in codes
     }
-    return LinesReport(lines={k: len(v) for k, v in codes.items()}, length_km=lengths, trijunctions=counts)
+    report = LinesReport(lines={k: len(v) for k, v in codes.items()}, length_km=lengths, trijunctions=counts)
+    logger.info("boundary lines derived: %s", report)
+    return report

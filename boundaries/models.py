@@ -1,12 +1,18 @@
-"""Administrative divisions of Chongqing and the region's clusters (一区两群).
+"""The official record of the divisions and their boundary lines: the region's clusters (一区两群),
+the statistical divisions (with the indexed pieces of their polygons), the boundary lines between
+them with their tri-junctions and markers (界桩), the survey teams, and the joint inspections with
+their rounds, marker checks and the problems found.
 
 Geometries are stored in EPSG:4326 (WGS84; CGCS2000 agrees to well under a metre here). Areas are
-geodesic, in square metres.
+geodesic, in square metres; lengths geodesic, in metres.
 """
 
 from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from gis_portal.core.crs import WGS84
+from gis_portal.core.region import division_code_pattern
 
 
 class Cluster(models.Model):
@@ -56,10 +62,10 @@ class Division(models.Model):
     # Set on every division below the municipality (a district's own cluster, inherited below it)
     # so that any level filters by cluster without walking up the tree.
     cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, null=True, blank=True, related_name="divisions")
-    geom = models.MultiPolygonField(_("boundary"), srid=4326, null=True, blank=True)
+    geom = models.MultiPolygonField(_("boundary"), srid=WGS84, null=True, blank=True)
     point = models.PointField(
         _("representative point"),
-        srid=4326,
+        srid=WGS84,
         null=True,
         blank=True,
         help_text=_("Inside the boundary; for a village/community, its location."),
@@ -84,7 +90,7 @@ class Division(models.Model):
         indexes = [models.Index(fields=["level", "cluster"]), models.Index(fields=["parent", "level"])]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(code__regex=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$"),
+                condition=models.Q(code__regex=division_code_pattern("district", "township", "village")),
                 name="division_code_digits",
             ),
             models.CheckConstraint(
@@ -108,7 +114,7 @@ class DivisionPiece(models.Model):
 
     division = models.ForeignKey(Division, on_delete=models.CASCADE, related_name="pieces")
     level = models.CharField(max_length=16, choices=Division.Level.choices)
-    geom = models.PolygonField(srid=4326)
+    geom = models.PolygonField(srid=WGS84)
 
     class Meta:
         verbose_name = _("division piece")
@@ -149,7 +155,7 @@ class BoundaryLine(models.Model):
     district = models.ForeignKey(
         Division, on_delete=models.SET_NULL, null=True, blank=True, related_name="responsible_lines"
     )
-    geom = models.MultiLineStringField(_("line"), srid=4326)
+    geom = models.MultiLineStringField(_("line"), srid=WGS84)
     length_m = models.FloatField(_("length (m)"))
     is_synthetic = models.BooleanField(_("synthetic"), default=False)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.CLEAR)
@@ -169,7 +175,7 @@ class TriJunction(models.Model):
     border, the third may be a neighbouring province, named by ``codes``)."""
 
     level = models.CharField(_("level"), max_length=16, choices=BoundaryLine.Level.choices, db_index=True)
-    geom = models.PointField(_("point"), srid=4326)
+    geom = models.PointField(_("point"), srid=WGS84)
     codes = models.CharField(_("division codes"), max_length=64, help_text=_("comma-separated, sorted"))
     names = models.CharField(_("division names"), max_length=255)
     divisions = models.ManyToManyField(Division, related_name="trijunctions", blank=True)
@@ -205,7 +211,7 @@ class Marker(models.Model):
     line = models.ForeignKey(BoundaryLine, on_delete=models.CASCADE, related_name="markers")
     sequence = models.PositiveIntegerField(_("sequence"))
     marker_type = models.CharField(_("type"), max_length=8, choices=Type.choices)
-    geom = models.PointField(_("location"), srid=4326)
+    geom = models.PointField(_("location"), srid=WGS84)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.INTACT)
     last_checked = models.DateField(_("last checked"), null=True, blank=True)
     is_synthetic = models.BooleanField(_("synthetic"), default=False)
@@ -304,7 +310,7 @@ class BoundaryProblem(models.Model):
     inspection = models.ForeignKey(
         Inspection, on_delete=models.SET_NULL, null=True, blank=True, related_name="problems"
     )
-    point = models.PointField(_("location"), srid=4326)
+    point = models.PointField(_("location"), srid=WGS84)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
     reported = models.DateField(_("reported"))

@@ -1,40 +1,60 @@
-"""Reads of the divisions: where a point is, and lists for the API and the map."""
+"""Reads of the divisions and the boundary lines: where a point is (``division_locate``), lists and
+single lines for the API and the pages, a line's inspection history, the inspection roll-ups, and
+look-ups of a district or cluster by code.
+
+Geometries are EPSG:4326; distances and lengths are geodesic metres (spheroid)."""
 
 import datetime
 
 from django.contrib.gis.db.models import GeometryField
-from django.db import connection
-from django.db.models import BooleanField, Case, Count, DateField, Exists, F, Func, OuterRef, Q, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DateField,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
-from boundaries.models import BoundaryLine, Cluster, Division, Inspection, Marker
+from boundaries.models import BoundaryLine, BoundaryProblem, Cluster, Division, DivisionPiece, Inspection, Marker
+from gis_portal.core import sql
 from gis_portal.core.api import with_geojson
+from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidParameter, NotFound, OutsideRegion
-from gis_portal.core.region import CODE_DIGITS
+from gis_portal.core.region import CODE_DIGITS, MUNICIPALITY_CODE, MUNICIPALITY_NAME
 
-WGS84 = 4326
-
-
-LOCATE_SQL = """
-WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g),
+LOCATE_SQL = sql.compose(
+    """
+WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), %(srid)s) AS g),
 hit AS (
     SELECT DISTINCT ON (d.level) d.id, d.level, d.code, d.name, d.is_synthetic, d.cluster_id
-      FROM boundaries_divisionpiece p JOIN boundaries_division d ON d.id = p.division_id, pt
+      FROM {piece} p JOIN {division} d ON d.id = p.division_id, pt
      WHERE p.level IN ('municipality', 'district', 'township') AND ST_Covers(p.geom, pt.g)
      ORDER BY d.level, d.code
 )
-SELECT hit.level, hit.code, hit.name, hit.is_synthetic, c.slug, c.name,
-       v.code, v.name, v.is_synthetic, v.distance_m
+SELECT hit.level, hit.code, hit.name, hit.is_synthetic, c.slug AS cluster_code, c.name AS cluster_name,
+       v.code AS village_code, v.name AS village_name, v.is_synthetic AS village_is_synthetic, v.distance_m
   FROM hit
-  LEFT JOIN boundaries_cluster c ON c.slug = hit.cluster_id AND hit.level = 'district'
+  LEFT JOIN {cluster} c ON c.slug = hit.cluster_id AND hit.level = 'district'
   LEFT JOIN LATERAL (
         SELECT v.code, v.name, v.is_synthetic, ST_Distance(v.point::geography, pt.g::geography) AS distance_m
-          FROM boundaries_division v, pt
+          FROM {division} v, pt
          WHERE hit.level = 'township' AND v.parent_id = hit.id AND v.level = 'village' AND v.point IS NOT NULL
          ORDER BY v.point <-> pt.g
          LIMIT 1
   ) v ON true
-"""
+""",
+    piece=DivisionPiece,
+    division=Division,
+    cluster=Cluster,
+)
 
 
 def _ref(code: str, name: str, is_synthetic: bool) -> dict:
@@ -53,16 +73,17 @@ def division_locate(*, lon: float, lat: float) -> dict:
     nearest one of the point's township (KNN ``<->``), with its geodesic distance in metres
     (spheroid, error well under a metre). Raises OutsideRegion when the point is not in Chongqing.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(LOCATE_SQL, {"lon": lon, "lat": lat})
-        rows = cursor.fetchall()
+    rows = sql.rows(LOCATE_SQL, {"lon": lon, "lat": lat, "srid": WGS84})
     answer: dict = {level: None for level in ("municipality", "cluster", "district", "township", "village")}
-    for level, code, name, synthetic, cluster_slug, cluster_name, *village in rows:
-        answer[level] = _ref(code, name, synthetic)
-        if cluster_slug:
-            answer["cluster"] = {"code": cluster_slug, "name": cluster_name}
-        if village[0]:
-            answer["village"] = {**_ref(*village[:3]), "distance_m": round(village[3], 1)}
+    for row in rows:
+        answer[row["level"]] = _ref(row["code"], row["name"], row["is_synthetic"])
+        if row["cluster_code"]:
+            answer["cluster"] = {"code": row["cluster_code"], "name": row["cluster_name"]}
+        if row["village_code"]:
+            answer["village"] = {
+                **_ref(row["village_code"], row["village_name"], row["village_is_synthetic"]),
+                "distance_m": round(row["distance_m"], 1),
+            }
     if answer["municipality"] is None:
         raise OutsideRegion(f"({lon}, {lat}) is outside Chongqing municipality")
     return answer
@@ -87,15 +108,21 @@ def cluster_list() -> QuerySet[Cluster]:
 INSPECTION_CYCLE_YEARS = 5
 
 
+class YearsLater(Func):
+    """A date plus whole calendar years, as a date (29 February plus 5 years is 28 February):
+    ``YearsLater(F("date"), Value(5))`` is ``("date" + make_interval(years => 5))::date``."""
+
+    template = "(%(expressions)s))::date"
+    arg_joiner = " + make_interval(years => "
+    arity = 2
+    output_field = DateField()
+
+
 def boundary_line_list(*, today: datetime.date) -> QuerySet[BoundaryLine]:
     """Lines with ``next_due`` (last inspection + 5 years) and ``overdue`` (never inspected, or
     ``today`` is past ``next_due``) annotated in SQL, the cluster of the responsible district, and
     ``history_is_synthetic`` when the inspection history (hence status and dates) is generated."""
-    next_due = Func(
-        F("last_inspected"),
-        template=f"(%(expressions)s + interval '{INSPECTION_CYCLE_YEARS} years')::date",
-        output_field=DateField(),
-    )
+    next_due = YearsLater(F("last_inspected"), Value(INSPECTION_CYCLE_YEARS))
     return (
         BoundaryLine.objects.annotate(
             next_due=next_due,
@@ -180,28 +207,44 @@ def marker_list() -> QuerySet[Marker]:
     return Marker.objects.annotate(line_code=F("line__code")).order_by("line_code", "sequence")
 
 
+# The lines with what the roll-up counts, then one row per group: {key} and {name} name the group,
+# {group} and {order} are its GROUP BY and ORDER BY (fixed fragments, composed once per group below).
 SUMMARY_SQL = """
 WITH l AS (
     SELECT l.length_m, d.code AS district_code, d.name AS district_name,
            c.slug AS cluster_slug, c.name AS cluster_name, c.sort_order,
            l.last_inspected IS NOT NULL
              AND (l.last_inspected + make_interval(years => %(years)s))::date >= %(today)s AS in_cycle,
-           EXISTS (SELECT 1 FROM boundaries_boundaryproblem p
+           EXISTS (SELECT 1 FROM {problem} p
                     WHERE p.line_id = l.id AND p.status = 'open' AND p.reported <= %(today)s) AS has_open
-      FROM boundaries_boundaryline l
-      JOIN boundaries_division d ON d.id = l.district_id
-      JOIN boundaries_cluster c ON c.slug = d.cluster_id
+      FROM {line} l
+      JOIN {division} d ON d.id = l.district_id
+      JOIN {cluster} c ON c.slug = d.cluster_id
      WHERE %(level)s::text IS NULL OR l.level = %(level)s::text
 )
-SELECT {key}, {name}, count(*), coalesce(sum(length_m), 0), count(*) FILTER (WHERE in_cycle),
-       count(*) FILTER (WHERE NOT in_cycle), count(*) FILTER (WHERE has_open)
+SELECT {key} AS code, {name} AS name, count(*) AS lines, coalesce(sum(length_m), 0) AS length_m,
+       count(*) FILTER (WHERE in_cycle) AS inspected_in_cycle, count(*) FILTER (WHERE NOT in_cycle) AS overdue,
+       count(*) FILTER (WHERE has_open) AS with_open_problems
   FROM l GROUP BY {group} ORDER BY {order}
 """
 
-SUMMARY_GROUPS = {
-    "cluster": ("cluster_slug", "cluster_name", "cluster_slug, cluster_name, sort_order", "sort_order"),
-    "district": ("district_code", "district_name", "district_code, district_name", "district_code"),
-    "municipality": ("'500000'", "'重庆市'", "1, 2", "1"),
+SUMMARY_QUERIES = {
+    key: sql.compose(
+        SUMMARY_SQL,
+        key=sql.SQL(column),
+        name=sql.SQL(name),
+        group=sql.SQL(group),
+        order=sql.SQL(order),
+        problem=BoundaryProblem,
+        line=BoundaryLine,
+        division=Division,
+        cluster=Cluster,
+    )
+    for key, (column, name, group, order) in {
+        "cluster": ("cluster_slug", "cluster_name", "cluster_slug, cluster_name, sort_order", "sort_order"),
+        "district": ("district_code", "district_name", "district_code, district_name", "district_code"),
+        "municipality": ("%(municipality_code)s", "%(municipality_name)s", "1, 2", "1"),
+    }.items()
 }
 
 
@@ -212,16 +255,20 @@ def inspection_summary(*, group_by: str, today: datetime.date, level: str | None
     with open problems. ``level`` restricts to one line level."""
     if group_by not in ("cluster", "district"):
         raise InvalidParameter("group_by: must be 'cluster' or 'district'")
-    fields = ("code", "name", "lines", "length_m", "inspected_in_cycle", "overdue", "with_open_problems")
-    params = {"years": INSPECTION_CYCLE_YEARS, "today": today, "level": level}
-    result = {}
-    with connection.cursor() as cursor:
-        for key in (group_by, "municipality"):
-            column, name, group, order = SUMMARY_GROUPS[key]
-            cursor.execute(SUMMARY_SQL.format(key=column, name=name, group=group, order=order), params)
-            result[key] = [dict(zip(fields, row, strict=True)) for row in cursor.fetchall()]
-    empty = dict.fromkeys(fields[2:], 0)
-    total = result["municipality"][0] if result["municipality"] else {"code": "500000", "name": "重庆市", **empty}
+    params = {
+        "years": INSPECTION_CYCLE_YEARS,
+        "today": today,
+        "level": level,
+        "municipality_code": MUNICIPALITY_CODE,
+        "municipality_name": MUNICIPALITY_NAME,
+    }
+    result = {key: sql.rows(SUMMARY_QUERIES[key], params) for key in (group_by, "municipality")}
+    empty = dict.fromkeys(("lines", "length_m", "inspected_in_cycle", "overdue", "with_open_problems"), 0)
+    total = (
+        result["municipality"][0]
+        if result["municipality"]
+        else {"code": MUNICIPALITY_CODE, "name": MUNICIPALITY_NAME, **empty}
+    )
     for row in [*result[group_by], total]:
         row["length_m"] = round(row["length_m"], 1)
     return {"group_by": group_by, "date": today, "level": level, "rows": result[group_by], "total": total}

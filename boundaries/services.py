@@ -1,29 +1,59 @@
-"""Writes to the divisions: loading clusters, importing the statistical divisions and their
-polygons. Every entry point runs in one transaction and is idempotent (upsert by code)."""
+"""Writes to the divisions: loading the clusters, importing the statistical divisions (CSV) with
+the municipality and district polygons (GeoJSON, converted to EPSG:4326), and cutting the polygons
+into the indexed pieces that point look-ups use. Every entry point runs in one transaction and is
+idempotent (upsert by code); a rejected file changes nothing."""
 
 import csv
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from boundaries.models import Cluster, Division, DivisionPiece
 from boundaries.names import division_kind
+from gis_portal.core import sql
 from gis_portal.core.errors import InvalidData
 from gis_portal.core.geo import read_geojson_features, to_geos_multipolygon, to_wgs84
+from gis_portal.core.region import CODE_DIGITS, MUNICIPALITY_CODE, MUNICIPALITY_NAME, division_code_pattern, in_region
 
-MUNICIPALITY_CODE = "500000"
-CODE_LENGTH = {Division.Level.DISTRICT: 6, Division.Level.TOWNSHIP: 9, Division.Level.VILLAGE: 12}
+logger = logging.getLogger(__name__)
+
+# The levels a divisions CSV holds, each with the pattern of its codes.
+CODE_PATTERN = {
+    level: re.compile(division_code_pattern(level))
+    for level in (Division.Level.DISTRICT, Division.Level.TOWNSHIP, Division.Level.VILLAGE)
+}
 PARENT_LEVEL = {
     Division.Level.DISTRICT: Division.Level.MUNICIPALITY,
     Division.Level.TOWNSHIP: Division.Level.DISTRICT,
     Division.Level.VILLAGE: Division.Level.TOWNSHIP,
 }
-# Rough bounds of China: a polygon outside them is in the wrong CRS or has swapped axes.
-CHINA_BOUNDS = (73.0, 3.0, 136.0, 54.0)
-MAX_REPORTED_ERRORS = 20
+
+# A representative point and the geodesic area (m²) of the polygons the import brings.
+POLYGON_MEASURES_SQL = sql.compose(
+    """
+UPDATE {division}
+   SET point = ST_PointOnSurface(geom), area_m2 = ST_Area(geom::geography)
+ WHERE level IN ('municipality', 'district') AND geom IS NOT NULL
+""",
+    division=Division,
+)
+
+# Every polygon of the given divisions (all when ids is NULL) cut into pieces of at most
+# max_vertices vertices.
+PIECES_SQL = sql.compose(
+    """
+INSERT INTO {piece} (division_id, level, geom)
+SELECT id, level, ST_Subdivide(geom, %(max_vertices)s)
+  FROM {division}
+ WHERE geom IS NOT NULL AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
+""",
+    piece=DivisionPiece,
+    division=Division,
+)
 
 
 @dataclass
@@ -80,10 +110,10 @@ def divisions_read_csv(*, path: Path) -> list[dict]:
             for line, raw in enumerate(reader, start=2):
                 row = {key: (raw.get(key) or "").strip() for key in ("code", "name", "level", "parent_code")}
                 level = row["level"]
-                if level not in CODE_LENGTH:
+                if level not in CODE_PATTERN:
                     errors.append(f"line {line}: level {level!r} is not district, township or village")
-                elif not re.fullmatch(rf"[0-9]{{{CODE_LENGTH[level]}}}", row["code"]):
-                    errors.append(f"line {line}: code {row['code']!r} is not {CODE_LENGTH[level]} digits")
+                elif not CODE_PATTERN[level].fullmatch(row["code"]):
+                    errors.append(f"line {line}: code {row['code']!r} is not {CODE_DIGITS[level]} digits")
                 elif not row["name"]:
                     errors.append(f"line {line}: empty name")
                 elif level != Division.Level.DISTRICT and not row["code"].startswith(row["parent_code"]):
@@ -110,9 +140,7 @@ def divisions_read_csv(*, path: Path) -> list[dict]:
     if not rows:
         errors.append("no divisions in the file")
     if errors:
-        shown = "; ".join(errors[:MAX_REPORTED_ERRORS])
-        more = f" (and {len(errors) - MAX_REPORTED_ERRORS} more)" if len(errors) > MAX_REPORTED_ERRORS else ""
-        raise InvalidData(f"{path}: {len(errors)} bad line(s), nothing imported: {shown}{more}")
+        raise InvalidData.from_lines(str(path), errors)
     return rows
 
 
@@ -127,8 +155,8 @@ def _polygons_by_code(*, path: Path, datum: str) -> dict[str, tuple[str, object]
         if not wgs.is_valid or wgs.is_empty or wgs.geom_type not in ("Polygon", "MultiPolygon"):
             raise InvalidData(f"{path}: feature {code} is not a valid polygon")
         minx, miny, maxx, maxy = wgs.bounds
-        if minx < CHINA_BOUNDS[0] or miny < CHINA_BOUNDS[1] or maxx > CHINA_BOUNDS[2] or maxy > CHINA_BOUNDS[3]:
-            raise InvalidData(f"{path}: feature {code} lies outside China: wrong CRS or swapped axes?")
+        if not (in_region(minx, miny) and in_region(maxx, maxy)):
+            raise InvalidData(f"{path}: feature {code} lies outside the region: wrong CRS or swapped axes?")
         polygons[code] = (str(properties.get("name") or ""), to_geos_multipolygon(wgs))
     return polygons
 
@@ -141,6 +169,27 @@ def _upsert(*, rows: list[Division], update_fields: list[str], report: ImportRep
     )
     report.created[level] = len(codes) - len(existing)
     report.updated[level] = len(existing)
+
+
+def _import_inputs_read(
+    *, divisions_csv: Path, districts_geojson: Path, municipality_geojson: Path, clusters_json: Path, datum: str
+) -> tuple[dict[str, str], list[dict], dict[str, tuple[str, object]], dict[str, tuple[str, object]]]:
+    """Read and cross-check the import's files: {district code: cluster slug}, the CSV rows, and
+    the municipality's and the districts' polygons by code. InvalidData names the first problem."""
+    district_cluster = clusters_load(path=clusters_json)
+    rows = divisions_read_csv(path=divisions_csv)
+    municipality = _polygons_by_code(path=municipality_geojson, datum=datum)
+    if MUNICIPALITY_CODE not in municipality:
+        raise InvalidData(f"{municipality_geojson}: no feature with adcode {MUNICIPALITY_CODE}")
+    district_polygons = _polygons_by_code(path=districts_geojson, datum=datum)
+    district_codes = {row["code"] for row in rows if row["level"] == Division.Level.DISTRICT}
+    unknown = sorted(set(district_polygons) - district_codes)
+    if unknown:
+        raise InvalidData(f"{districts_geojson}: polygons for unknown districts {', '.join(unknown)}")
+    missing_cluster = sorted(district_codes - set(district_cluster))
+    if missing_cluster:
+        raise InvalidData(f"{clusters_json}: districts in no cluster: {', '.join(missing_cluster)}")
+    return district_cluster, rows, municipality, district_polygons
 
 
 @transaction.atomic
@@ -157,19 +206,17 @@ def divisions_import(
     """Import the municipality, districts (with polygons converted from ``datum`` to WGS84),
     townships and villages/communities. Upserts by code: running it twice changes nothing.
     Generated geometry of townships and villages is left as it is."""
-    district_cluster = clusters_load(path=clusters_json)
-    rows = divisions_read_csv(path=divisions_csv)
-    municipality = _polygons_by_code(path=municipality_geojson, datum=datum)
-    if MUNICIPALITY_CODE not in municipality:
-        raise InvalidData(f"{municipality_geojson}: no feature with adcode {MUNICIPALITY_CODE}")
-    district_polygons = _polygons_by_code(path=districts_geojson, datum=datum)
-    district_codes = {row["code"] for row in rows if row["level"] == Division.Level.DISTRICT}
-    unknown = sorted(set(district_polygons) - district_codes)
-    if unknown:
-        raise InvalidData(f"{districts_geojson}: polygons for unknown districts {', '.join(unknown)}")
-    missing_cluster = sorted(district_codes - set(district_cluster))
-    if missing_cluster:
-        raise InvalidData(f"{clusters_json}: districts in no cluster: {', '.join(missing_cluster)}")
+    try:
+        district_cluster, rows, municipality, district_polygons = _import_inputs_read(
+            divisions_csv=divisions_csv,
+            districts_geojson=districts_geojson,
+            municipality_geojson=municipality_geojson,
+            clusters_json=clusters_json,
+            datum=datum,
+        )
+    except InvalidData as exc:
+        logger.info("division import of %s refused: %s", divisions_csv, exc.message)
+        raise
 
     report = ImportReport()
     polygon_fields = ["name", "level", "kind", "parent", "cluster", "geom", "is_synthetic", "source", "source_datum"]
@@ -178,7 +225,7 @@ def divisions_import(
         rows=[
             Division(
                 code=MUNICIPALITY_CODE,
-                name=name or "重庆市",
+                name=name or MUNICIPALITY_NAME,
                 level=Division.Level.MUNICIPALITY,
                 kind=Division.Kind.MUNICIPALITY,
                 geom=geom,
@@ -221,15 +268,9 @@ def divisions_import(
         _upsert(rows=level_rows, update_fields=fields, report=report, level=level)
         ids.update(Division.objects.filter(level=level).values_list("code", "id"))
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE boundaries_division
-               SET point = ST_PointOnSurface(geom), area_m2 = ST_Area(geom::geography)
-             WHERE level IN ('municipality', 'district') AND geom IS NOT NULL
-            """
-        )
+    sql.execute(POLYGON_MEASURES_SQL)
     division_pieces_rebuild()
+    logger.info("division import of %s: %s", divisions_csv, report)
     return report
 
 
@@ -237,20 +278,16 @@ def divisions_import(
 def division_pieces_rebuild(*, division_ids: list[int] | None = None) -> int:
     """Recut the polygons of the given divisions (default: all) into indexed pieces of at most
     DivisionPiece.MAX_VERTICES vertices; return the number of pieces written."""
-    params = {"ids": division_ids, "max_vertices": DivisionPiece.MAX_VERTICES}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "DELETE FROM boundaries_divisionpiece"
-            " WHERE %(ids)s::bigint[] IS NULL OR division_id = ANY(%(ids)s::bigint[])",
-            params,
-        )
-        cursor.execute(
-            """
-            INSERT INTO boundaries_divisionpiece (division_id, level, geom)
-            SELECT id, level, ST_Subdivide(geom, %(max_vertices)s)
-              FROM boundaries_division
-             WHERE geom IS NOT NULL AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
-            """,
-            params,
-        )
-        return cursor.rowcount
+    old = (
+        DivisionPiece.objects.all()
+        if division_ids is None
+        else DivisionPiece.objects.filter(division_id__in=division_ids)
+    )
+    old.delete()
+    pieces = sql.execute(PIECES_SQL, {"ids": division_ids, "max_vertices": DivisionPiece.MAX_VERTICES})
+    logger.info(
+        "division pieces rebuilt: %d pieces for %s",
+        pieces,
+        "all divisions" if division_ids is None else f"{len(division_ids)} division(s)",
+    )
+    return pieces

@@ -12,6 +12,7 @@ community locations, and their population. Same seed, same output; every row it 
 Sampling works in lon/lat degrees, scaled east-west by cos(latitude) so clusters are round.
 """
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,10 +23,41 @@ from shapely.ops import polylabel
 
 from boundaries.models import Division
 from boundaries.services import division_pieces_rebuild
+from gis_portal.core import sql
+from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidData
 from gis_portal.core.geo import polygonal_part
 
+logger = logging.getLogger(__name__)
+
 TOTAL_POPULATION = 32_000_000
+
+# Township polygons (hex WKB) and seats (WKT), for execute_values: VALUES (id, geom, point).
+TOWNSHIPS_UPDATE_SQL = sql.compose(
+    """
+UPDATE {division} d
+   SET geom = ST_Multi(ST_SetSRID(ST_GeomFromWKB(decode(g.geom, 'hex')), {srid})),
+       point = ST_SetSRID(ST_GeomFromText(g.point), {srid}),
+       is_synthetic = true, source_datum = 'generated'
+  FROM (VALUES %s) AS g (id, geom, point) WHERE d.id = g.id
+""",
+    division=Division,
+    srid=sql.Literal(WGS84),
+)
+# Village/community points (WKT) and population, for execute_values: VALUES (id, point, population, elderly).
+VILLAGES_UPDATE_SQL = sql.compose(
+    """
+UPDATE {division} d
+   SET point = ST_SetSRID(ST_GeomFromText(g.point), {srid}), population = g.population,
+       elderly_population = g.elderly, is_synthetic = true, source_datum = 'generated'
+  FROM (VALUES %s) AS g (id, point, population, elderly) WHERE d.id = g.id
+""",
+    division=Division,
+    srid=sql.Literal(WGS84),
+)
+TOWNSHIP_AREAS_SQL = sql.compose(
+    "UPDATE {division} SET area_m2 = ST_Area(geom::geography) WHERE level = 'township'", division=Division
+)
 
 
 @dataclass
@@ -146,6 +178,7 @@ def divisions_generate_synthetic(*, seed: int) -> GenerationReport:
     that has a real polygon. Deterministic in ``seed``; replaces earlier generated values."""
     districts = list(Division.objects.filter(level=Division.Level.DISTRICT, geom__isnull=False).order_by("code"))
     if not districts:
+        logger.info("division generation refused: no district polygons")
         raise InvalidData("no district polygons: import the real divisions first")
     townships_by_district: dict[int, list[Division]] = {}
     for township in Division.objects.filter(level=Division.Level.TOWNSHIP).order_by("code"):
@@ -184,35 +217,17 @@ def divisions_generate_synthetic(*, seed: int) -> GenerationReport:
     for row, people, old in zip(village_rows, population, elderly, strict=True):
         row[1:] = [row[2], int(people), int(old)]
 
+    # execute_values sends each page of rows as one statement (VALUES lists): it needs the driver's cursor.
     with connection.cursor() as cursor:
-        execute_values(
-            cursor.cursor,
-            """
-            UPDATE boundaries_division d
-               SET geom = ST_Multi(ST_SetSRID(ST_GeomFromWKB(decode(g.geom, 'hex')), 4326)),
-                   point = ST_SetSRID(ST_GeomFromText(g.point), 4326),
-                   is_synthetic = true, source_datum = 'generated'
-              FROM (VALUES %s) AS g (id, geom, point) WHERE d.id = g.id
-            """,
-            township_rows,
-            page_size=1000,
-        )
-        execute_values(
-            cursor.cursor,
-            """
-            UPDATE boundaries_division d
-               SET point = ST_SetSRID(ST_GeomFromText(g.point), 4326), population = g.population,
-                   elderly_population = g.elderly, is_synthetic = true, source_datum = 'generated'
-              FROM (VALUES %s) AS g (id, point, population, elderly) WHERE d.id = g.id
-            """,
-            village_rows,
-            page_size=2000,
-        )
-        cursor.execute("UPDATE boundaries_division SET area_m2 = ST_Area(geom::geography) WHERE level = 'township'")
+        execute_values(cursor.cursor, TOWNSHIPS_UPDATE_SQL, township_rows, page_size=1000)
+        execute_values(cursor.cursor, VILLAGES_UPDATE_SQL, village_rows, page_size=2000)
+    sql.execute(TOWNSHIP_AREAS_SQL)
     division_pieces_rebuild(division_ids=[row[0] for row in township_rows])
-    return GenerationReport(
+    report = GenerationReport(
         townships=len(township_rows),
         villages=len(village_rows),
         population=int(population.sum()),
         elderly_population=int(elderly.sum()),
     )
+    logger.info("generated divisions (seed %d): %s", seed, report)
+    return report

@@ -9,22 +9,24 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from facilities.models import CoverageStandard, Facility
 from facilities.selectors import (
+    FACILITY_EXPORT_FIELDS,
     GROUP_BYS,
     coverage_by_division,
     coverage_gaps,
     coverage_points,
     coverage_suggest,
+    facility_export_rows,
     facility_list,
 )
 from gis_portal.core.api import ErrorSerializer, GeoJSONField, GeoJsonPagination, query_validate, with_geojson
 from gis_portal.core.formats import csv_response, feature_rows
 from gis_portal.core.region import division_code_validator
+from gis_portal.core.throttles import HeavyReadThrottle, heavy_request, heavy_slot_if
 
 DISTRICT_CODE = division_code_validator("district")
 EXPORTS = ("json", "csv")
@@ -68,11 +70,11 @@ class FacilityFilter(django_filters.FilterSet):
 
 class FacilitySerializer(GeoFeatureModelSerializer):
     point = GeoJSONField(source="geojson", help_text="location (Point, EPSG:4326)")
-    township_code = serializers.CharField(source="division.code", default=None, read_only=True)
-    township = serializers.CharField(source="division.name", default=None, read_only=True)
-    district_code = serializers.CharField(source="district.code", default=None, read_only=True)
-    district = serializers.CharField(source="district.name", default=None, read_only=True)
-    village_code = serializers.CharField(source="village.code", default=None, read_only=True)
+    township_code = serializers.CharField(default=None, read_only=True)
+    township = serializers.CharField(source="township_name", default=None, read_only=True)
+    district_code = serializers.CharField(default=None, read_only=True)
+    district = serializers.CharField(source="district_name", default=None, read_only=True)
+    village_code = serializers.CharField(default=None, read_only=True)
 
     class Meta:
         model = Facility
@@ -96,7 +98,18 @@ class FacilitySerializer(GeoFeatureModelSerializer):
         ]
 
 
-class FacilityListView(generics.ListAPIView):
+class ExportThrottled:
+    """A view whose CSV export (``export=csv``) is an expensive request: throttled per user or
+    address, and run inside a heavy-request slot."""
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        if self.request.query_params.get("export") == "csv":
+            throttles.append(HeavyReadThrottle())
+        return throttles
+
+
+class FacilityListView(ExportThrottled, generics.ListAPIView):
     serializer_class = FacilitySerializer
     filterset_class = FacilityFilter
     pagination_class = GeoJsonPagination
@@ -113,12 +126,13 @@ class FacilityListView(generics.ListAPIView):
         export = ExportSerializer(data=request.query_params)
         export.is_valid(raise_exception=True)
         if export.validated_data["export"] == "csv":
-            rows = []
-            for feature in FacilitySerializer(self.filter_queryset(self.get_queryset()), many=True).data["features"]:
-                lon, lat = feature["geometry"]["coordinates"]
-                rows.append({"id": feature["id"], **feature["properties"], "lon": lon, "lat": lat})
-            return csv_response(rows, filename="facilities.csv")
+            return self.export(request)
         return super().get(request, *args, **kwargs)
+
+    @heavy_request
+    def export(self, request):
+        rows = facility_export_rows(self.filter_queryset(facility_list()))
+        return csv_response(rows, filename="facilities.csv", fieldnames=FACILITY_EXPORT_FIELDS)
 
 
 class ExportSerializer(serializers.Serializer):
@@ -136,9 +150,23 @@ class CoverageRollupQuerySerializer(CoverageQuerySerializer):
     group_by = serializers.ChoiceField(choices=GROUP_BYS, default="district")
 
 
+MAX_JSON_POINTS = 2000  # a JSON answer's size; a CSV export (streamed, throttled) may ask for more
+MAX_EXPORT_POINTS = 20000
+
+
 class CoverageGapsQuerySerializer(CoverageQuerySerializer):
     district = serializers.CharField(required=False, validators=[DISTRICT_CODE])
-    limit = serializers.IntegerField(min_value=1, max_value=20000, default=500)
+    limit = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_EXPORT_POINTS,
+        default=500,
+        help_text=f"at most {MAX_JSON_POINTS} for JSON, {MAX_EXPORT_POINTS} for export=csv",
+    )
+
+    def validate(self, attrs):
+        if attrs["export"] != "csv" and attrs["limit"] > MAX_JSON_POINTS:
+            raise serializers.ValidationError({"limit": f"at most {MAX_JSON_POINTS} in JSON; use export=csv for more"})
+        return attrs
 
 
 class CoverageSuggestQuerySerializer(serializers.Serializer):
@@ -148,7 +176,7 @@ class CoverageSuggestQuerySerializer(serializers.Serializer):
     weight = serializers.ChoiceField(choices=["population", "elderly"], default="population")
 
 
-class CoverageView(APIView):
+class CoverageView(ExportThrottled, APIView):
     @extend_schema(
         summary="Coverage of a category's standard by district, cluster or the municipality",
         description=(
@@ -161,14 +189,15 @@ class CoverageView(APIView):
     )
     def get(self, request: Request) -> Response:
         q = query_validate(CoverageRollupQuerySerializer, request)
-        result = coverage_by_division(category=q["category"], group_by=q["group_by"], kind=q.get("kind"))
+        with heavy_slot_if(q["export"] == "csv"):
+            result = coverage_by_division(category=q["category"], group_by=q["group_by"], kind=q.get("kind"))
         result["is_synthetic"] = True
         if q["export"] == "csv":
             return csv_response(result["results"], filename=f"coverage-{q['category']}-{q['group_by']}.csv")
         return Response(result)
 
 
-class CoverageGapsView(APIView):
+class CoverageGapsView(ExportThrottled, APIView):
     @extend_schema(
         summary="Uncovered demand points or divisions, worst first (GeoJSON FeatureCollection)",
         parameters=[CoverageGapsQuerySerializer],
@@ -176,15 +205,16 @@ class CoverageGapsView(APIView):
     )
     def get(self, request: Request) -> Response:
         q = query_validate(CoverageGapsQuerySerializer, request)
-        result = coverage_gaps(
-            category=q["category"], district_code=q.get("district"), kind=q.get("kind"), limit=q["limit"]
-        )
+        with heavy_slot_if(q["export"] == "csv"):
+            result = coverage_gaps(
+                category=q["category"], district_code=q.get("district"), kind=q.get("kind"), limit=q["limit"]
+            )
         if q["export"] == "csv":
             return csv_response(feature_rows(result), filename=f"gaps-{q['category']}.csv")
         return Response(result)
 
 
-class CoveragePointsView(APIView):
+class CoveragePointsView(ExportThrottled, APIView):
     @extend_schema(
         summary="Every demand point or division, covered or not, with the distance to the nearest facility",
         parameters=[CoverageGapsQuerySerializer],
@@ -192,22 +222,18 @@ class CoveragePointsView(APIView):
     )
     def get(self, request: Request) -> Response:
         q = query_validate(CoverageGapsQuerySerializer, request)
-        result = coverage_points(
-            category=q["category"], district_code=q.get("district"), kind=q.get("kind"), limit=q["limit"]
-        )
+        with heavy_slot_if(q["export"] == "csv"):
+            result = coverage_points(
+                category=q["category"], district_code=q.get("district"), kind=q.get("kind"), limit=q["limit"]
+            )
         if q["export"] == "csv":
             return csv_response(feature_rows(result), filename=f"coverage-points-{q['category']}.csv")
         return Response(result)
 
 
-class CoverageSuggestThrottle(AnonRateThrottle):
-    """Solving a covering problem takes seconds: limit how often one address may ask."""
-
-    scope = "coverage_suggest"
-
-
 class CoverageSuggestView(APIView):
-    throttle_classes = [CoverageSuggestThrottle]
+    # Solving a covering problem takes seconds: a budget per user or address, and a heavy slot.
+    throttle_classes = [HeavyReadThrottle]
 
     @extend_schema(
         summary="Up to k suggested new sites (maximal covering location, existing facilities kept)",
@@ -215,6 +241,7 @@ class CoverageSuggestView(APIView):
         parameters=[CoverageSuggestQuerySerializer],
         responses={200: dict, 400: ErrorSerializer},
     )
+    @heavy_request
     def get(self, request: Request) -> Response:
         q = query_validate(CoverageSuggestQuerySerializer, request)
         return Response(

@@ -7,8 +7,11 @@ spheroid distance). Only the optimisation of suggested sites runs in Python (``f
 on a coverage matrix that SQL built.
 """
 
+from collections.abc import Iterator
+
 import numpy as np
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.db.models.functions import Round
 
 from boundaries.models import Cluster, Division
 from boundaries.selectors import cluster_check, district_by_code
@@ -17,6 +20,7 @@ from facilities.siting import SitingProblem, sites_greedy, sites_mclp
 from gis_portal.core import sql
 from gis_portal.core.errors import InvalidData, InvalidParameter, NotFound
 from gis_portal.core.formats import geojson_collection, geojson_feature
+from gis_portal.core.functions import X, Y
 
 GROUP_BYS = ("district", "cluster", "municipality")
 OPEN = Facility.Status.OPEN
@@ -26,8 +30,27 @@ NO_JIT = {"jit": "off"}
 
 
 def facility_list() -> QuerySet[Facility]:
-    """All facilities with their derived township, district and village (one query)."""
-    return Facility.objects.select_related("division", "district", "village").order_by("id")
+    """All facilities with the codes and names of their derived township, district and village
+    annotated (one query that reads no polygon: the divisions' geometry is not sent)."""
+    return Facility.objects.annotate(
+        township_code=F("division__code"),
+        township_name=F("division__name"),
+        district_code=F("district__code"),
+        district_name=F("district__name"),
+        village_code=F("village__code"),
+    ).order_by("id")
+
+
+FACILITY_EXPORT_FIELDS = [
+    "id", "name", "category", "operator", "beds", "status", "address", "opening_date", "township_code",
+    "township_name", "district_code", "district_name", "village_code", "is_synthetic", "source", "lon", "lat",
+]  # fmt: skip
+
+
+def facility_export_rows(facilities: QuerySet[Facility]) -> Iterator[dict]:
+    """Facilities as flat rows (lon/lat WGS84), read from the database in chunks, for a CSV export."""
+    rows = facilities.annotate(lon=Round(X("point"), 6), lat=Round(Y("point"), 6)).values(*FACILITY_EXPORT_FIELDS)
+    return rows.iterator(chunk_size=2000)
 
 
 def coverage_standard_list() -> QuerySet[CoverageStandard]:

@@ -14,6 +14,7 @@ from facilities.reports import coverage_report_html
 from facilities.selectors import coverage_standard_list
 from gis_portal.core.api import query_validate
 from gis_portal.core.region import division_code_validator
+from gis_portal.core.throttles import HeavyReadThrottle, heavy_request
 
 
 class CoverageDashboardView(TemplateView):
@@ -41,9 +42,13 @@ class ReportQuerySerializer(serializers.Serializer):
 
 
 class CoverageReportView(APIView):
-    """The folium report as a standalone HTML download (errors as the API's JSON)."""
+    """The folium report as a standalone HTML download (errors as the API's JSON). It solves a
+    covering problem: throttled per user or address and run in a heavy-request slot."""
+
+    throttle_classes = [HeavyReadThrottle]
 
     @extend_schema(exclude=True)
+    @heavy_request
     def get(self, request: Request) -> HttpResponse:
         q = query_validate(ReportQuerySerializer, request)
         html = coverage_report_html(

@@ -30,6 +30,7 @@ need=()
 command -v pg_ctlcluster >/dev/null || need+=(postgresql postgresql-contrib)
 command -v gdalinfo >/dev/null || need+=(gdal-bin)
 command -v msgfmt >/dev/null || need+=(gettext)
+command -v redis-server >/dev/null || need+=(redis-server)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 # The printed register: WeasyPrint lays out with Pango and subsets fonts with HarfBuzz; the Chinese
 # text is embedded from Noto Sans CJK (fc-list comes with fontconfig).
@@ -56,6 +57,24 @@ if ! pg_lsclusters -h | awk -v v="$pg_major" '$1==v && $2=="main"' | grep -q onl
 fi
 for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1; }
+
+# --- Redis running (the cache every worker shares: throttles, lock-outs, tiles) ---------------
+redis_url=${REDIS_URL:-$(sed -n 's/^REDIS_URL=//p' .env 2>/dev/null | tail -n 1)}
+redis_url=${redis_url:-redis://127.0.0.1:6379/0}
+if [[ "$redis_url" =~ ^rediss?://(127\.0\.0\.1|localhost)(:6379)?(/|$) ]]; then
+  if [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" != PONG ]; then
+    log "starting Redis on 127.0.0.1:6379"
+    as_root mkdir -p /var/lib/redis /var/log/redis
+    as_root chown redis:redis /var/lib/redis /var/log/redis 2>/dev/null || true
+    as_root start-stop-daemon --start --oknodo --chuid redis --exec "$(command -v redis-server)" -- \
+      --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+      --dir /var/lib/redis --logfile /var/log/redis/redis-server.log
+    for _ in $(seq 20); do [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ] && break; sleep 0.5; done
+  fi
+  [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ] || { echo "Redis did not start on 127.0.0.1:6379" >&2; exit 1; }
+else
+  log "REDIS_URL points at another host: it is expected to be running"
+fi
 
 # --- role, database, extensions --------------------------------------------------------------
 touch .env
@@ -99,6 +118,14 @@ SQL
     ;;
   *) log "DATABASE_URL points at ${db_host}: its database and extensions are expected to exist" ;;
 esac
+
+# --- survey uploads' original files: outside the code, owned by who runs the service, 0750 ---------
+media_root=${MEDIA_ROOT:-$(sed -n 's/^MEDIA_ROOT=//p' .env | tail -n 1)}
+media_root=${media_root:-/var/lib/gis-portal/media}
+if [ ! -d "$media_root" ]; then
+  log "creating ${media_root} (MEDIA_ROOT)"
+  as_root install -d -m 0750 -o "$(id -un)" -g "$(id -gn)" "$media_root"
+fi
 
 # --- Python virtual environment --------------------------------------------------------------
 mkdir -p .setup-stamps

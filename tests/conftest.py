@@ -8,6 +8,7 @@ for it); page tests use ``portal_server`` below instead.
 
 import os
 import shutil
+import uuid
 
 import pytest
 from django.contrib.staticfiles.handlers import StaticFilesHandler
@@ -15,11 +16,23 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.testcases import LiveServerThread
 
+from tests.helpers import cache_clear_own
+
 # Playwright's sync API keeps an event loop in the main thread; Django would then refuse the test's
 # own (synchronous) database calls. Only the tests run this way.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# The tests use the machine's Redis like the service, in a database of their own (15) and under a
+# key prefix of this session's own, so that throttle counts never leak between runs.
+os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ["CACHE_KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with none of this session's cache keys (throttles, tiles, slots)."""
+    cache_clear_own()
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,7 @@
-"""Assertions shared by the API tests."""
+"""Helpers shared by the tests: the API's error assertion, and emptying this session's cache keys."""
+
+from django.conf import settings
+from django.core.cache import cache
 
 
 def assert_error(response, status: int, code: str = "invalid_parameter") -> None:
@@ -8,3 +11,11 @@ def assert_error(response, status: int, code: str = "invalid_parameter") -> None
     body = response.json()
     assert body["error"]["code"] == code
     assert body["error"]["message"]
+
+
+def cache_clear_own() -> None:
+    """Delete this test session's keys from the shared Redis (``cache.clear()`` would flush the
+    whole Redis database, other runs' keys included)."""
+    client = cache._cache.get_client(write=True)
+    for key in client.scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*", count=1000):
+        client.delete(key)

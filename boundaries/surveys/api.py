@@ -13,8 +13,9 @@ from rest_framework.views import APIView
 from boundaries.surveys.models import SurveyUpload
 from boundaries.surveys.parsing import ENCODINGS
 from boundaries.surveys.selectors import survey_upload_get, survey_uploads_visible
-from boundaries.surveys.services import MAX_TOLERANCE_M, survey_upload_create, survey_upload_review, survey_upload_url
+from boundaries.surveys.services import survey_upload_create, survey_upload_review, survey_upload_url
 from gis_portal.core.api import ErrorSerializer
+from gis_portal.core.errors import InvalidParameter
 
 
 class SurveyUploadSerializer(serializers.ModelSerializer):
@@ -42,11 +43,14 @@ class SurveyUploadSerializer(serializers.ModelSerializer):
             "crs_source",
             "survey_date",
             "tolerance_m",
+            "tolerance_source",
             "status",
             "report",
             "reviewed_by",
             "reviewed_at",
             "review_comment",
+            "accepted_despite_failure",
+            "override_reason",
             "page",
         ]
 
@@ -64,12 +68,17 @@ class SurveyUploadCreateSerializer(serializers.Serializer):
         help_text="EPSG code when the file does not state it: 4326, 4490, 4513-4554 (CGCS2000 Gauss-Krüger)",
     )
     encoding = serializers.ChoiceField(choices=ENCODINGS, required=False, help_text="attribute encoding")
-    tolerance_m = serializers.FloatField(required=False, min_value=0.01, max_value=MAX_TOLERANCE_M)
     survey_date = serializers.DateField(required=False)
 
 
 class SurveyUploadThrottle(UserRateThrottle):
+    """Uploads per user, through the API and the upload page alike (one count in Django's cache)."""
+
     scope = "survey_upload"
+
+
+class ToleranceNotAccepted(InvalidParameter):
+    code = "tolerance_not_accepted"
 
 
 class SurveyUploadListView(APIView):
@@ -98,9 +107,16 @@ class SurveyUploadListView(APIView):
             409: ErrorSerializer,
             413: ErrorSerializer,
             415: ErrorSerializer,
+            422: ErrorSerializer,
+            429: ErrorSerializer,
         },
     )
     def post(self, request: Request) -> Response:
+        if "tolerance_m" in request.data:
+            raise ToleranceNotAccepted(
+                "tolerance_m is no longer accepted: the tolerance comes from the line's level (the report "
+                "states it, with its source); send the upload without it"
+            )
         form = SurveyUploadCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
@@ -110,7 +126,6 @@ class SurveyUploadListView(APIView):
             file=data["file"],
             crs=data.get("crs"),
             encoding=data.get("encoding"),
-            tolerance_m=data.get("tolerance_m"),
             survey_date=data.get("survey_date"),
         )
         return Response(SurveyUploadSerializer(upload).data, status=status.HTTP_201_CREATED)
@@ -127,6 +142,10 @@ class SurveyUploadDetailView(APIView):
 class ReviewSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["accept", "return"])
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    override = serializers.BooleanField(
+        required=False, default=False, help_text="accept although the report did not pass (needs override_reason)"
+    )
+    override_reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
 class SurveyUploadReviewView(APIView):
@@ -135,7 +154,7 @@ class SurveyUploadReviewView(APIView):
     @extend_schema(
         summary="Accept (records the inspection, moves the markers) or return an upload",
         request=ReviewSerializer,
-        responses={200: SurveyUploadSerializer, 403: ErrorSerializer, 409: ErrorSerializer},
+        responses={200: SurveyUploadSerializer, 400: ErrorSerializer, 403: ErrorSerializer, 409: ErrorSerializer},
     )
     def post(self, request: Request, pk: int) -> Response:
         form = ReviewSerializer(data=request.data)
@@ -145,5 +164,7 @@ class SurveyUploadReviewView(APIView):
             user=request.user,
             accept=form.validated_data["decision"] == "accept",
             comment=form.validated_data.get("comment", ""),
+            override=form.validated_data["override"],
+            override_reason=form.validated_data.get("override_reason", ""),
         )
         return Response(SurveyUploadSerializer(upload).data)

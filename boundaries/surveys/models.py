@@ -34,7 +34,8 @@ class SurveyUpload(models.Model):
     crs = models.PositiveIntegerField(_("CRS (EPSG)"))
     crs_source = models.CharField(_("CRS from"), max_length=8, help_text=_("file, form or format"))
     survey_date = models.DateField(_("survey date"))
-    tolerance_m = models.FloatField(_("tolerance (m)"))
+    tolerance_m = models.FloatField(_("tolerance (m)"), help_text=_("from the line's level"))
+    tolerance_source = models.CharField(_("tolerance source"), max_length=300, blank=True)
     report = models.JSONField(_("validation report"), default=dict)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.VALIDATED)
     reviewed_by = models.ForeignKey(
@@ -42,6 +43,10 @@ class SurveyUpload(models.Model):
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     review_comment = models.TextField(_("review comment"), blank=True)
+    accepted_despite_failure = models.BooleanField(
+        _("accepted despite a failed report"), default=False, help_text=_("the reviewer overrode the validation")
+    )
+    override_reason = models.TextField(_("override reason"), blank=True)
     inspection = models.OneToOneField(
         Inspection, on_delete=models.SET_NULL, null=True, blank=True, related_name="survey_upload"
     )

@@ -1,33 +1,32 @@
 """Reading a survey team's field file: GPX, KML, GeoJSON, zipped Shapefile, GeoPackage or CSV.
 
-Every upload is hostile until proven otherwise: size, archive and feature limits apply; XML with a
-DTD (billion laughs, external entities) is refused before GDAL sees it; archive members must be
-plain Shapefile parts with safe names; the coordinate reference system is read from the file or
+Every upload is hostile until proven otherwise. The parent checks the size, the form's CRS and that
+the content is the format its name says; everything that reads the file runs in a sandboxed child
+process (``boundaries.surveys.sandbox``) with CPU, memory and wall-clock limits, and answers with
+plain data. In the child: XML with a DTD, GeoJSON ``crs`` other than an accepted EPSG code and
+GeoPackage views are refused before GDAL sees the file (``boundaries.surveys.readers``); archive
+members must be plain Shapefile parts with safe names (``boundaries.surveys.archives``); GDAL opens
+the file once, with no network and only its own driver (``boundaries.surveys.ogr``), and stops at
+the layer, feature and vertex limits. The coordinate reference system is read from the file or
 taken from the form, checked against the coordinates, and never guessed. The result is a list of
 features in WGS84 (EPSG:4326): tracks (lines) and markers (numbered points). Nothing here touches
 the database.
 """
 
-import csv
-import io
-import json
-import math
+import itertools
+import shutil
 import tempfile
-import xml.sax
-import xml.sax.handler
-import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-import defusedxml
-import defusedxml.sax
 import numpy as np
-import pyogrio
 import shapely
 from django.conf import settings
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
+from boundaries.surveys import readers
+from boundaries.surveys.sandbox import ChildLimits, sandbox_run
 from gis_portal.core.crs import GEOGRAPHIC, GK_WITH_ZONE, SURVEY_CRS, WGS84, gauss_kruger_zone_range
 from gis_portal.core.errors import InvalidData, PayloadTooLarge, UnsupportedMediaType
 from gis_portal.core.region import REGION_BOUNDS
@@ -35,13 +34,7 @@ from gis_portal.core.region import REGION_BOUNDS
 FORMATS = ("gpx", "kml", "geojson", "shapefile", "geopackage", "csv")
 # Attribute encodings a user may state for a file that does not state its own.
 ENCODINGS = ["UTF-8", "GBK", "GB18030", "BIG5"]
-SHAPEFILE_PARTS = {".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".xml"}
-NUMBER_FIELDS = ("number", "marker", "marker_number", "编号", "界桩编号", "桩号", "name")
-X_FIELDS = ("x", "lon", "lng", "longitude", "easting", "经度", "东坐标")
-Y_FIELDS = ("y", "lat", "latitude", "northing", "纬度", "北坐标")
-CRS_FIELDS = ("crs", "epsg", "srid", "坐标系")
-# dBASE language driver IDs that declare a Chinese code page.
-DBF_LDID_GBK = {0x4D: "GBK", 0x7A: "GBK"}
+GDAL_DRIVER = {"gpx": "GPX", "kml": "KML", "geojson": "GeoJSON", "shapefile": "ESRI Shapefile", "geopackage": "GPKG"}
 
 
 class InvalidUpload(InvalidData):
@@ -61,11 +54,19 @@ class UnsupportedFormat(InvalidUpload):
 
 @dataclass(frozen=True)
 class UploadLimits:
+    """What one upload may cost. The last four bound the child process that reads it: CPU seconds,
+    wall-clock seconds (below gunicorn's 30 s worker timeout, leaving time to validate) and address
+    space beyond what the reader starts with; past any of them the upload is answered 422."""
+
     max_bytes: int = 20 * 1024 * 1024
     max_features: int = 10_000
     max_vertices: int = 1_000_000
+    max_layers: int = 20
     max_zip_members: int = 20
     max_zip_uncompressed: int = 100 * 1024 * 1024
+    max_cpu_seconds: int = 15
+    max_wall_seconds: float = 20.0
+    max_memory_bytes: int = 1024 * 1024 * 1024
 
     @classmethod
     def from_settings(cls) -> "UploadLimits":
@@ -86,6 +87,7 @@ class ParsedFile:
     crs: int  # EPSG code the coordinates were read in
     crs_source: str  # "file", "form" or "format" (GPX/KML/GeoJSON are WGS84 by definition)
     features: list[ParsedFeature]
+    stats: dict = field(default_factory=dict)  # what reading cost in the sandbox child
 
     @property
     def vertex_count(self) -> int:
@@ -207,25 +209,20 @@ def _to_wgs84(geometries: list[shapely.Geometry], *, epsg: int) -> list[shapely.
     return list(shapely.set_coordinates(np.array(geometries, dtype=object), lonlat))
 
 
-def _number_of(attributes: dict) -> str:
-    lowered = {str(k).lower(): v for k, v in attributes.items()}
-    for key in NUMBER_FIELDS:
-        value = lowered.get(key)
-        if value not in (None, "") and not (isinstance(value, float) and math.isnan(value)):
-            return str(value).strip()
-    return ""
-
-
 def _features_from_geometries(
     geometries: list[shapely.Geometry], attributes: list[dict], *, epsg: int, limits: UploadLimits
 ) -> list[ParsedFeature]:
     if not geometries:
         raise InvalidUpload("the file has no features")
     if len(geometries) > limits.max_features:
-        raise InvalidUpload(f"the file has {len(geometries):,} features; the limit is {limits.max_features:,}")
+        raise InvalidUpload(
+            f"the file has more than {limits.max_features:,} features; the limit is {limits.max_features:,}"
+        )
     vertices = int(sum(shapely.get_num_coordinates(g) for g in geometries if g is not None))
     if vertices > limits.max_vertices:
-        raise InvalidUpload(f"the file has {vertices:,} vertices; the limit is {limits.max_vertices:,}")
+        raise InvalidUpload(
+            f"the file has more than {limits.max_vertices:,} vertices; the limit is {limits.max_vertices:,}"
+        )
     for index, geometry in enumerate(geometries, start=1):
         if geometry is None or geometry.is_empty:
             raise InvalidUpload(f"feature {index} has no geometry")
@@ -239,7 +236,7 @@ def _features_from_geometries(
     features = []
     for index, (geometry, attrs) in enumerate(zip(wgs, attributes, strict=True), start=1):
         if geometry.geom_type == "Point":
-            number = _number_of(attrs)
+            number = readers.number_of(attrs)
             if not number:
                 raise InvalidUpload(f"marker {index} has no marker number (a 'number', '编号' or 'name' field)")
             features.append(ParsedFeature(kind="marker", geometry=geometry, number=number, attributes=attrs))
@@ -248,153 +245,81 @@ def _features_from_geometries(
     return features
 
 
-def _read_with_gdal(
-    path: Path, *, layers: list[str] | None = None, encoding: str | None = None
-) -> tuple[list, list, str | None]:
-    """Geometries, attribute dicts and the CRS (WKT) of every (or the named) layer of a file."""
-    geometries, attributes, crs = [], [], None
+def _epsg_of_layer_crs(crss: set[str]) -> int | None:
+    """The EPSG code of the CRS GDAL found for the file's layers (one for all), if any."""
+    if len(crss) > 1:
+        raise InvalidUpload("the file's layers are in different CRSs; send one CRS per file")
+    return _epsg_of_file_crs(next(iter(crss), None))
+
+
+def _read(kind: str, data: bytes, directory: Path, *, encoding: str | None, limits: UploadLimits):
+    """Geometries, attributes, the EPSG code the file states and the one its format implies."""
+    from boundaries.surveys import archives, ogr  # GDAL is loaded in the sandbox child only
+
+    bounds = {"max_layers": limits.max_layers, "max_features": limits.max_features, "max_vertices": limits.max_vertices}
+    path = directory / f"upload.{'gpkg' if kind == 'geopackage' else kind}"
     try:
-        available = [name for name, _ in pyogrio.list_layers(path)]
-        for layer in available if layers is None else [n for n in layers if n in available]:
-            info = pyogrio.read_info(path, layer=layer, encoding=encoding)
-            if info["features"] == 0:
-                continue
-            frame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding, on_invalid="raise")
-            crs = crs or info.get("crs")
-            geometries.extend(frame.geometry.tolist())
-            columns = [c for c in frame.columns if c != "geometry"]
-            attributes.extend(
-                {c: (None if isinstance(v, float) and math.isnan(v) else v) for c, v in zip(columns, row, strict=True)}
-                for row in frame[columns].itertuples(index=False)
+        if kind in ("gpx", "kml"):
+            readers.refuse_dangerous_xml(data)
+            path.write_bytes(data)
+            layers = ["waypoints", "routes", "tracks"] if kind == "gpx" else None
+            geometries, attributes, _ = ogr.ogr_read(path, driver=GDAL_DRIVER[kind], layers=layers, **bounds)
+            return geometries, attributes, None, WGS84  # GPX and KML are WGS84 by definition
+        if kind == "geojson":
+            stated, cleaned = readers.geojson_without_crs(data)
+            path.write_bytes(cleaned)
+            geometries, attributes, _ = ogr.ogr_read(path, driver="GeoJSON", **bounds)
+            return geometries, attributes, stated, None  # RFC 7946: WGS84 unless stated (or the form says)
+        if kind == "geopackage":
+            path.write_bytes(data)
+            tables = readers.geopackage_feature_tables(path, max_layers=limits.max_layers)
+            options = ["LIST_ALL_TABLES=NO"]
+            geometries, attributes, crss = ogr.ogr_read(
+                path, driver="GPKG", layers=tables, open_options=options, **bounds
             )
-    except (
-        pyogrio.errors.DataSourceError,
-        pyogrio.errors.DataLayerError,
-        pyogrio.errors.FieldError,
-        pyogrio.errors.GeometryError,
-        shapely.errors.GEOSException,
-        ValueError,
-        UnicodeDecodeError,
-    ) as exc:
-        raise InvalidUpload(f"the file cannot be read ({str(exc).splitlines()[0][:200]})") from exc
-    return geometries, attributes, crs
-
-
-def _geojson_states_crs(data: bytes) -> bool:
-    """Whether a (legacy) GeoJSON names its CRS; RFC 7946 GeoJSON has none and is WGS84."""
-    try:
-        document = json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidUpload(f"the GeoJSON is malformed or truncated ({exc})") from exc
-    return isinstance(document, dict) and "crs" in document
-
-
-def _refuse_dangerous_xml(data: bytes) -> None:
-    """Refuse XML with a DTD (entity expansion, external entities) or that is malformed, before GDAL
-    reads it: one streaming pass of defusedxml's SAX parser, which builds no tree."""
-    try:
-        defusedxml.sax.parseString(data, xml.sax.handler.ContentHandler(), forbid_dtd=True)
-    except defusedxml.DefusedXmlException as exc:
-        raise InvalidUpload(
-            "XML with a DTD or entities is not accepted (entity expansion / external entities)"
-        ) from exc
-    except xml.sax.SAXException as exc:
-        raise InvalidUpload(f"the XML is malformed or truncated ({exc})") from exc
-
-
-def _safe_members(archive: zipfile.ZipFile, *, limits: UploadLimits) -> list[zipfile.ZipInfo]:
-    members = [m for m in archive.infolist() if not m.is_dir()]
-    if len(members) > limits.max_zip_members:
-        raise InvalidUpload(f"the archive has {len(members)} files; the limit is {limits.max_zip_members}")
-    total = 0
-    for member in members:
-        name = member.filename.replace("\\", "/")
-        path = PurePosixPath(name)
-        if name.startswith("/") or ".." in path.parts or ":" in path.parts[0]:
-            raise InvalidUpload(f"the archive has a member outside it: {member.filename!r}")
-        suffix = path.suffix.lower()
-        if suffix == ".zip":
-            raise InvalidUpload("nested archives are not accepted")
-        if suffix not in SHAPEFILE_PARTS:
-            raise InvalidUpload(f"the archive may hold only Shapefile parts; found {member.filename!r}")
-        total += member.file_size
-        if total > limits.max_zip_uncompressed:
-            raise InvalidUpload(
-                f"the archive unpacks to more than {limits.max_zip_uncompressed // (1024 * 1024)} MB (zip bomb?)"
+            return geometries, attributes, _epsg_of_layer_crs(crss), None
+        if kind == "shapefile":
+            archives.shapefile_extract(
+                data, directory, max_members=limits.max_zip_members, max_uncompressed=limits.max_zip_uncompressed
             )
-    return members
+            shapefiles = sorted(directory.glob("*.[sS][hH][pP]"))
+            if len(shapefiles) != 1:
+                raise InvalidUpload(f"the archive must hold exactly one .shp (it holds {len(shapefiles)})")
+            shp = shapefiles[0]
+            parts = {p.suffix.lower(): p for p in directory.iterdir() if p.stem == shp.stem}
+            missing = {".shx", ".dbf"} - set(parts)
+            if missing:
+                raise InvalidUpload(f"the Shapefile lacks {', '.join(sorted(missing))}")
+            options = [f"ENCODING={archives.dbf_encoding(parts['.dbf'], parts.get('.cpg'), encoding)}"]
+            geometries, attributes, crss = ogr.ogr_read(shp, driver="ESRI Shapefile", open_options=options, **bounds)
+            return geometries, attributes, _epsg_of_layer_crs(crss), None
+        geometries, attributes, crs = readers.read_csv(data, encoding=encoding, max_features=limits.max_features)
+        return geometries, attributes, crs_from_form(crs), None
+    except (readers.Refused, archives.ArchiveRefused, ogr.UnreadableFile) as exc:
+        raise InvalidUpload(str(exc)) from exc
 
 
-def _extract_capped(
-    archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], directory: Path, *, limits: UploadLimits
-) -> None:
-    """Extract under flat safe names, stopping if the real sizes exceed the declared limit."""
-    written = 0
-    for member in members:
-        target = directory / PurePosixPath(member.filename.replace("\\", "/")).name
-        with archive.open(member) as source, open(target, "wb") as sink:
-            while chunk := source.read(1 << 16):
-                written += len(chunk)
-                if written > limits.max_zip_uncompressed:
-                    raise InvalidUpload("the archive unpacks to more than its limit (zip bomb?)")
-                sink.write(chunk)
-
-
-def _dbf_encoding(dbf: Path, cpg: Path | None, form_encoding: str | None) -> str:
-    """The attribute encoding from .cpg, the form, or the DBF's language driver byte; UTF-8/ASCII
-    attributes need none. Undeclared non-UTF-8 text (GBK without .cpg) is refused, not guessed."""
-    if cpg is not None:
-        declared = cpg.read_text(encoding="ascii", errors="replace").strip() or "UTF-8"
-        return {"936": "GBK", "CP936": "GBK"}.get(declared.upper(), declared)
-    if form_encoding:
-        return form_encoding
-    data = dbf.read_bytes()
-    if len(data) > 29 and data[29] in DBF_LDID_GBK:
-        return DBF_LDID_GBK[data[29]]
-    header_length = int.from_bytes(data[8:10], "little") if len(data) >= 10 else len(data)
-    try:
-        data[header_length:].decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidUpload(
-            "the Shapefile's attributes are not UTF-8 and no .cpg states their encoding: add a .cpg "
-            "(e.g. GBK) or choose the encoding in the form"
-        ) from None
-    return "UTF-8"
-
-
-def _read_csv(data: bytes, *, encoding: str | None) -> tuple[list, list, str | None]:
-    try:
-        text = data.decode(encoding or "utf-8-sig")
-    except (UnicodeDecodeError, LookupError):
-        raise InvalidUpload("the CSV is not UTF-8: save it as UTF-8 or choose its encoding in the form") from None
-    rows = list(csv.DictReader(io.StringIO(text)))
-    if not rows:
-        raise InvalidUpload("the CSV has no rows")
-    header = {name.strip().lower(): name for name in rows[0] if name}
-
-    def column(candidates: tuple[str, ...], label: str) -> str | None:
-        found = next((header[c] for c in candidates if c in header), None)
-        if found is None and label:
-            raise InvalidUpload(f"the CSV has no {label} column (one of {', '.join(candidates)})")
-        return found
-
-    number_column = column(NUMBER_FIELDS, "marker number")
-    x_column, y_column = column(X_FIELDS, "x"), column(Y_FIELDS, "y")
-    crs_column = column(CRS_FIELDS, "")
-    crs_values = {row[crs_column].strip() for row in rows} if crs_column else set()
-    if len(crs_values) > 1:
-        raise InvalidUpload(f"the CSV mixes CRSs ({', '.join(sorted(crs_values))}); send one CRS per file")
-    geometries, attributes = [], []
-    for line, row in enumerate(rows, start=2):
-        try:
-            x, y = float(row[x_column]), float(row[y_column])
-        except (TypeError, ValueError):
-            raise InvalidUpload(f"CSV line {line}: x and y must be numbers") from None
-        geometries.append(shapely.Point(x, y))
-        extra = {k: v for k, v in row.items() if k and k not in (number_column, x_column, y_column, crs_column)}
-        attributes.append({**extra, "number": (row[number_column] or "").strip(), "line": line})
-    crs = crs_values.pop() if crs_values else None
-    return geometries, attributes, (f"EPSG:{crs_from_form(crs)}" if crs else None)
+def survey_file_read(
+    *, data: bytes, kind: str, form_crs: int | None, encoding: str | None, limits: UploadLimits, directory: str
+) -> tuple[dict, bytes]:
+    """The sandbox child's work: read the file, check it and convert it to WGS84, and return the
+    result as plain data (a JSON-able header and the geometries' WKB, one after the other)."""
+    geometries, attributes, stated, implied = _read(kind, data, Path(directory), encoding=encoding, limits=limits)
+    if kind == "geojson" and stated is None:
+        implied = None if form_crs else WGS84
+    epsg, source = _resolve_crs(in_file=stated, in_form=form_crs, implied=implied)
+    features = _features_from_geometries(geometries, attributes, epsg=epsg, limits=limits)
+    wkbs = shapely.to_wkb(np.array([f.geometry for f in features], dtype=object)).tolist()
+    header = {
+        "format": kind,
+        "crs": epsg,
+        "crs_source": source,
+        "features": [
+            {"kind": f.kind, "number": f.number, "attributes": f.attributes, "wkb_bytes": len(w)}
+            for f, w in zip(features, wkbs, strict=True)
+        ],
+    }
+    return header, b"".join(wkbs)
 
 
 def survey_file_parse(
@@ -406,7 +331,8 @@ def survey_file_parse(
     limits: UploadLimits | None = None,
 ) -> ParsedFile:
     """Parse an uploaded survey file into WGS84 tracks and markers, or raise InvalidUpload (4xx)
-    with the reason. ``crs`` is the form's EPSG code, ``encoding`` the form's attribute encoding."""
+    with the reason, or LimitExceeded (422) when reading it passes the CPU, memory or time limit.
+    ``crs`` is the form's EPSG code, ``encoding`` the form's attribute encoding."""
     limits = limits or UploadLimits.from_settings()
     if not data:
         raise InvalidUpload(f"{filename}: the file is empty")
@@ -414,46 +340,37 @@ def survey_file_parse(
         raise UploadTooLarge(f"{filename}: {len(data):,} bytes; the limit is {limits.max_bytes:,}")
     form_crs = crs_from_form(crs)
     kind = survey_file_format(filename=filename, data=data)
-    implied = None
-    with tempfile.TemporaryDirectory(prefix="survey-upload-") as tmp:
-        directory = Path(tmp)
-        if kind in ("gpx", "kml"):
-            _refuse_dangerous_xml(data)
-            path = directory / f"upload.{kind}"
-            path.write_bytes(data)
-            layers = ["waypoints", "routes", "tracks"] if kind == "gpx" else None
-            geometries, attributes, file_crs = _read_with_gdal(path, layers=layers)
-            implied, file_crs = WGS84, None  # GPX and KML are WGS84 by definition
-        elif kind == "geojson":
-            states_crs = _geojson_states_crs(data)
-            path = directory / "upload.geojson"
-            path.write_bytes(data)
-            geometries, attributes, file_crs = _read_with_gdal(path)
-            if not states_crs:
-                file_crs, implied = None, (None if form_crs else WGS84)  # RFC 7946: WGS84 unless stated
-        elif kind == "geopackage":
-            path = directory / "upload.gpkg"
-            path.write_bytes(data)
-            geometries, attributes, file_crs = _read_with_gdal(path)
-        elif kind == "shapefile":
-            try:
-                archive = zipfile.ZipFile(io.BytesIO(data))
-                members = _safe_members(archive, limits=limits)
-                _extract_capped(archive, members, directory, limits=limits)
-            except (zipfile.BadZipFile, EOFError, NotImplementedError, ValueError) as exc:
-                raise InvalidUpload(f"{filename}: not a readable zip archive ({exc})") from exc
-            shapefiles = sorted(directory.glob("*.[sS][hH][pP]"))
-            if len(shapefiles) != 1:
-                raise InvalidUpload(f"the archive must hold exactly one .shp (it holds {len(shapefiles)})")
-            shp = shapefiles[0]
-            parts = {p.suffix.lower(): p for p in directory.iterdir() if p.stem == shp.stem}
-            missing = {".shx", ".dbf"} - set(parts)
-            if missing:
-                raise InvalidUpload(f"the Shapefile lacks {', '.join(sorted(missing))}")
-            dbf_encoding = _dbf_encoding(parts[".dbf"], parts.get(".cpg"), encoding)
-            geometries, attributes, file_crs = _read_with_gdal(shp, encoding=dbf_encoding)
-        else:
-            geometries, attributes, file_crs = _read_csv(data, encoding=encoding)
-    epsg, source = _resolve_crs(in_file=_epsg_of_file_crs(file_crs), in_form=form_crs, implied=implied)
-    features = _features_from_geometries(geometries, attributes, epsg=epsg, limits=limits)
-    return ParsedFile(format=kind, crs=epsg, crs_source=source, features=features)
+    if encoding is not None and encoding not in ENCODINGS:
+        raise InvalidUpload(f"encoding {encoding!r} is not one of {', '.join(ENCODINGS)}")
+    directory = tempfile.mkdtemp(prefix="survey-upload-")
+    try:
+        result = sandbox_run(
+            survey_file_read,
+            kwargs={
+                "data": data, "kind": kind, "form_crs": form_crs, "encoding": encoding, "limits": limits,
+                "directory": directory,
+            },
+            limits=ChildLimits(
+                cpu_seconds=limits.max_cpu_seconds,
+                wall_seconds=limits.max_wall_seconds,
+                memory_bytes=limits.max_memory_bytes,
+                file_bytes=max(2 * limits.max_bytes, limits.max_zip_uncompressed) + (1 << 20),
+            ),
+            refusals={cls.__name__: cls for cls in (InvalidUpload, UploadTooLarge, UnsupportedFormat)},
+            what=filename,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    header, offsets = result.header, np.cumsum([0] + [f["wkb_bytes"] for f in result.header["features"]])
+    geometries = shapely.from_wkb([result.blob[a:b] for a, b in itertools.pairwise(offsets)])
+    features = [
+        ParsedFeature(kind=f["kind"], geometry=g, number=f["number"], attributes=f["attributes"])
+        for f, g in zip(header["features"], geometries, strict=True)
+    ]
+    return ParsedFile(
+        format=header["format"],
+        crs=header["crs"],
+        crs_source=header["crs_source"],
+        features=features,
+        stats=result.stats,
+    )

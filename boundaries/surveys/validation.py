@@ -126,6 +126,7 @@ def survey_upload_validate(*, upload: SurveyUpload) -> dict:
         "crs": f"EPSG:{upload.crs}",
         "crs_source": upload.crs_source,
         "tolerance_m": tolerance,
+        "tolerance_source": upload.tolerance_source,
         "features": len(features),
         "tracks": len(tracks),
         "markers": len(markers),

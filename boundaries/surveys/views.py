@@ -10,15 +10,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from boundaries.models import BoundaryLine
+from boundaries.surveys.api import SurveyUploadThrottle
 from boundaries.surveys.models import SurveyUpload
 from boundaries.surveys.parsing import ENCODINGS
 from boundaries.surveys.selectors import survey_upload_get, survey_uploads_visible
-from boundaries.surveys.services import (
-    DEFAULT_TOLERANCE_M,
-    MAX_TOLERANCE_M,
-    survey_upload_create,
-    survey_upload_review,
-)
+from boundaries.surveys.services import survey_upload_create, survey_upload_review
 from gis_portal.core.errors import ServiceError
 from gis_portal.core.roles import REVIEWER, SURVEYOR, user_has_role
 
@@ -43,9 +39,6 @@ class SurveyUploadForm(forms.Form):
         label=_("Attribute encoding"),
         choices=[("", _("stated in the file"))] + [(e, e) for e in ENCODINGS],
         required=False,
-    )
-    tolerance_m = forms.FloatField(
-        label=_("Tolerance (m)"), initial=DEFAULT_TOLERANCE_M, min_value=0.01, max_value=MAX_TOLERANCE_M
     )
     survey_date = forms.DateField(label=_("Survey date"), widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -80,6 +73,13 @@ class SurveyHomeView(LoginRequiredMixin, View):
         if form is None:
             context = self.context(request, None) | {"error": _("Only members of a survey team upload field data.")}
             return render(request, self.template, context, status=403)
+        throttle = SurveyUploadThrottle()
+        if not throttle.allow_request(request, self):
+            wait = throttle.wait()
+            message = _("Too many uploads: try again in %(seconds)d s.") % {"seconds": wait or 60}
+            response = render(request, self.template, self.context(request, form) | {"error": message}, status=429)
+            response["Retry-After"] = str(int(wait or 60))
+            return response
         if not form.is_valid():
             return render(request, self.template, self.context(request, form), status=400)
         data = form.cleaned_data
@@ -90,7 +90,6 @@ class SurveyHomeView(LoginRequiredMixin, View):
                 file=data["file"],
                 crs=data["crs"] or None,
                 encoding=data["encoding"] or None,
-                tolerance_m=data["tolerance_m"],
                 survey_date=data["survey_date"],
             )
         except ServiceError as exc:
@@ -121,7 +120,10 @@ class SurveyUploadPageView(LoginRequiredMixin, View):
             "report": upload.report,
             "line_geojson": json.loads(upload.line.geom.simplify(0.00005, preserve_topology=True).geojson),
             "features_geojson": features,
-            "can_review": user_has_role(request.user, REVIEWER) and upload.status == SurveyUpload.Status.VALIDATED,
+            "can_review": user_has_role(request.user, REVIEWER)
+            and upload.status == SurveyUpload.Status.VALIDATED
+            and upload.uploaded_by_id != request.user.pk,
+            "own_upload": upload.uploaded_by_id == request.user.pk,
             "error": error,
         }
         return render(request, "surveys/survey_upload.html", context, status=status)
@@ -137,6 +139,8 @@ class SurveyUploadPageView(LoginRequiredMixin, View):
                 user=request.user,
                 accept=request.POST.get("decision") == "accept",
                 comment=request.POST.get("comment", "")[:2000],
+                override=request.POST.get("override") == "on",
+                override_reason=request.POST.get("override_reason", "")[:2000],
             )
         except ServiceError as exc:
             return self.render_page(request, upload, error=exc.message, status=exc.status)

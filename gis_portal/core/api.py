@@ -6,9 +6,8 @@ import json
 from typing import Any
 
 import rest_framework_gis.pagination
-from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.db.models.functions import AsGeoJSON
-from django.db.models import F, Func, QuerySet
+from django.db.models import F, QuerySet
 from django.http import Http404
 from drf_spectacular.contrib.rest_framework_gis import build_geometry_geo_schema
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -20,13 +19,9 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework_gis import fields as gis_fields
 
 from gis_portal.core.errors import InvalidParameter, ServiceError
+from gis_portal.core.functions import SimplifyPreserveTopology
 
 METRES_PER_DEGREE = 111_320.0  # of latitude; a tolerance, not a measurement
-
-
-class SimplifyPreserveTopology(Func):
-    function = "ST_SimplifyPreserveTopology"
-    output_field = GeometryField(srid=4326)
 
 
 class ErrorBodySerializer(serializers.Serializer):
@@ -59,7 +54,9 @@ def error_body(*, code: str, message: str, details: Any = None) -> dict:
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, ServiceError):
-        return Response(error_body(code=exc.code, message=exc.message, details=exc.details), status=exc.status)
+        headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
+        body = error_body(code=exc.code, message=exc.message, details=exc.details)
+        return Response(body, status=exc.status, headers=headers)
     if isinstance(exc, Http404):
         return Response(error_body(code="not_found", message=str(exc) or "Not found."), status=404)
     response = drf_exception_handler(exc, context)
@@ -109,9 +106,12 @@ def with_geojson(queryset: QuerySet, geometry: Any, *, simplify_m: float = 0) ->
 
 
 class GeoJsonPagination(rest_framework_gis.pagination.GeoJsonPagination):
+    """Pages of 1,000 features; ``page_size`` up to 2,000 (a larger one is clamped to it). A whole
+    layer is read by following ``next``."""
+
     page_size = 1000
     page_size_query_param = "page_size"
-    max_page_size = 20000
+    max_page_size = 2000
 
 
 def query_validate(serializer_class: type[serializers.Serializer], request: Request) -> dict:

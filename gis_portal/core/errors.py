@@ -16,6 +16,8 @@ class ServiceError(Exception):
     code = "bad_request"
     default_message = "Bad request."
 
+    retry_after_s: int | None = None  # sent as Retry-After when set
+
     def __init__(self, message: str | None = None, *, code: str | None = None, details: Any = None) -> None:
         self.message = message or self.default_message
         if code:
@@ -76,6 +78,15 @@ class UnsupportedMediaType(ServiceError):
     status = 415
     code = "unsupported_format"
     default_message = "The file type is not supported."
+
+
+class ServiceBusy(ServiceError):
+    """The service is at its limit for this kind of request; the client should retry shortly."""
+
+    status = 503
+    code = "busy"
+    default_message = "The service is busy; try again in a few seconds."
+    retry_after_s = 5
 
 
 class Unprocessable(ServiceError):

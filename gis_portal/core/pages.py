@@ -24,8 +24,12 @@ def wants_json(request: HttpRequest) -> bool:
 def error_response(request: HttpRequest, error: ServiceError) -> HttpResponse:
     if wants_json(request):
         body = error_body(code=error.code, message=error.message, details=error.details)
-        return JsonResponse(body, status=error.status, json_dumps_params={"ensure_ascii": False})
-    return render(request, "error.html", {"error": error}, status=error.status)
+        response = JsonResponse(body, status=error.status, json_dumps_params={"ensure_ascii": False})
+    else:
+        response = render(request, "error.html", {"error": error}, status=error.status)
+    if error.retry_after_s:
+        response["Retry-After"] = str(error.retry_after_s)
+    return response
 
 
 class ServiceErrorMiddleware:

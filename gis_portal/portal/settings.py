@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "gis_portal.core.logs.RequestLogMiddleware",  # first: it times and logs the whole request
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # early: its header goes on every response, error pages included
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -75,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "gis_portal.core.limits.RequestLimitsMiddleware",  # before any view reads the body
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -88,7 +90,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "gis_portal.portal.accounts.lockout_response"
+AXES_LOCKOUT_CALLABLE = "gis_portal.portal.accounts.api.lockout_response"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "map"
 LOGOUT_REDIRECT_URL = "map"
@@ -129,17 +131,61 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))  # survey uploads' original files
-# Survey uploads (boundaries.surveys.parsing.UploadLimits): bytes, features, vertices, zip members and size.
+# Survey uploads' original files: outside the code directory (never served by it, never shipped
+# with it), created by scripts/setup.sh; files 0640 and directories 0750, not world-readable.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", "/var/lib/gis-portal/media"))
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
+# Survey uploads (boundaries.surveys.parsing.UploadLimits): bytes, features, vertices, layers, zip
+# members and size, and what the sandboxed reader may spend (CPU s, wall-clock s, address space).
 SURVEY_UPLOAD_LIMITS = {
     "max_bytes": int(os.environ.get("SURVEY_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)),
     "max_features": 10_000,
     "max_vertices": 1_000_000,
+    "max_layers": 20,
     "max_zip_members": 20,
     "max_zip_uncompressed": 100 * 1024 * 1024,
+    "max_cpu_seconds": 15,
+    "max_wall_seconds": 20.0,
+    "max_memory_bytes": 1024 * 1024 * 1024,
 }
 # Uploads larger than this stream to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_HANDLERS = [
+    "gis_portal.core.limits.BodyLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Request bodies (gis_portal.core.limits): the paths that take files accept the upload limit (plus
+# the multipart envelope); every other path Django's form-data limit. A longer body is refused
+# before it is read (413). The reverse proxy should say the same (docs/DEPLOYMENT.md).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+REQUEST_BODY_LIMITS = {
+    "/api/v1/survey-uploads": SURVEY_UPLOAD_LIMITS["max_bytes"] + 65_536,
+    "/surveys/": SURVEY_UPLOAD_LIMITS["max_bytes"] + 65_536,
+}
+# Database statements of a public request end after this (below gunicorn's 30 s worker timeout), a
+# signed-in request's after the longer one; either answers 503 with Retry-After.
+PUBLIC_STATEMENT_TIMEOUT_MS = int(os.environ.get("PUBLIC_STATEMENT_TIMEOUT_MS", "10000"))
+STATEMENT_TIMEOUT_MS = int(os.environ.get("STATEMENT_TIMEOUT_MS", "25000"))
+# Expensive requests (exports, reports, suggested sites) running at once across every worker.
+HEAVY_REQUESTS_AT_ONCE = int(os.environ.get("HEAVY_REQUESTS_AT_ONCE", "2"))
+HEAVY_REQUEST_SLOT_SECONDS = 60
+
+# The cache every worker and app server shares (Redis, started by scripts/setup.sh): throttles,
+# the heavy-request bulkhead, tiles.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "gis_portal"),
+    }
+}
+# Proxies in front of the service (0: clients connect directly). Throttles and lock-outs take the
+# client's address from X-Forwarded-For only past this many proxies, never a client-chosen header.
+NUM_PROXIES = int(os.environ.get("NUM_PROXIES", "0"))
+AXES_IPWARE_PROXY_COUNT = NUM_PROXIES or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if NUM_PROXIES else ["REMOTE_ADDR"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -155,7 +201,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_THROTTLE_RATES": {"token": "10/minute", "survey_upload": "30/hour", "coverage_suggest": "30/minute"},
+    "DEFAULT_THROTTLE_RATES": {
+        "token": "10/minute",
+        "survey_upload": "30/hour",
+        "heavy_anon": os.environ.get("THROTTLE_HEAVY_ANON", "10/minute"),
+        "heavy_user": os.environ.get("THROTTLE_HEAVY_USER", "60/minute"),
+    },
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "EXCEPTION_HANDLER": "gis_portal.core.api.api_exception_handler",
@@ -241,12 +293,35 @@ TILE_CACHE_SECONDS = int(os.environ.get("TILE_CACHE_SECONDS", "300"))
 # Seed of the generated (synthetic) data: same seed, same output.
 SYNTHETIC_SEED = int(os.environ.get("SYNTHETIC_SEED", "20190101"))
 
+# One JSON object a line on standard error (gis_portal.core.logs), one line a request; LOG_FORMAT=text
+# for plain lines at a terminal.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "gis_portal.core.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": os.environ.get("LOG_FORMAT", "json")}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # The request line (gis_portal.requests) says it; Django's own 4xx warnings would say it twice.
+    "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# The production profile: PORTAL_HTTPS=1 behind a TLS-terminating proxy that sets
+# X-Forwarded-Proto. HSTS, redirect to HTTPS (health probes excepted), Secure cookies, shorter
+# sessions. `manage.py check --deploy --fail-level WARNING` is clean with it (a test).
+PORTAL_HTTPS = env_bool("PORTAL_HTTPS", False)
+if PORTAL_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 3600)))  # a working day
 
 # GDAL < 3.9 cannot block file/network access while parsing spatial references. The service never
 # passes a user's SRS text to GDAL: CRSs are taken only as EPSG codes from a fixed allow-list.

@@ -2,7 +2,8 @@
 PostGIS ``ST_AsMVT`` through django-vectortiles). Geometry is simplified by zoom (to about one
 pixel of the tile, in Web Mercator metres) and small features appear only from the zoom where they
 are readable. ``?cluster=`` limits every layer to one of the three clusters. Tiles are cached in the
-process (``TILE_CACHE_SECONDS``) and marked cacheable for browsers and CDNs for as long.
+process (``TILE_CACHE_SECONDS``) and marked cacheable for browsers and CDNs for as long. A bad
+request raises a ``ServiceError``, which the pages' middleware answers as JSON.
 """
 
 import hashlib
@@ -11,15 +12,17 @@ from django.conf import settings
 from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.db.models.functions import Transform
 from django.core.cache import cache
-from django.db.models import F, Func
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.db.models import F, Func, Value
+from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
 from django.views import View
 from vectortiles import VectorLayer
+from vectortiles.backends.postgis.functions import MakeEnvelope
 
 from boundaries.models import BoundaryLine, Cluster, Division, Marker
 from facilities.models import Facility
-from gis_portal.core.api import error_body
+from gis_portal.core.crs import WEB_MERCATOR, WGS84
+from gis_portal.core.errors import InvalidParameter, NotFound
 from placenames.models import PlaceName
 
 MAX_ZOOM = 22
@@ -32,11 +35,19 @@ def pixel_m(z: int) -> float:
     return EARTH_CIRCUMFERENCE_M / (2**z) / TILE_EXTENT
 
 
-class Simplify(Func):
-    """ST_Simplify in Web Mercator, back in EPSG:4326: drops vertices closer than a tile unit."""
-
-    template = "ST_Transform(ST_Simplify(ST_Transform(%(expressions)s, 3857), %(tolerance)s, true), 4326)"
-    output_field = GeometryField(srid=4326)
+def simplified(geometry: F, *, tolerance_m: float) -> Transform:
+    """``geometry`` (EPSG:4326) simplified with ST_Simplify in Web Mercator and brought back: drops
+    vertices closer than ``tolerance_m`` Web Mercator metres (a tile unit), keeping small polygons
+    and lines that would collapse."""
+    in_mercator = Transform(geometry, WEB_MERCATOR)
+    simplified_mercator = Func(
+        in_mercator,
+        Value(tolerance_m),
+        Value(True),
+        function="ST_Simplify",
+        output_field=GeometryField(srid=WEB_MERCATOR),
+    )
+    return Transform(simplified_mercator, WGS84)
 
 
 class PortalLayer(VectorLayer):
@@ -56,13 +67,10 @@ class PortalLayer(VectorLayer):
             queryset = queryset.filter(**{self.cluster_path: self.cluster})
         # Filter on the indexed column first; the library then clips the annotated geometry.
         xmin, ymin, xmax, ymax = self.get_bounds(x, y, z)
-        envelope = Transform(
-            Func(xmin, ymin, xmax, ymax, 3857, function="ST_MakeEnvelope", output_field=GeometryField(srid=3857)),
-            4326,
-        )
+        envelope = Transform(MakeEnvelope(xmin, ymin, xmax, ymax, WEB_MERCATOR), WGS84)
         queryset = queryset.filter(**{f"{self.source_field}__intersects": envelope})
         if self.simplify:
-            return queryset.annotate(tile_geom=Simplify(F(self.source_field), tolerance=pixel_m(z)))
+            return queryset.annotate(tile_geom=simplified(F(self.source_field), tolerance_m=pixel_m(z)))
         return queryset.annotate(tile_geom=F(self.source_field))
 
     geom_field = "tile_geom"
@@ -137,10 +145,6 @@ LAYERS = {
 }
 
 
-def _error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse(error_body(code=code, message=message), status=status)
-
-
 class TileView(View):
     """One tile of one layer: 200 with MVT bytes, 204 when the tile has no feature, 400 for bad
     coordinates or cluster, 404 for an unknown layer."""
@@ -148,16 +152,16 @@ class TileView(View):
     def get(self, request: HttpRequest, layer: str, z: str, x: str, y: str) -> HttpResponse:
         layer_class = LAYERS.get(layer)
         if layer_class is None:
-            return _error(404, "not_found", f"no tile layer {layer[:40]!r}; layers: {', '.join(LAYERS)}")
+            raise NotFound(f"no tile layer {layer[:40]!r}; layers: {', '.join(LAYERS)}")
         try:
             z, x, y = int(z), int(x), int(y)
         except ValueError:
-            return _error(400, "invalid_parameter", "z, x and y must be whole numbers")
+            raise InvalidParameter("z, x and y must be whole numbers") from None
         if not 0 <= z <= MAX_ZOOM or not (0 <= x < 2**z and 0 <= y < 2**z):
-            return _error(400, "invalid_parameter", f"tile {z}/{x}/{y} does not exist (0 <= x, y < 2^z, z <= 22)")
+            raise InvalidParameter(f"tile {z}/{x}/{y} does not exist (0 <= x, y < 2^z, z <= {MAX_ZOOM})")
         cluster = request.GET.get("cluster") or None
         if cluster is not None and cluster not in _cluster_slugs():
-            return _error(400, "invalid_parameter", f"cluster: no cluster {cluster[:40]!r}")
+            raise InvalidParameter(f"cluster: no cluster {cluster[:40]!r}")
         key = "tile:" + hashlib.sha1(f"{layer}/{z}/{x}/{y}/{cluster}".encode()).hexdigest()  # noqa: S324 (a cache key)
         content = cache.get(key)
         if content is None:

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -8,7 +9,9 @@ from boundaries.surveys import api as survey_api
 from boundaries.surveys import views as survey_views
 from facilities import api as facilities_api
 from facilities import views as facilities_views
-from gis_portal.portal import accounts, tiles, views
+from gis_portal.portal import health, tiles, views
+from gis_portal.portal.accounts import api as accounts_api
+from gis_portal.portal.accounts import views as accounts_views
 from placenames import api as placenames_api
 
 api_v1 = [
@@ -19,7 +22,7 @@ api_v1 = [
         SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="portal/swagger_ui.html"),
         name="docs",
     ),
-    path("auth/token", accounts.TokenView.as_view(), name="auth-token"),
+    path("auth/token", accounts_api.TokenView.as_view(), name="auth-token"),
     path("locate", boundaries_api.LocateView.as_view(), name="locate"),
     path("divisions", boundaries_api.DivisionListView.as_view(), name="division-list"),
     path("boundary-lines", boundaries_api.BoundaryLineListView.as_view(), name="boundary-line-list"),
@@ -44,6 +47,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("", views.MapView.as_view(), name="map"),
     path("inspections/", boundaries_views.InspectionDashboardView.as_view(), name="inspections"),
     path("inspections/lines/<str:code>/", boundaries_views.BoundaryLinePageView.as_view(), name="inspection-line"),
@@ -53,7 +58,14 @@ urlpatterns = [
     path("tiles/<str:layer>/<str:z>/<str:x>/<str:y>.pbf", tiles.TileView.as_view(), name="tile"),
     path("placenames/", include("placenames.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Sign-in, sign-out and a signed-in user's own password change. No self-service password reset:
+    # accounts are given and reset by administrators, and the service sends no mail.
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/manage/", accounts_views.AccountsView.as_view(), name="accounts"),
+    path("accounts/audit/", accounts_views.AuditView.as_view(), name="accounts-audit"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("surveys/", survey_views.SurveyHomeView.as_view(), name="surveys"),
     path("surveys/<int:pk>/", survey_views.SurveyUploadPageView.as_view(), name="survey-upload-detail"),
     path("admin/", admin.site.urls),

@@ -7,6 +7,8 @@ from django.contrib.gis.geos import MultiPolygon, Polygon
 
 from boundaries.models import Division, DivisionPiece
 from boundaries.selectors import division_locate
+from gis_portal.core.crs import WGS84
+from tests.boundaries.queries import row
 
 pytestmark = pytest.mark.django_db
 
@@ -28,20 +30,17 @@ def test_change_page_has_a_leaflet_widget_without_cdn(admin_client):
 
 def test_pieces_cover_each_division_exactly():
     # Planar areas: cutting a long edge adds a vertex, which changes its geodesic but not the tiling.
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT max(abs(ST_Area(d.geom) - p.area) / ST_Area(d.geom)), max(p.vertices)
-              FROM boundaries_division d
-              JOIN (SELECT division_id, sum(ST_Area(geom)) AS area, max(ST_NPoints(geom)) AS vertices
-                      FROM boundaries_divisionpiece GROUP BY division_id) p ON p.division_id = d.id
-            """
-        )
-        worst_relative_error, most_vertices = cursor.fetchone()
-    assert worst_relative_error < 1e-9
-    assert most_vertices <= DivisionPiece.MAX_VERTICES
+    worst = row(
+        """
+        SELECT max(abs(ST_Area(d.geom) - p.area) / ST_Area(d.geom)) AS relative_error,
+               max(p.vertices) AS most_vertices
+          FROM {division} d
+          JOIN (SELECT division_id, sum(ST_Area(geom)) AS area, max(ST_NPoints(geom)) AS vertices
+                  FROM {piece} GROUP BY division_id) p ON p.division_id = d.id
+        """
+    )
+    assert worst["relative_error"] < 1e-9
+    assert worst["most_vertices"] <= DivisionPiece.MAX_VERTICES
     assert DivisionPiece.objects.values("division").distinct().count() == 1 + 38 + 1031
 
 
@@ -51,7 +50,7 @@ def test_editing_a_township_polygon_in_the_admin_moves_locate(admin_client):
     neighbour_point = Division.objects.get(code="500103001").point
     assert division_locate(lon=neighbour_point.x, lat=neighbour_point.y)["township"]["code"] == "500103001"
     x, y = neighbour_point.x, neighbour_point.y
-    square = MultiPolygon(Polygon.from_bbox((x - 0.0005, y - 0.0005, x + 0.0005, y + 0.0005)), srid=4326)
+    square = MultiPolygon(Polygon.from_bbox((x - 0.0005, y - 0.0005, x + 0.0005, y + 0.0005)), srid=WGS84)
     form = {
         "code": target.code,
         "name": target.name,

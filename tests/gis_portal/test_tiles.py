@@ -7,6 +7,7 @@ from django.core.cache import cache
 from mapbox_vector_tile import decode
 
 from gis_portal.portal.tiles import TownshipLayer
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 JIEFANGBEI = (106.5767, 29.5575)
@@ -90,14 +91,11 @@ def test_empty_tile_outside_chongqing(client):
     ],
 )
 def test_bad_coordinates_or_cluster_are_400_json(client, path):
-    response = client.get(path)
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_parameter"
+    assert_error(client.get(path), 400, "invalid_parameter")
 
 
 def test_unknown_layer_is_404_json(client):
-    response = client.get("/tiles/secrets/1/0/0.pbf")
-    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+    assert_error(client.get("/tiles/secrets/1/0/0.pbf"), 404, "not_found")
 
 
 def test_cluster_filter_limits_the_layer(client):

@@ -75,7 +75,7 @@ def _yuzhong_map() -> str:
 def _run(*command: str) -> str:
     tool = shutil.which(command[0])
     assert tool, f"{command[0]} is missing: run scripts/setup.sh test (it installs poppler-utils)"
-    return subprocess.run([tool, *command[1:]], check=True, capture_output=True, text=True).stdout  # noqa: S603
+    return subprocess.run([tool, *command[1:]], check=True, capture_output=True, text=True).stdout
 
 
 def test_register_pdf_holds_the_chinese_names_an_embedded_font_and_the_map():

@@ -3,6 +3,7 @@ which must be refused with a clear 4xx reason (the API test checks that nothing 
 
 import io
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import shapely
 from pyproj import Transformer
 
 from boundaries.surveys.parsing import InvalidUpload, UploadLimits, survey_file_parse
+from boundaries.surveys.sandbox import LimitExceeded
+from tests.boundaries.surveys.corpus.make_corpus import LARGE, csv_rows
 
 CORPUS = Path(__file__).parent.parent / "boundaries" / "surveys" / "corpus"
 LON, LAT = 106.55, 29.56
@@ -55,13 +58,31 @@ HOSTILE = [
     ("zip_bomb.zip", None, 400, "zip bomb"),
     ("gk_without_crs.csv", "EPSG:3857", 400, "not accepted"),
     ("swapped_latlon.csv", "EPSG:4545", 400, "the file says EPSG:4326"),
+    # Names a URL GDAL would fetch (issue 11, finding 2): refused before GDAL, nothing fetched.
+    ("crs_link.geojson", None, 400, "links, URLs and other CRS definitions are not accepted"),
+    ("crs_name_url.geojson", None, 400, "links, URLs and other CRS definitions are not accepted"),
+    ("crs_on_geometry.geojson", None, 400, "crs on a feature or geometry"),
+    ("network_link.kml", None, 400, "no features"),
+    ("link_only.gpx", None, 400, "no features"),
+    ("prj_url.zip", None, 400, "does not state its CRS"),
+    # Small files that cost minutes (finding 3).
+    ("kml_1000_folders.kml", None, 400, "1,000 layers; the limit is 20"),
+    ("recursive_view.gpkg", None, 400, "views are not accepted"),
+    ("tiles.gpkg", None, 400, "other than features"),
+    # Ordinary files that gave 500s (finding 4).
+    ("zip_member_dot.zip", None, 400, "without a file name"),
+    ("zip_member_empty_name.zip", None, 400, "without a file name"),
+    ("encrypted.zip", None, 400, "encrypted"),
+    ("csv_short_row.csv", None, 400, "line 3 has fewer fields than the header"),
 ]
+# Files of the corpus that are accepted (real files have them): (file, features read).
+ACCEPTED = [("attribute_table.gpkg", 1)]
 
 
 def test_corpus_is_complete():
-    files = {p.name for p in CORPUS.iterdir() if p.suffix != ".py"}
-    assert files == {name for name, *_ in HOSTILE}
-    assert len(files) >= 25
+    files = {p.name for p in CORPUS.iterdir() if p.is_file() and p.suffix != ".py"}
+    assert files == {name for name, *_ in HOSTILE} | {name for name, _ in ACCEPTED}
+    assert len(files) >= 45
 
 
 @pytest.mark.parametrize(("name", "crs", "status", "reason"), HOSTILE)
@@ -194,3 +215,52 @@ def test_geopackage():
         parsed = survey_file_parse(data=path.read_bytes(), filename="f.gpkg")
     assert (parsed.format, parsed.crs, parsed.crs_source) == ("geopackage", 4490, "file")
     assert parsed.features[0].kind == "track"
+
+
+@pytest.mark.parametrize(("name", "features"), ACCEPTED)
+def test_accepted_corpus_file(name, features):
+    parsed = survey_file_parse(data=(CORPUS / name).read_bytes(), filename=name)
+    assert len(parsed.features) == features
+
+
+def test_a_geopackage_with_an_attribute_table_reads_its_features():
+    parsed = survey_file_parse(data=(CORPUS / "attribute_table.gpkg").read_bytes(), filename="f.gpkg")
+    assert (parsed.crs, parsed.crs_source) == (4490, "file")
+    assert [(f.kind, f.number) for f in parsed.features] == [("marker", "G-1")]
+
+
+# What reading one of these may cost at most: seconds from the call to the answer (measured 0.1-1 s
+# alone; the bound leaves room for a shared 2-core machine and a cold forkserver) and the child's
+# peak resident memory (measured about 100 MB, most of it the libraries it shares with its server).
+QUICK_S, READER_RSS_MB = 10.0, 400
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [("kml_1000_folders.kml", None), ("recursive_view.gpkg", None)] + [(n, v[0]) for n, v in LARGE.items()],
+)
+def test_costly_files_are_refused_quickly_in_bounded_memory(name, make):
+    data = make() if make else (CORPUS / name).read_bytes()
+    start = time.monotonic()
+    with pytest.raises(InvalidUpload) as refused:
+        survey_file_parse(data=data, filename=name)
+    assert time.monotonic() - start < QUICK_S
+    assert refused.value.status == 400
+    if name in LARGE:
+        assert LARGE[name][3] in refused.value.message
+    assert refused.value.reader_stats["peak_rss_mb"] < READER_RSS_MB
+
+
+def test_reading_stops_at_the_feature_limit_plus_one():
+    with pytest.raises(InvalidUpload, match=r"more than 10 features; the limit is 10$") as refused:
+        survey_file_parse(data=csv_rows(300_000), filename="m.csv", limits=UploadLimits(max_features=10))
+    assert refused.value.reader_stats["cpu_s"] < 1.5  # 300,000 rows read would take several seconds
+
+
+def test_a_limit_hit_while_reading_answers_422_with_the_reason():
+    data = csv_rows(10_000)
+    with pytest.raises(LimitExceeded, match=r"longer than 0\.05 s") as slow:
+        survey_file_parse(data=data, filename="m.csv", limits=UploadLimits(max_wall_seconds=0.05))
+    assert slow.value.status == 422
+    with pytest.raises(LimitExceeded, match="more than 1 MB of memory"):
+        survey_file_parse(data=data, filename="m.csv", limits=UploadLimits(max_memory_bytes=1024 * 1024))

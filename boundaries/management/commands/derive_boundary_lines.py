@@ -1,3 +1,6 @@
+"""``manage.py derive_boundary_lines``: derive the boundary lines and tri-junctions from the division
+polygons and the neighbouring provinces (``boundaries.lines.boundary_lines_derive``)."""
+
 from pathlib import Path
 
 from django.conf import settings

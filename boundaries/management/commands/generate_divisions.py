@@ -1,3 +1,6 @@
+"""``manage.py generate_divisions``: generate township polygons, village/community points and
+population (``boundaries.synthetic.divisions_generate_synthetic``)."""
+
 from django.conf import settings
 
 from boundaries.synthetic import divisions_generate_synthetic

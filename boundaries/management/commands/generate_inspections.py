@@ -1,3 +1,6 @@
+"""``manage.py generate_inspections``: generate markers, survey teams and the inspection history of
+the lines (``boundaries.line_synthetic.inspections_generate_synthetic``)."""
+
 from django.conf import settings
 
 from boundaries.line_synthetic import inspections_generate_synthetic

@@ -1,3 +1,6 @@
+"""``manage.py import_divisions``: import the statistical divisions and the district and municipality
+polygons (``boundaries.services.divisions_import``)."""
+
 from pathlib import Path
 
 from django.conf import settings

@@ -52,6 +52,15 @@
     return fetch(url).then(function (response) { return response.json(); });
   }
 
+  // A whole layer: the API pages GeoJSON (at most 2,000 features a page), so follow `next`.
+  function getAllFeatures(url, features) {
+    features = features || [];
+    return getJSON(url).then(function (page) {
+      features = features.concat(page.features || []);
+      return page.next ? getAllFeatures(page.next, features) : { type: "FeatureCollection", features: features };
+    });
+  }
+
   window.linesMapInit = function (map) {
     window.linesMap = map;
     var config = readJSON("lines-config");
@@ -59,7 +68,7 @@
     var level = new URLSearchParams(window.location.search).get("level");
     var levels = level === "township" ? "township" : (level || "province,county");
     var requests = levels.split(",").map(function (lv) {
-      return getJSON(config.linesUrl + "?level=" + lv + "&simplify=50&page_size=5000");
+      return getAllFeatures(config.linesUrl + "?level=" + lv + "&simplify=50&page_size=2000");
     });
     Promise.all(requests).then(function (collections) {
       var features = [].concat.apply([], collections.map(function (c) { return c.features; }));
@@ -74,7 +83,7 @@
       }).addTo(map);
       map.fitBounds(layer.getBounds());
       document.getElementById("lines-map").setAttribute("data-lines", features.length);
-      return getJSON(config.markersUrl + "?page_size=5000");
+      return getAllFeatures(config.markersUrl + "?page_size=2000");
     }).then(function (markers) {
       // Markers every 5 km would hide the lines at the municipal scale: show them from MARKER_ZOOM.
       var layer = markerLayer(markers.features);

@@ -22,7 +22,9 @@ from django.conf import settings
 from psycopg2 import sql
 
 ROOT = Path(__file__).resolve().parents[3]
-ORIGINAL = b'<?xml version="1.0"?><gpx version="1.1" creator="test"><wpt lat="30.9" lon="108.5"><name>M1</name></wpt></gpx>'
+ORIGINAL = (
+    b'<?xml version="1.0"?><gpx version="1.1" creator="test"><wpt lat="30.9" lon="108.5"><name>M1</name></wpt></gpx>'
+)
 FILE_NAME = "survey_uploads/2026/11/0123456789abcdef-walk.gpx"
 
 
@@ -106,6 +108,7 @@ import hashlib, json
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from boundaries.surveys.models import SurveyUpload
+MOVED = ["surveyupload", "historicalsurveyupload", "stagedfeature"]
 upload = SurveyUpload.objects.get()
 group = Group.objects.get(name="line office")
 print(json.dumps({
@@ -116,7 +119,7 @@ print(json.dumps({
     "history": list(upload.history.order_by("history_date").values_list("status", flat=True)),
     "file_sha256": hashlib.sha256(upload.file.read()).hexdigest(),
     "permissions": sorted(f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()),
-    "old_labels": ContentType.objects.filter(app_label="boundaries", model__in=["surveyupload", "stagedfeature"]).count(),
+    "old_labels": ContentType.objects.filter(app_label="boundaries", model__in=MOVED).count(),
 }))
 """
 

@@ -2,6 +2,7 @@
 server still answering), duplicates, deviation and displacement in metres against a real county
 line, and a reviewer's acceptance changing the official record with its history kept."""
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from pyproj import Geod
 from rest_framework.test import APIClient
 
 from boundaries.models import BoundaryLine, Inspection, Marker, SurveyTeam
+from boundaries.surveys import services
 from boundaries.surveys.models import StagedFeature, SurveyUpload
 from gis_portal.core.roles import REVIEWER, SURVEYOR
 from tests.pure.test_survey_files import HOSTILE
@@ -73,9 +75,9 @@ def offset_track(line: BoundaryLine, metres: float) -> list[tuple[float, float]]
     return [tuple(map(float, pair.split())) for pair in wkt[wkt.index("(") + 1 : -1].split(",")]
 
 
-def upload(client: APIClient, name: str, data: bytes, **fields):
+def upload(client: APIClient, name: str, data: bytes, line: str = LINE, **fields):
     return client.post(
-        "/api/v1/survey-uploads", {"file": SimpleUploadedFile(name, data), "line": LINE, **fields}, format="multipart"
+        "/api/v1/survey-uploads", {"file": SimpleUploadedFile(name, data), "line": line, **fields}, format="multipart"
     )
 
 
@@ -117,15 +119,19 @@ def test_hostile_file_gets_4xx_writes_nothing_and_the_server_answers(surveyor, m
     assert APIClient().get("/api/v1/locate", {"lon": 106.5767, "lat": 29.5575}).status_code == 200
 
 
-def test_track_offset_by_10_m_reports_10_m(surveyor, line):
+def test_track_offset_by_10_m_reports_10_m(surveyor, line, django_capture_on_commit_callbacks):
     track = offset_track(line, 10)
-    response = upload(surveyor, "walk.gpx", gpx_of(track), tolerance_m=15)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(surveyor, "walk.gpx", gpx_of(track))
     assert response.status_code == 201, response.content
     body = response.json()
     deviation = body["report"]["track_deviation"]
     assert deviation["points"] == len(track)
     assert deviation["mean_m"] == pytest.approx(10, abs=1)
-    assert deviation["share_within"] > 0.95
+    # The tolerance is the county level's (5 m, from data with its source), not the uploader's.
+    assert (body["tolerance_m"], body["report"]["tolerance_m"]) == (5.0, 5.0)
+    assert "GB/T 17796-2009" in body["tolerance_source"] and body["report"]["tolerance_source"]
+    assert deviation["share_within"] < 0.05 and body["report"]["passed"] is False
     assert body["status"] == "validated" and body["crs"] == 4326 and body["crs_source"] == "format"
     # Kept unchanged: the stored file is byte for byte the upload.
     stored = SurveyUpload.objects.get(pk=body["id"])
@@ -157,7 +163,7 @@ def test_markers_moved_by_a_known_distance_report_it_and_acceptance_updates_the_
     markers = list(line.markers.order_by("sequence")[:3])
     originals = {m.number: (m.geom.x, m.geom.y, m.status) for m in markers}
     data = moved_markers_csv(markers, 7.5) + b"999-unknown-001S,108.5,30.9,intact,EPSG:4490\n"
-    response = upload(surveyor, "markers.csv", data, tolerance_m=5)
+    response = upload(surveyor, "markers.csv", data)
     assert response.status_code == 201, response.content
     report = response.json()["report"]
     assert report["markers_matched"] == 3
@@ -170,12 +176,24 @@ def test_markers_moved_by_a_known_distance_report_it_and_acceptance_updates_the_
     upload_id = response.json()["id"]
 
     # Only a reviewer accepts; the surveyor cannot.
-    assert surveyor.post(f"/api/v1/survey-uploads/{upload_id}/review", {"decision": "accept"}).status_code == 403
-    accepted = reviewer.post(f"/api/v1/survey-uploads/{upload_id}/review", {"decision": "accept", "comment": "ok"})
+    review = f"/api/v1/survey-uploads/{upload_id}/review"
+    assert surveyor.post(review, {"decision": "accept"}).status_code == 403
+    # The report did not pass: accepting needs an explicit override with a reason.
+    for body in ({}, {"override": True}, {"override": True, "override_reason": "  "}):
+        refused = reviewer.post(review, {"decision": "accept", "comment": "ok", **body})
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "override_required"
+    accepted = reviewer.post(
+        review, {"decision": "accept", "comment": "ok", "override": True, "override_reason": "stakes re-set 2026"}
+    )
     assert accepted.status_code == 200, accepted.content
     assert accepted.json()["status"] == "accepted"
+    assert (accepted.json()["accepted_despite_failure"], accepted.json()["override_reason"]) == (
+        True,
+        "stakes re-set 2026",
+    )
     inspection = Inspection.objects.get(survey_upload__pk=upload_id)
     assert inspection.result == "problem" and inspection.marker_checks.count() == 3
+    assert "accepted despite a failed report: stakes re-set 2026" in inspection.findings
     for marker in line.markers.filter(number__in=originals):
         lon, lat, status = originals[marker.number]
         assert marker.status == "damaged"
@@ -214,3 +232,151 @@ def test_a_surveyor_sees_only_their_teams_uploads(surveyor, line):
     assert outsider.get(f"/api/v1/survey-uploads/{upload_id}").status_code == 404
     assert outsider.get("/api/v1/survey-uploads").json() == []
     assert surveyor.get(f"/api/v1/survey-uploads/{upload_id}").json()["id"] == upload_id
+
+
+def test_another_team_uploading_the_same_bytes_learns_nothing_of_the_first(surveyor, line):
+    data = gpx_of(offset_track(line, 10))
+    first = upload(surveyor, "A-team walk 万州.gpx", data).json()
+    other_team = SurveyTeam.objects.exclude(lines=line).filter(lines__isnull=False).first()
+    outsider = member("outsider", SURVEYOR, other_team)
+    again = upload(outsider, "b.gpx", data, line=other_team.lines.first().code)
+    assert again.status_code == 409
+    error = again.json()["error"]
+    assert error["code"] == "duplicate_upload"
+    assert error["message"] == "this file was already uploaded by another team; nothing was stored"
+    assert not error.get("details")
+    for leak in (str(first["id"]), "万州", "A-team", first["page"], first["uploaded_at"][:10]):
+        assert leak not in again.content.decode()
+
+
+def test_the_tolerance_is_not_the_uploaders(surveyor, line):
+    response = upload(surveyor, "walk.gpx", gpx_of(offset_track(line, 10)), tolerance_m=500)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "tolerance_not_accepted"
+    assert "line's level" in response.json()["error"]["message"]
+    assert not SurveyUpload.objects.exists()
+
+
+def test_nobody_reviews_their_own_upload(line):
+    team = line.teams.first()
+    both = member("both", SURVEYOR, team)
+    User.objects.get(username="both").groups.add(Group.objects.get(name=REVIEWER))
+    admin = member("admin", SURVEYOR, team)
+    User.objects.filter(username="admin").update(is_superuser=True, is_staff=True)
+    admin.force_authenticate(User.objects.get(username="admin"))
+    for client, name in ((both, "both.gpx"), (admin, "admin.gpx")):
+        upload_id = upload(client, name, gpx_of(offset_track(line, 10 + len(name)))).json()["id"]
+        for decision in (
+            {"decision": "accept", "override": True, "override_reason": "x"},
+            {"decision": "return", "comment": "x"},
+        ):
+            refused = client.post(f"/api/v1/survey-uploads/{upload_id}/review", decision)
+            assert refused.status_code == 403 and refused.json()["error"]["code"] == "own_upload"
+        assert SurveyUpload.objects.get(pk=upload_id).status == "validated"
+
+
+def test_a_passing_upload_is_accepted_without_override(surveyor, reviewer, line):
+    markers = list(line.markers.order_by("sequence")[:2])
+    upload_id = upload(surveyor, "m.csv", moved_markers_csv(markers, 1)).json()["id"]
+    assert SurveyUpload.objects.get(pk=upload_id).report["passed"] is True
+    accepted = reviewer.post(f"/api/v1/survey-uploads/{upload_id}/review", {"decision": "accept"})
+    assert accepted.status_code == 200 and accepted.json()["accepted_despite_failure"] is False
+
+
+def test_a_geopackage_with_an_attribute_table_is_accepted(surveyor):
+    response = upload(surveyor, "field.gpkg", (CORPUS / "attribute_table.gpkg").read_bytes())
+    assert response.status_code == 201, response.content
+    assert response.json()["report"]["markers"] == 1
+
+
+def test_original_file_is_written_on_commit_not_private_and_never_orphaned(
+    surveyor, line, media_root, django_capture_on_commit_callbacks, monkeypatch
+):
+    data = gpx_of(offset_track(line, 10))
+    with django_capture_on_commit_callbacks(execute=True):
+        body = upload(surveyor, "walk.gpx", data).json()
+    files = [p for p in media_root.rglob("*") if p.is_file()]
+    assert len(files) == 1 and files[0].read_bytes() == data
+    assert SurveyUpload.objects.get(pk=body["id"]).file.path == str(files[0])
+    assert files[0].stat().st_mode & 0o777 == 0o640
+    for directory in files[0].relative_to(media_root).parents:
+        if directory != directory.parent:
+            assert (media_root / directory).stat().st_mode & 0o777 == 0o750
+
+    # A failure inside the transaction, after the file was parsed and named: no row, no file.
+    def broken(**_):
+        raise RuntimeError("validation failed halfway")
+
+    monkeypatch.setattr(services, "survey_upload_validate", broken)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
+        services.survey_upload_create(
+            user=User.objects.get(username="surveyor"),
+            line_code=LINE,
+            file=SimpleUploadedFile("other.gpx", gpx_of(offset_track(line, 12))),
+        )
+    assert callbacks == [] and SurveyUpload.objects.count() == 1
+    assert [p for p in media_root.rglob("*") if p.is_file()] == files
+
+
+def test_two_identical_uploads_at_the_same_moment_answer_201_and_409(line, media_root, monkeypatch):
+    """Two requests in two threads, each with its own database connection and transaction: both
+    pass the duplicate check before either writes (a barrier after parsing), so the second insert
+    meets the unique checksum of the first. Rows they commit are removed at the end."""
+    team = line.teams.first()
+    data = gpx_of(offset_track(line, 11))
+    parse, barrier = services.survey_file_parse, threading.Barrier(2, timeout=30)
+
+    def parse_then_wait(**kwargs):
+        parsed = parse(**kwargs)
+        barrier.wait()
+        return parsed
+
+    monkeypatch.setattr(services, "survey_file_parse", parse_then_wait)
+
+    def in_own_connection(work, results, key):
+        try:
+            results[key] = work()
+        finally:
+            connection.close()
+
+    def run_threads(works: dict) -> dict:
+        results = {}
+        threads = [threading.Thread(target=in_own_connection, args=(w, results, k)) for k, w in works.items()]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        return results
+
+    def create_user():
+        user = User.objects.create_user("racer", password="unused-in-tests")
+        user.groups.add(Group.objects.get(name=SURVEYOR))
+        team.members.add(user)
+        return user
+
+    user = run_threads({"user": create_user})["user"]
+    try:
+
+        def request(name):
+            client = APIClient()
+            client.force_authenticate(user)
+            response = upload(client, name, data)
+            return response.status_code, response.json()
+
+        answers = run_threads({"a": lambda: request("a.gpx"), "b": lambda: request("b.gpx")})
+        statuses = sorted(status for status, _ in answers.values())
+        assert statuses == [201, 409], answers
+        created = next(body for status, body in answers.values() if status == 201)
+        conflict = next(body for status, body in answers.values() if status == 409)
+        assert conflict["error"]["code"] == "duplicate_upload"
+        assert conflict["error"]["details"]["first_upload"] == created["id"]  # same team: it may see it
+        files = [p for p in media_root.rglob("*") if p.is_file()]
+        assert len(files) == 1 and files[0].read_bytes() == data
+    finally:
+
+        def clean_up():
+            SurveyUpload.objects.filter(uploaded_by=user).delete()
+            SurveyUpload.history.filter(uploaded_by_id=user.pk).delete()
+            User.objects.filter(pk=user.pk).delete()
+
+        run_threads({"clean": clean_up})

@@ -7,6 +7,7 @@ from django.db import transaction
 from boundaries.models import BoundaryLine, Division, Inspection
 from facilities.models import Facility
 from gis_portal.core.commands import ServiceCommand
+from gis_portal.core.progress import progress
 from placenames.services import gazetteer_is_built
 
 
@@ -52,7 +53,7 @@ class Command(ServiceCommand):
 
     @transaction.atomic
     def run(self, **options):
-        for command, is_loaded in STEPS:
+        for command, is_loaded in progress(STEPS, desc="loading Chongqing"):
             if options["force"] or not is_loaded():
                 call_command(command, stdout=self.stdout)
         return "Chongqing data loaded"

@@ -1,10 +1,17 @@
-"""Writes the hostile survey-upload corpus beside this file (run once; the files are committed).
+"""Writes the hostile survey-upload corpus beside this file (the files are committed; files that
+exist are kept, ``--force`` writes them all again), and makes the large ones the tests generate
+when they run (``LARGE``) rather than committing megabytes.
 
-.venv/bin/python tests/boundaries/survey_corpus/make_corpus.py
+.venv/bin/python tests/boundaries/surveys/corpus/make_corpus.py [--force]
+
+Files that name a URL name ``http://127.0.0.1:9/`` (the discard port): the network test swaps in
+the port of a listener of its own and checks that reading the corpus never connects to it.
 """
 
 import io
 import json
+import sqlite3
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -17,8 +24,13 @@ LON, LAT = 106.55, 29.56  # 渝中区
 TRACK = [(LON + i * 0.001, LAT + i * 0.0005) for i in range(10)]
 
 
+URL = "http://127.0.0.1:9"  # the network test replaces the port with its listener's
+FORCE = "--force" in sys.argv
+
+
 def write(name: str, data: bytes | str) -> None:
-    (HERE / name).write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    if FORCE or not (HERE / name).exists():
+        (HERE / name).write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
 
 
 def feature_collection(features: list[dict], **extra) -> str:
@@ -33,7 +45,10 @@ def zipped(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in members.items():
-            archive.writestr(name, data)
+            member = zipfile.ZipInfo("-")
+            member.filename = name  # as given, even "" (writestr refuses an empty name)
+            with archive.open(member, "w") as sink:
+                sink.write(data)
     return buffer.getvalue()
 
 
@@ -51,87 +66,229 @@ GPX_TRACK = (
     + "</trkseg></trk></gpx>"
 )
 
-write("empty.gpx", b"")
-write("truncated.gpx", GPX_TRACK[: len(GPX_TRACK) // 2])
-write("truncated.geojson", feature_collection([feature({"type": "LineString", "coordinates": TRACK})])[:60])
-write("truncated.zip", zipped({"a.shp": b"x" * 1000, "a.dbf": b"y" * 1000, "a.shx": b"z" * 100})[:300])
-write("json_named.gpx", feature_collection([feature({"type": "LineString", "coordinates": TRACK})]))
-write("png_named.kml", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
-write("drawing.dxf", b"0\nSECTION\n2\nENTITIES\n0\nENDSEC\n0\nEOF\n")
-write(
-    "billion_laughs.gpx",
-    '<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
-    + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
-    + ']>\n<gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1">'
-    + '<wpt lat="29.56" lon="106.55"><name>&lol9;</name></wpt></gpx>',
-)
-write(
-    "external_entity.kml",
-    '<?xml version="1.0"?>\n<!DOCTYPE kml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
-    '<kml xmlns="http://www.opengis.net/kml/2.2"><Placemark><name>&xxe;</name>'
-    "<Point><coordinates>106.55,29.56</coordinates></Point></Placemark></kml>",
-)
-write(
-    "external_entity_parameter.gpx",
-    '<?xml version="1.0"?>\n<!DOCTYPE gpx [<!ENTITY % remote SYSTEM "http://127.0.0.1:9/x.dtd">%remote;]>\n'
-    '<gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1"></gpx>',
-)
-write(
-    "zero_features.gpx",
-    '<?xml version="1.0"?>\n<gpx version="1.1" creator="c" xmlns="http://www.topografix.com/GPX/1/1"></gpx>',
-)
-write("zero_features.geojson", feature_collection([]))
-bowtie = [[LON, LAT], [LON + 0.01, LAT + 0.01], [LON + 0.01, LAT], [LON, LAT + 0.01], [LON, LAT]]
-write("self_intersecting_polygon.geojson", feature_collection([feature({"type": "Polygon", "coordinates": [bowtie]})]))
-write("one_point_line.geojson", feature_collection([feature({"type": "LineString", "coordinates": [[LON, LAT]]})]))
-write(
-    "nan_coordinates.geojson",
-    '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"number":"1"},'
-    '"geometry":{"type":"Point","coordinates":[NaN, 29.56]}}]}',
-)
-write(
-    "out_of_range.geojson", feature_collection([feature({"type": "Point", "coordinates": [200.0, 29.56]}, number="A1")])
-)
-write("swapped_latlon.csv", "number,x,y,crs\nA1,29.56,106.55,EPSG:4326\nA2,29.57,106.56,EPSG:4326\n")
-write(
-    "projected_labelled_4326.geojson",
-    feature_collection(
-        [feature({"type": "LineString", "coordinates": [[36446000.0, 3271000.0], [36447000.0, 3272000.0]]})],
-        crs={"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
-    ),
-)
-write("gk_without_crs.csv", "number,x,y\nA1,446000.5,3271000.2\nA2,447000.1,3272000.9\n")
-write("gk_prefixed_labelled_unprefixed.csv", "number,x,y,crs\nA1,36446000.5,3271000.2,EPSG:4545\n")
-write("gk_northing_as_x.csv", "number,x,y,crs\nA1,3271000.2,446000.5,EPSG:4545\n")
-write("not_numbers.csv", "number,x,y,crs\nA1,106.55;DROP TABLE x,29.56,EPSG:4326\n")
-write(
-    "far_away_beijing.geojson",
-    feature_collection([feature({"type": "Point", "coordinates": [116.39, 39.91]}, number="A1")]),
-)
-write("marker_without_number.geojson", feature_collection([feature({"type": "Point", "coordinates": [LON, LAT]})]))
-write("control_characters.csv", "number,x,y,crs\n\x00\x01\x02,\x07,\x08,EPSG:4326\n")
 
-markers = geopandas.GeoDataFrame(
-    {"number": ["界桩-1", "界桩-2"], "note": ["完好", "损坏"]},
-    geometry=[shapely.Point(LON, LAT), shapely.Point(LON + 0.01, LAT)],
-    crs="EPSG:4326",
-)
-gbk = shapefile_parts(markers, encoding="GBK")
-write("gbk_without_cpg.zip", zipped({n: d for n, d in gbk.items() if not n.endswith(".cpg")}))
-write("shapefile_without_dbf.zip", zipped({n: d for n, d in gbk.items() if not n.endswith(".dbf")}))
-write("zip_slip.zip", zipped({"../../../tmp/evil.shp": gbk["markers.shp"], "markers.dbf": gbk["markers.dbf"]}))
-write("absolute_member.zip", zipped({"/tmp/evil.shp": gbk["markers.shp"]}))  # noqa: S108 (the attack itself)
-write("nested.zip", zipped({"inner.zip": zipped(gbk)}))
-write("script_member.zip", zipped({**gbk, "run.vrt": b"<OGRVRTDataSource/>"}))
-write("too_many_members.zip", zipped({f"part{i}.xml": b"<x/>" for i in range(40)}))
-write("two_shapefiles.zip", zipped({**gbk, **{n.replace("markers", "other"): d for n, d in gbk.items()}}))
-bomb = io.BytesIO()
-with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-    with archive.open("markers.dbf", "w", force_zip64=True) as member:
-        chunk = b"\0" * (1 << 20)
-        for _ in range(200):
-            member.write(chunk)
-    archive.writestr("markers.shp", gbk["markers.shp"])
-    archive.writestr("markers.shx", gbk["markers.shx"])
-write("zip_bomb.zip", bomb.getvalue())
-print(f"{len(list(HERE.glob('*.*'))) - 1} corpus files in {HERE}")
+def encrypted(archive: bytes) -> bytes:
+    """The archive with every member flagged as encrypted (general purpose bit 0), as a zip made
+    with a password looks to a reader without one."""
+    data = bytearray(archive)
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = 0
+        while (start := data.find(signature, start)) != -1:
+            data[start + flags_at] |= 0x1
+            start += 4
+    return bytes(data)
+
+
+def geopackage(extra_sql: str, *, attributes_table: bool = False) -> bytes:
+    """A GeoPackage with one marker table, plus what ``extra_sql`` adds."""
+    frame = geopandas.GeoDataFrame({"number": ["G-1"]}, geometry=[shapely.Point(LON, LAT)], crs="EPSG:4490")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "f.gpkg"
+        frame.to_file(path, driver="GPKG", engine="pyogrio", layer="markers")
+        with sqlite3.connect(path) as db:
+            db.executescript(extra_sql)
+        return path.read_bytes()
+
+
+RECURSIVE_VIEW = """
+CREATE VIEW endless AS
+  WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i AS fid, NULL AS geom FROM n;
+INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) VALUES ('endless', 'features', 'endless', 4490);
+INSERT INTO gpkg_geometry_columns VALUES ('endless', 'geom', 'POINT', 4490, 0, 0);
+"""
+ATTRIBUTE_TABLE = """
+CREATE TABLE notes (fid INTEGER PRIMARY KEY, note TEXT);
+INSERT INTO notes (note) VALUES ('界桩 G-1 完好');
+INSERT INTO gpkg_contents (table_name, data_type, identifier) VALUES ('notes', 'attributes', 'notes');
+"""
+
+
+def kml_folders(count: int) -> str:
+    folders = "".join(
+        f"<Folder><name>f{i}</name><Placemark><name>M{i}</name><Point><coordinates>{LON},{LAT}</coordinates>"
+        "</Point></Placemark></Folder>"
+        for i in range(count)
+    )
+    return f'<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>{folders}</Document></kml>'
+
+
+def csv_rows(count: int) -> bytes:
+    return ("number,lon,lat\n" + "".join(f"M{i},{LON + i * 1e-7:.7f},{LAT}\n" for i in range(count))).encode()
+
+
+# Generated by the tests when they run: (content, CRS stated in the form, status, a phrase of the reason).
+LARGE = {
+    "rows_300000.csv": (lambda: csv_rows(300_000), None, 400, "more than 10,000 features"),
+    "field_over_128k.csv": (
+        lambda: f"number,lon,lat,note\nM1,{LON},{LAT},{'x' * (129 * 1024)}\n".encode(),
+        None,
+        400,
+        "at most 131,072 characters",
+    ),
+}
+
+
+def gbk_markers() -> dict[str, bytes]:
+    """The parts of a two-marker Shapefile with GBK attributes."""
+    markers = geopandas.GeoDataFrame(
+        {"number": ["界桩-1", "界桩-2"], "note": ["完好", "损坏"]},
+        geometry=[shapely.Point(LON, LAT), shapely.Point(LON + 0.01, LAT)],
+        crs="EPSG:4326",
+    )
+    return shapefile_parts(markers, encoding="GBK")
+
+
+def prj_url_zip(url: str) -> bytes:
+    """A zipped Shapefile whose .prj is a URL (compressed: the network test makes its own)."""
+    parts = {n: d for n, d in gbk_markers().items() if n.endswith((".shp", ".shx", ".dbf", ".cpg"))}
+    return zipped({**parts, "markers.prj": f"{url}/markers.prj".encode()})
+
+
+# Corpus files whose URL is not plain text in the file: the network test makes them for its port.
+WITH_URL = {"prj_url.zip": prj_url_zip}
+
+
+def main() -> None:
+    write("empty.gpx", b"")
+    write("truncated.gpx", GPX_TRACK[: len(GPX_TRACK) // 2])
+    write("truncated.geojson", feature_collection([feature({"type": "LineString", "coordinates": TRACK})])[:60])
+    write("truncated.zip", zipped({"a.shp": b"x" * 1000, "a.dbf": b"y" * 1000, "a.shx": b"z" * 100})[:300])
+    write("json_named.gpx", feature_collection([feature({"type": "LineString", "coordinates": TRACK})]))
+    write("png_named.kml", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    write("drawing.dxf", b"0\nSECTION\n2\nENTITIES\n0\nENDSEC\n0\nEOF\n")
+    write(
+        "billion_laughs.gpx",
+        '<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
+        + ']>\n<gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1">'
+        + '<wpt lat="29.56" lon="106.55"><name>&lol9;</name></wpt></gpx>',
+    )
+    write(
+        "external_entity.kml",
+        '<?xml version="1.0"?>\n<!DOCTYPE kml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+        '<kml xmlns="http://www.opengis.net/kml/2.2"><Placemark><name>&xxe;</name>'
+        "<Point><coordinates>106.55,29.56</coordinates></Point></Placemark></kml>",
+    )
+    write(
+        "external_entity_parameter.gpx",
+        '<?xml version="1.0"?>\n<!DOCTYPE gpx [<!ENTITY % remote SYSTEM "http://127.0.0.1:9/x.dtd">%remote;]>\n'
+        '<gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1"></gpx>',
+    )
+    write(
+        "zero_features.gpx",
+        '<?xml version="1.0"?>\n<gpx version="1.1" creator="c" xmlns="http://www.topografix.com/GPX/1/1"></gpx>',
+    )
+    write("zero_features.geojson", feature_collection([]))
+    bowtie = [[LON, LAT], [LON + 0.01, LAT + 0.01], [LON + 0.01, LAT], [LON, LAT + 0.01], [LON, LAT]]
+    write(
+        "self_intersecting_polygon.geojson", feature_collection([feature({"type": "Polygon", "coordinates": [bowtie]})])
+    )
+    write("one_point_line.geojson", feature_collection([feature({"type": "LineString", "coordinates": [[LON, LAT]]})]))
+    write(
+        "nan_coordinates.geojson",
+        '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"number":"1"},'
+        '"geometry":{"type":"Point","coordinates":[NaN, 29.56]}}]}',
+    )
+    write(
+        "out_of_range.geojson",
+        feature_collection([feature({"type": "Point", "coordinates": [200.0, 29.56]}, number="A1")]),
+    )
+    write("swapped_latlon.csv", "number,x,y,crs\nA1,29.56,106.55,EPSG:4326\nA2,29.57,106.56,EPSG:4326\n")
+    write(
+        "projected_labelled_4326.geojson",
+        feature_collection(
+            [feature({"type": "LineString", "coordinates": [[36446000.0, 3271000.0], [36447000.0, 3272000.0]]})],
+            crs={"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
+        ),
+    )
+    write("gk_without_crs.csv", "number,x,y\nA1,446000.5,3271000.2\nA2,447000.1,3272000.9\n")
+    write("gk_prefixed_labelled_unprefixed.csv", "number,x,y,crs\nA1,36446000.5,3271000.2,EPSG:4545\n")
+    write("gk_northing_as_x.csv", "number,x,y,crs\nA1,3271000.2,446000.5,EPSG:4545\n")
+    write("not_numbers.csv", "number,x,y,crs\nA1,106.55;DROP TABLE x,29.56,EPSG:4326\n")
+    write(
+        "far_away_beijing.geojson",
+        feature_collection([feature({"type": "Point", "coordinates": [116.39, 39.91]}, number="A1")]),
+    )
+    write("marker_without_number.geojson", feature_collection([feature({"type": "Point", "coordinates": [LON, LAT]})]))
+    write("control_characters.csv", "number,x,y,crs\n\x00\x01\x02,\x07,\x08,EPSG:4326\n")
+
+    gbk = gbk_markers()
+    write("gbk_without_cpg.zip", zipped({n: d for n, d in gbk.items() if not n.endswith(".cpg")}))
+    write("shapefile_without_dbf.zip", zipped({n: d for n, d in gbk.items() if not n.endswith(".dbf")}))
+    write("zip_slip.zip", zipped({"../../../tmp/evil.shp": gbk["markers.shp"], "markers.dbf": gbk["markers.dbf"]}))
+    write("absolute_member.zip", zipped({"/tmp/evil.shp": gbk["markers.shp"]}))  # noqa: S108 (the attack itself)
+    write("nested.zip", zipped({"inner.zip": zipped(gbk)}))
+    write("script_member.zip", zipped({**gbk, "run.vrt": b"<OGRVRTDataSource/>"}))
+    write("too_many_members.zip", zipped({f"part{i}.xml": b"<x/>" for i in range(40)}))
+    write("two_shapefiles.zip", zipped({**gbk, **{n.replace("markers", "other"): d for n, d in gbk.items()}}))
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        with archive.open("markers.dbf", "w", force_zip64=True) as member:
+            chunk = b"\0" * (1 << 20)
+            for _ in range(200):
+                member.write(chunk)
+        archive.writestr("markers.shp", gbk["markers.shp"])
+        archive.writestr("markers.shx", gbk["markers.shx"])
+    write("zip_bomb.zip", bomb.getvalue())
+    write(
+        "crs_link.geojson",
+        feature_collection(
+            [feature({"type": "Point", "coordinates": [LON, LAT]}, number="A1")],
+            crs={"type": "link", "properties": {"href": f"{URL}/crs.prj", "type": "proj4"}},
+        ),
+    )
+    write(
+        "crs_name_url.geojson",
+        feature_collection(
+            [feature({"type": "Point", "coordinates": [LON, LAT]}, number="A1")],
+            crs={"type": "name", "properties": {"name": f"{URL}/def/crs/EPSG/0/4326"}},
+        ),
+    )
+    write(
+        "crs_on_geometry.geojson",
+        feature_collection(
+            [
+                feature(
+                    {
+                        "type": "Point",
+                        "coordinates": [LON, LAT],
+                        "crs": {"type": "link", "properties": {"href": f"{URL}/g.prj"}},
+                    },
+                    number="A1",
+                )
+            ]
+        ),
+    )
+    write(
+        "network_link.kml",
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        f'<Style id="s"><IconStyle><Icon><href>{URL}/icon.png</href></Icon></IconStyle></Style>'
+        f"<NetworkLink><name>more</name><Link><href>{URL}/more.kml</href></Link></NetworkLink>"
+        f"<Placemark><styleUrl>{URL}/styles.kml#s</styleUrl><name>no geometry</name></Placemark></Document></kml>",
+    )
+    write(
+        "link_only.gpx",
+        '<?xml version="1.0"?><gpx version="1.1" creator="c" xmlns="http://www.topografix.com/GPX/1/1">'
+        f'<metadata><link href="{URL}/track.gpx"><text>the real track</text></link></metadata></gpx>',
+    )
+    write("prj_url.zip", prj_url_zip(URL))
+    write("kml_1000_folders.kml", kml_folders(1000))
+    write("recursive_view.gpkg", geopackage(RECURSIVE_VIEW))
+    write("attribute_table.gpkg", geopackage(ATTRIBUTE_TABLE))
+    write(
+        "tiles.gpkg",
+        geopackage(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier) VALUES ('markers_tiles', 'tiles', 't');"
+            "CREATE TABLE markers_tiles (id INTEGER PRIMARY KEY, zoom_level INTEGER, tile_column INTEGER, "
+            "tile_row INTEGER, tile_data BLOB);"
+        ),
+    )
+    write("zip_member_dot.zip", zipped({**gbk, ".": b"x"}))
+    write("zip_member_empty_name.zip", zipped({**gbk, "": b"x"}))
+    write("encrypted.zip", encrypted(zipped(gbk)))
+    write("csv_short_row.csv", "number,lon,lat,crs\nA1,106.55,29.56,EPSG:4326\nA2,106.56\n")
+    print(f"{len(list(HERE.glob('*.*'))) - 1} corpus files in {HERE}")
+
+
+if __name__ == "__main__":
+    main()
