@@ -20,7 +20,6 @@ from django.contrib.auth.models import Group, User
 from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
 from django.contrib.sessions.models import Session
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connections
 from django.test import override_settings
@@ -32,6 +31,7 @@ from facilities.models import CoverageStandard, Facility
 from facilities.selectors import coverage_gaps
 from gis_portal.core.roles import REVIEWER, SURVEYOR
 from placenames.models import PlaceName, PlaceNameVariant
+from tests.helpers import cache_clear_own
 
 IMG = "<img src=x onerror=window.__xss=1>"
 SCRIPT = "<script>window.__xss=1</script>"
@@ -193,7 +193,7 @@ def _make_hostile(hostile: Hostile, media_root) -> None:
         )
     assert response.status_code == 201, response.content
     hostile.upload = SurveyUpload.objects.get(uploaded_by__username=hostile.users["surveyor"])
-    cache.clear()  # vector tiles are cached in the process
+    cache_clear_own()  # vector tiles are cached
 
 
 def _remove_hostile(hostile: Hostile) -> None:
@@ -215,7 +215,7 @@ def _remove_hostile(hostile: Hostile) -> None:
         user.delete()
     for model, pk, values in reversed(hostile._restore):
         model.objects.filter(pk=pk).update(**values)
-    cache.clear()
+    cache_clear_own()
     # Nothing hostile is left for the other tests.
     left = {
         f"{model.__name__}.{name}": model.objects.filter(**{f"{name}__contains": "__xss"}).count()

@@ -24,6 +24,9 @@ PAGES = {
     "surveys": ("/surveys/", "surveyor", "form.upload-form"),
     "survey-report": ("/surveys/{upload}/", "reviewer", "#report-map[data-loaded]"),
     "login": ("/accounts/login/", None, "input[name=username]"),
+    "accounts": ("/accounts/manage/", "admin", "table.accounts-table"),
+    "audit": ("/accounts/audit/", "admin", "table.audit-table"),
+    "password-change": ("/accounts/password_change/", "admin", "input[name=new_password1]"),
     "admin": ("/admin/", "admin", "#content-main"),
     "admin-facility": (
         "/admin/facilities/facility/{facility}/change/",
