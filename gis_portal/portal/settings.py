@@ -2,8 +2,11 @@
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from dotenv import load_dotenv
 
@@ -55,6 +58,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "leaflet",
     "axes",
+    "csp",
     "simple_history",
     "gis_portal.core",
     "gis_portal.portal",
@@ -67,6 +71,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "gis_portal.core.logs.RequestLogMiddleware",  # first: it times and logs the whole request
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # early: its header goes on every response, error pages included
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -229,6 +234,48 @@ SPECTACULAR_SETTINGS = {
 # It must be a WGS84-aligned tile service (OpenStreetMap, Tianditu); GCJ-02 tiles (Amap) are offset.
 BASEMAP_URL = os.environ.get("BASEMAP_URL", "")
 BASEMAP_ATTRIBUTION = os.environ.get("BASEMAP_ATTRIBUTION", "")
+
+
+def csp_tile_source(url: str) -> list[str]:
+    """The Content-Security-Policy source of a tile URL template: its scheme and host, with the
+    labels up to a ``{s}`` subdomain placeholder as a wildcard (``https://t{s}.tianditu.gov.cn/...``
+    gives ``https://*.tianditu.gov.cn``); nothing for an empty URL."""
+    if not url:
+        return []
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise ImproperlyConfigured(f"BASEMAP_URL has no host: {url!r}")
+    labels = parts.netloc.rsplit("@", 1)[-1].split(".")
+    placeholders = [i for i, label in enumerate(labels) if "{" in label]
+    if placeholders:
+        labels = ["*", *labels[placeholders[-1] + 1 :]]
+    if len(labels) < 2 or any("{" in label or "}" in label for label in labels):
+        raise ImproperlyConfigured(f"BASEMAP_URL's host cannot be written as a CSP source: {url!r}")
+    host = ".".join(labels)
+    return [f"{parts.scheme}://{host}" if parts.scheme else host]
+
+
+# Content-Security-Policy (django-csp) on every response. Scripts come from this origin only: no inline
+# script, no eval; the pages pass data as JSON (json_script) and initialise their maps in static files.
+# The one nonce is django-leaflet's map widget in the admin (its inline set-up script carries
+# request.csp_nonce); django-csp puts 'nonce-…' in the header only on responses that used it.
+# Styles from this origin only as well: the pages' scripts style elements through the CSSOM
+# (element.style), which a policy does not restrict; no style attribute or <style> in markup.
+# Images: this origin, data: URIs (Leaflet's and Swagger UI's icons) and the basemap's tile host.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *csp_tile_source(BASEMAP_URL)],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
 
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": (30.05, 107.87),

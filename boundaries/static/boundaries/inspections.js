@@ -1,14 +1,19 @@
-/* The inspection dashboard and line page: lines coloured by status (overdue dashed), markers. */
+/* The inspection dashboard and line page: lines coloured by status (overdue dashed), markers.
+   Line names and marker numbers reach the tooltips as text nodes (portal/dom.js), never as HTML. */
 (function () {
   "use strict";
 
   var MARKER_ZOOM = 9;
   var COLORS = { clear: "#1b9e77", problem: "#d95f02", disputed: "#b22222", overdue: "#7b3294" };
+  var dom = window.portalDom, el = dom.el;
 
   function readJSON(id) {
-    var node = document.getElementById(id);
-    return node ? JSON.parse(node.textContent) : {};
+    return dom.readJSON(id) || {};
   }
+
+  // The dashboard's level filter submits its form on change (no inline handler under the CSP).
+  var levelFilter = document.getElementById("level-filter");
+  if (levelFilter) { levelFilter.addEventListener("change", function () { levelFilter.form.submit(); }); }
 
   function lineStyle(feature) {
     var p = feature.properties;
@@ -24,7 +29,7 @@
           radius: feature.properties.marker_type === "triple" ? 4 : 2.5, weight: 1,
           color: intact ? "#333" : "#b22222", fillColor: intact ? "#fff" : "#b22222", fillOpacity: 1,
           className: "boundary-marker"
-        }).bindTooltip(feature.properties.number);
+        }).bindTooltip(dom.text(feature.properties.number, "marker-number"));
       }
     });
   }
@@ -33,9 +38,11 @@
     var legend = L.control({ position: "bottomright" });
     legend.onAdd = function () {
       var div = L.DomUtil.create("div", "lines-legend");
-      div.innerHTML = "<strong>" + labels.legend + "</strong><br>" + ["clear", "problem", "disputed", "overdue"].map(function (key) {
-        return '<i style="border-color:' + COLORS[key] + (key === "overdue" ? ";border-top-style:dashed" : "") + '"></i>' + labels[key];
-      }).join("<br>");
+      dom.fill(div, [el("strong", null, labels.legend)].concat(["clear", "problem", "disputed", "overdue"].map(function (key) {
+        var style = { "border-color": COLORS[key] };
+        if (key === "overdue") { style["border-top-style"] = "dashed"; }
+        return [el("br"), el("i", { style: style }), labels[key]];
+      })));
       return div;
     };
     legend.addTo(map);
@@ -69,8 +76,9 @@
         style: lineStyle,
         onEachFeature: function (feature, path) {
           var p = feature.properties;
-          path.bindTooltip(p.name + " · " + labels[p.status] + (p.overdue ? " · " + labels.overdue : ""), { sticky: true });
-          path.on("click", function () { window.location.href = config.linePage.replace("CODE", p.code); });
+          path.bindTooltip(dom.text(p.name + " · " + labels[p.status] + (p.overdue ? " · " + labels.overdue : ""), "line-name"),
+            { sticky: true });
+          path.on("click", function () { window.location.href = config.linePage.replace("CODE", encodeURIComponent(p.code)); });
         }
       }).addTo(map);
       map.fitBounds(layer.getBounds());
@@ -91,8 +99,7 @@
 
   window.lineMapInit = function (map) {
     window.linesMap = map;
-    var config = readJSON("lines-config");
-    getJSON(config.lineUrl).then(function (feature) {
+    getJSON(readJSON("line-url")).then(function (feature) {
       var layer = L.geoJSON(feature, { style: lineStyle }).addTo(map);
       map.fitBounds(layer.getBounds());
       markerLayer(feature.properties.markers.map(function (m) {

@@ -1,16 +1,12 @@
 /* The coverage dashboard: districts coloured by covered share, cluster table, bar chart by
-   district (plain SVG), gaps on the map and suggested sites (all from /api/v1/coverage*). */
+   district (plain SVG), gaps on the map and suggested sites (all from /api/v1/coverage*).
+   Names and the rule's label and source reach the page as text nodes (portal/dom.js), never as HTML. */
 (function () {
   "use strict";
 
   var RAMP = [[0.5, "#d7301f"], [0.7, "#fc8d59"], [0.9, "#fdcc8a"], [Infinity, "#1a9850"]];
+  var dom = window.portalDom, el = dom.el, svg = dom.svg, fill = dom.fill, readJSON = dom.readJSON;
 
-  function readJSON(id) { return JSON.parse(document.getElementById(id).textContent); }
-  function escapeHtml(text) {
-    var div = document.createElement("div");
-    div.textContent = text == null ? "" : String(text);
-    return div.innerHTML;
-  }
   function colour(share) {
     if (share === null || share === undefined) { return "#cccccc"; }
     for (var i = 0; i < RAMP.length; i++) { if (share < RAMP[i][0]) { return RAMP[i][1]; } }
@@ -32,23 +28,22 @@
 
   function drawChart(rows, rule, labels) {
     var width = 380, barH = 11, gap = 2, left = 110, height = rows.length * (barH + gap) + 16;
-    var parts = ['<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ' + width + " " + height + '" role="img">'];
+    var parts = [];
     var scale = (width - left - 40) / (rule.kind === "capacity" ? 1.5 : 1);
     rows.forEach(function (row, i) {
       var value = barValue(row, rule), y = i * (barH + gap);
       var w = value === null ? 0 : Math.min(value, rule.kind === "capacity" ? 1.5 : 1) * scale;
       var text = rule.kind === "capacity" ? (row.beds_per_1000_elderly === null ? "–" : row.beds_per_1000_elderly) : pct(value);
-      parts.push('<text x="' + (left - 4) + '" y="' + (y + barH - 2) + '" text-anchor="end">' + escapeHtml(row.name) + "</text>");
-      parts.push('<rect data-code="' + row.code + '" x="' + left + '" y="' + y + '" width="' + w.toFixed(1) + '" height="' + barH +
-        '" fill="' + colour(rule.kind === "capacity" ? (value >= 1 ? 1 : value) : value) + '"><title>' + escapeHtml(row.name + ": " + text) + "</title></rect>");
-      parts.push('<text x="' + (left + w + 3) + '" y="' + (y + barH - 2) + '">' + escapeHtml(text) + "</text>");
+      parts.push(svg("text", { x: left - 4, y: y + barH - 2, "text-anchor": "end" }, row.name));
+      parts.push(svg("rect", { "data-code": row.code, x: left, y: y, width: w.toFixed(1), height: barH,
+        fill: colour(rule.kind === "capacity" ? (value >= 1 ? 1 : value) : value) }, svg("title", null, row.name + ": " + text)));
+      parts.push(svg("text", { x: left + w + 3, y: y + barH - 2 }, text));
     });
     var full = left + scale;  // 100% (or the standard, for capacity)
-    parts.push('<line x1="' + full + '" x2="' + full + '" y1="0" y2="' + (height - 14) + '" stroke="#333" stroke-dasharray="3,2"/>');
-    parts.push('<text x="' + full + '" y="' + (height - 2) + '" text-anchor="middle">' +
-      escapeHtml(rule.kind === "capacity" ? rule.beds_per_1000_elderly + " " + labels.beds : "100%") + "</text>");
-    parts.push("</svg>");
-    document.getElementById("district-chart").innerHTML = parts.join("");
+    parts.push(svg("line", { x1: full, x2: full, y1: 0, y2: height - 14, stroke: "#333", "stroke-dasharray": "3,2" }));
+    parts.push(svg("text", { x: full, y: height - 2, "text-anchor": "middle" },
+      rule.kind === "capacity" ? rule.beds_per_1000_elderly + " " + labels.beds : "100%"));
+    fill(document.getElementById("district-chart"), svg("svg", { viewBox: "0 0 " + width + " " + height, role: "img" }, parts));
   }
 
   window.coverageMapInit = function (map) {
@@ -62,9 +57,9 @@
     legend.onAdd = function () {
       var div = L.DomUtil.create("div", "legend");
       var rows = ["< 50%", "50–70%", "70–90%", "≥ 90%"].map(function (text, i) {
-        return '<div><span class="swatch" style="background:' + RAMP[i][1] + '"></span>' + text + "</div>";
+        return el("div", null, [el("span", { "class": "swatch", style: { background: RAMP[i][1] } }), text]);
       });
-      div.innerHTML = "<strong>" + escapeHtml(labels.legend) + "</strong>" + rows.join("");
+      fill(div, [el("strong", null, labels.legend), rows]);
       return div;
     };
     legend.addTo(map);
@@ -80,7 +75,7 @@
       var category = select.value;
       mapDiv.removeAttribute("data-coverage");
       siteLayer.clearLayers();
-      document.getElementById("site-list").innerHTML = "";
+      fill(document.getElementById("site-list"), null);
       document.getElementById("site-summary").textContent = "";
       links(category);
       Promise.all([
@@ -92,8 +87,11 @@
         var districts = answers[0], byDistrict = answers[1], byCluster = answers[2], gaps = answers[3];
         var rule = byDistrict.rule, rows = {};
         byDistrict.results.forEach(function (row) { rows[row.code] = row; });
-        document.getElementById("rule").innerHTML = escapeHtml(labels.rule) + ": " + escapeHtml(rule.label) +
-          "<br>" + escapeHtml(labels.source) + ": " + escapeHtml(rule.source);
+        fill(document.getElementById("rule"), [
+          el("span", { "class": "rule-label" }, labels.rule + ": " + rule.label), el("br"),
+          rule.description ? [el("span", { "class": "rule-description" }, rule.description), el("br")] : null,
+          el("span", { "class": "rule-source" }, labels.source + ": " + rule.source)
+        ]);
         if (districtLayer) { map.removeLayer(districtLayer); }
         districtLayer = L.geoJSON(districts, {
           style: function (feature) {
@@ -104,17 +102,19 @@
           },
           onEachFeature: function (feature, path) {
             var row = rows[feature.properties.code] || {};
-            path.bindTooltip(escapeHtml(feature.properties.name) + " · " + row.covered + "/" + row.demand_points + " " +
-              escapeHtml(labels.share) + " (" + pct(row.covered_share) + ")", { sticky: true, className: "district-tooltip" });
+            path.bindTooltip(dom.text(feature.properties.name + " · " + row.covered + "/" + row.demand_points + " " +
+              labels.share + " (" + pct(row.covered_share) + ")"), { sticky: true, className: "district-tooltip" });
           }
         }).addTo(map);
         districtLayer.bringToBack();
         if (!mapDiv.hasAttribute("data-fitted")) { map.fitBounds(districtLayer.getBounds()); mapDiv.setAttribute("data-fitted", "1"); }
 
-        document.querySelector("#cluster-table tbody").innerHTML = byCluster.results.map(function (row) {
-          return "<tr><td>" + escapeHtml(row.name) + "</td><td>" + row.demand_points + "</td><td>" + row.covered +
-            "</td><td>" + pct(row.covered_share) + "</td><td>" + (row.elderly_population - row.elderly_covered).toLocaleString() + "</td></tr>";
-        }).join("");
+        fill(document.querySelector("#cluster-table tbody"), byCluster.results.map(function (row) {
+          return el("tr", null, [
+            el("td", null, row.name), el("td", null, row.demand_points), el("td", null, row.covered),
+            el("td", null, pct(row.covered_share)), el("td", null, (row.elderly_population - row.elderly_covered).toLocaleString())
+          ]);
+        }));
         drawChart(byDistrict.results.filter(function (r) { return r.demand_points > 0; }), rule, labels);
 
         gapLayer.clearLayers();
@@ -124,10 +124,10 @@
           var text = p.name + " (" + p.district + ") · " + p.elderly_population.toLocaleString() + " " + labels.elderly +
             (p.nearest_facility_m !== null ? " · " + Math.round(p.nearest_facility_m) + " " + labels.metres : "");
           L.circleMarker(ll, { radius: 4, color: "#b2182b", weight: 1, fillOpacity: 0.85, className: "gap-marker" })
-            .bindTooltip(escapeHtml(text)).addTo(gapLayer);
-          if (i < 20) { items.push("<li>" + escapeHtml(text) + "</li>"); }
+            .bindTooltip(dom.text(text, "gap-text")).addTo(gapLayer);
+          if (i < 20) { items.push(el("li", null, text)); }
         });
-        document.getElementById("gap-list").innerHTML = items.join("");
+        fill(document.getElementById("gap-list"), items);
         document.getElementById("gap-total").textContent = gaps.total_uncovered + " " + labels.uncovered;
         document.getElementById("suggest").disabled = rule.kind === "capacity";
         mapDiv.setAttribute("data-coverage", category);
@@ -140,7 +140,7 @@
       var category = select.value, k = document.getElementById("k").value;
       var summary = document.getElementById("site-summary"), list = document.getElementById("site-list");
       summary.textContent = labels.loading;
-      list.innerHTML = "";
+      fill(list, null);
       siteLayer.clearLayers();
       getJSON(config.suggestUrl + "?category=" + category + "&k=" + encodeURIComponent(k)).then(function (result) {
         var items = result.features.map(function (f) {
@@ -148,11 +148,11 @@
           var text = labels.site + " " + p.at_name + " (" + p.district + "): " + labels.newly + " " +
             p.population_newly_covered.toLocaleString() + " " + labels.people;
           L.circleMarker(ll, { radius: 9, color: "#2166ac", weight: 3, fillColor: "#67a9cf", fillOpacity: 0.9, className: "site-marker" })
-            .bindTooltip(String(p.rank), { permanent: true, direction: "center", className: "site-label" })
+            .bindTooltip(dom.text(String(p.rank)), { permanent: true, direction: "center", className: "site-label" })
             .addTo(siteLayer);
-          return "<li>" + escapeHtml(text) + "</li>";
+          return el("li", null, text);
         });
-        list.innerHTML = items.join("");
+        fill(list, items);
         summary.textContent = items.length ? result.population_newly_covered.toLocaleString() + " " + labels.people + " " + labels.total
           : labels.nothing;
         list.setAttribute("data-count", items.length);

@@ -1,25 +1,17 @@
 /* Place-name look-up: type-ahead against /api/v1/placenames/autocomplete, results with their
-   hierarchy, the chosen place on the map; ?q= in the address makes a search shareable. */
+   hierarchy, the chosen place on the map; ?q= in the address makes a search shareable.
+   Names reach the list, the suggestions and the tooltip as text nodes (portal/dom.js), never as HTML. */
 (function () {
   "use strict";
 
-  function readJSON(id) {
-    var el = document.getElementById(id);
-    return el ? JSON.parse(el.textContent) : null;
-  }
-
-  function escapeHtml(text) {
-    var div = document.createElement("div");
-    div.textContent = text == null ? "" : String(text);
-    return div.innerHTML;
-  }
+  var dom = window.portalDom, el = dom.el, fill = dom.fill, readJSON = dom.readJSON;
 
   function showPlace(map, layerHolder, geometry, title) {
     if (layerHolder.marker) { map.removeLayer(layerHolder.marker); }
     if (!geometry) { return; }
     var lon = geometry.coordinates[0], lat = geometry.coordinates[1];
     layerHolder.marker = L.marker([lat, lon], { title: title }).addTo(map);
-    layerHolder.marker.bindTooltip(title, { permanent: true, direction: "top", className: "placename-tooltip" });
+    layerHolder.marker.bindTooltip(dom.text(title), { permanent: true, direction: "top", className: "placename-tooltip" });
     map.setView([lat, lon], 13);
   }
 
@@ -61,7 +53,7 @@
     var active = -1;
     var lastQuery = null;
 
-    function detailUrl(id) { return config.detailUrl.replace(/0\/$/, id + "/"); }
+    function detailUrl(id) { return config.detailUrl.replace(/0\/$/, encodeURIComponent(id) + "/"); }
 
     function select(feature) {
       results.querySelectorAll("li").forEach(function (li) {
@@ -74,22 +66,23 @@
     function render(collection) {
       features = {};
       if (!collection.features.length) {
-        results.innerHTML = '<li class="empty">' + escapeHtml(labels.none) + "</li>";
+        fill(results, el("li", { "class": "empty" }, labels.none));
         return;
       }
-      results.innerHTML = collection.features.map(function (f) {
+      fill(results, collection.features.map(function (f) {
         features[f.id] = f;
         var p = f.properties;
-        var extra = "";
-        if (p.matched && p.matched.former) {
-          extra = ' <span class="former">' + escapeHtml(labels.former) + ": " + escapeHtml(p.matched.text) + "</span>";
-        }
-        if (p.is_synthetic) { extra += ' <span class="badge">' + escapeHtml(labels.synthetic) + "</span>"; }
-        return '<li data-id="' + f.id + '"><button type="button" class="result-name">' + escapeHtml(p.name) +
-          '</button> <span class="pinyin">' + escapeHtml(p.pinyin) + "</span>" + extra +
-          '<div class="breadcrumb">' + escapeHtml(hierarchyText(f)) + ' <span class="code">' + escapeHtml(p.code || "") +
-          '</span> <a href="' + detailUrl(f.id) + '">' + escapeHtml(labels.details) + "</a></div></li>";
-      }).join("");
+        return el("li", { "data-id": f.id }, [
+          el("button", { type: "button", "class": "result-name" }, p.name), " ",
+          el("span", { "class": "pinyin" }, p.pinyin),
+          p.matched && p.matched.former ? [" ", el("span", { "class": "former" }, labels.former + ": " + p.matched.text)] : null,
+          p.is_synthetic ? [" ", el("span", { "class": "badge" }, labels.synthetic)] : null,
+          el("div", { "class": "breadcrumb" }, [
+            hierarchyText(f), " ", el("span", { "class": "code" }, p.code || ""), " ",
+            el("a", { href: detailUrl(f.id) }, labels.details)
+          ])
+        ]);
+      }));
     }
 
     function search(q, pickId) {
@@ -102,7 +95,7 @@
         var chosen = (pickId && features[pickId]) || collection.features[0];
         if (chosen) { select(chosen); }
       }).catch(function () {
-        results.innerHTML = '<li class="empty">' + escapeHtml(labels.error) + "</li>";
+        fill(results, el("li", { "class": "empty" }, labels.error));
       });
     }
 
@@ -114,7 +107,7 @@
       return search(q, pickId);
     }
 
-    function hideSuggestions() { list.hidden = true; list.innerHTML = ""; active = -1; }
+    function hideSuggestions() { list.hidden = true; fill(list, null); active = -1; }
 
     function suggest() {
       var q = input.value.trim();
@@ -125,10 +118,10 @@
         .then(function (items) {
           if (input.value.trim() !== q) { return; }
           if (!items.length) { hideSuggestions(); return; }
-          list.innerHTML = items.map(function (item, i) {
-            return '<li role="option" id="suggestion-' + i + '" data-id="' + item.id + '" data-name="' +
-              escapeHtml(item.name) + '">' + escapeHtml(item.label) + ' <span class="pinyin">' + escapeHtml(item.pinyin) + "</span></li>";
-          }).join("");
+          fill(list, items.map(function (item, i) {
+            return el("li", { role: "option", id: "suggestion-" + i, "data-id": item.id, "data-name": item.name },
+              [item.label, " ", el("span", { "class": "pinyin" }, item.pinyin)]);
+          }));
           list.hidden = false;
           active = -1;
         })

@@ -1,18 +1,11 @@
 /* The planners' map: districts by cluster (GeoJSON), the dense layers as vector tiles
    (/tiles/{layer}/{z}/{x}/{y}.pbf through Leaflet.VectorGrid), coverage gaps (GeoJSON), a cluster
-   filter on every layer, search, click to locate, legends, and the view kept in the URL hash. */
+   filter on every layer, search, click to locate, legends, and the view kept in the URL hash.
+   Text from the database reaches the page only as text nodes (portal/dom.js), never as HTML. */
 (function () {
   "use strict";
 
-  function readJSON(id) {
-    return JSON.parse(document.getElementById(id).textContent);
-  }
-
-  function escapeHtml(text) {
-    var div = document.createElement("div");
-    div.textContent = text == null ? "" : String(text);
-    return div.innerHTML;
-  }
+  var el = window.portalDom.el, fill = window.portalDom.fill, readJSON = window.portalDom.readJSON;
 
   function getJSON(url) {
     return fetch(url).then(function (response) {
@@ -83,18 +76,25 @@
     var lastFeatureClick = 0;
 
     function synthetic(props) {
-      return props.is_synthetic ? ' <span class="badge">' + escapeHtml(labels.synthetic) + "</span>" : "";
+      return props.is_synthetic ? [" ", el("span", { "class": "badge" }, labels.synthetic)] : null;
+    }
+
+    // A feature's attributes, as the panel's and the popup's content (two copies: a node has one place).
+    function featureContent(title, props, link) {
+      var rows = Object.keys(props).filter(function (k) { return k !== "is_synthetic"; }).map(function (k) {
+        var value = props[k];
+        return el("tr", null, [el("th", null, k), el("td", null, value === null || value === undefined ? "" : String(value))]);
+      });
+      return el("div", { "class": "feature-popup" }, [
+        el("strong", null, title === null || title === undefined ? "" : String(title)), synthetic(props),
+        el("table", { "class": "attrs" }, rows),
+        link ? el("a", { "class": "feature-link", href: link }, labels.openPage) : null
+      ]);
     }
 
     function showFeature(latlng, title, props, link) {
-      var rows = Object.keys(props).filter(function (k) { return k !== "is_synthetic"; }).map(function (k) {
-        return "<tr><th>" + escapeHtml(k) + "</th><td>" + escapeHtml(props[k]) + "</td></tr>";
-      });
-      var html = '<div class="feature-popup"><strong>' + escapeHtml(title) + "</strong>" + synthetic(props) +
-        '<table class="attrs">' + rows.join("") + "</table>" +
-        (link ? '<a class="feature-link" href="' + escapeHtml(link) + '">' + escapeHtml(labels.openPage) + "</a>" : "") + "</div>";
-      featureBox.innerHTML = html;
-      L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(html).openOn(map);
+      fill(featureBox, featureContent(title, props, link));
+      L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(featureContent(title, props, link)).openOn(map);
     }
 
     // ---- districts (the base: real boundaries, coloured by cluster, filtered on the client)
@@ -104,7 +104,7 @@
         return { color: "#444", weight: 1, fillColor: colors[feature.properties.cluster] || "#999", fillOpacity: 0.45 };
       },
       onEachFeature: function (feature, path) {
-        path.bindTooltip(feature.properties.name, { sticky: true, className: "district-tooltip" });
+        path.bindTooltip(window.portalDom.text(feature.properties.name), { sticky: true, className: "district-tooltip" });
         path.on("mouseover", function () { path.setStyle({ weight: 3, fillOpacity: 0.65 }); });
         path.on("mouseout", function () { districts.resetStyle(path); });
       }
@@ -228,12 +228,21 @@
       placenames: labels.layerPlacenames, facilities: labels.layerFacilities, lines: labels.layerLines,
       markers: labels.layerMarkers, gaps: labels.layerGaps
     };
-    var controlEntries = {};
-    ORDER.forEach(function (key) {
-      var min = TILE_LAYERS[key] ? ' <span class="minzoom">(' + labels.fromZoom + " " + TILE_LAYERS[key].minZoom + ")</span>" : "";
-      controlEntries['<span data-layer="' + key + '">' + escapeHtml(names[key]) + "</span>" + min] = overlays[key];
+    function minZoomNote(key) {
+      return [" ", el("span", { "class": "minzoom" }, "(" + labels.fromZoom + " " + TILE_LAYERS[key].minZoom + ")")];
+    }
+    // Leaflet's layer control writes a layer's name as HTML: give it the key, then put the label in as text.
+    var LayerControl = L.Control.Layers.extend({
+      _addItem: function (obj) {
+        var label = L.Control.Layers.prototype._addItem.call(this, obj);
+        var name = label.querySelector("span > span");
+        fill(name, [" ", el("span", { "data-layer": obj.name }, names[obj.name]), TILE_LAYERS[obj.name] ? minZoomNote(obj.name) : null]);
+        return label;
+      }
     });
-    L.control.layers(null, controlEntries, { collapsed: window.innerWidth < 900, position: "topright" }).addTo(map);
+    var controlEntries = {};
+    ORDER.forEach(function (key) { controlEntries[key] = overlays[key]; });
+    new LayerControl(null, controlEntries, { collapsed: window.innerWidth < 900, position: "topright" }).addTo(map);
 
     // ---- legend of the visible layers
     var legendDiv;
@@ -247,7 +256,7 @@
     legend.addTo(map);
 
     function swatch(color, label, shape) {
-      return '<div><span class="swatch' + (shape ? " " + shape : "") + '" style="background:' + color + '"></span>' + escapeHtml(label) + "</div>";
+      return el("div", null, [el("span", { "class": "swatch" + (shape ? " " + shape : ""), style: { background: color } }), label]);
     }
     function updateLegend() {
       if (!legendDiv) { return; }
@@ -272,15 +281,14 @@
         } else if (key === "placenames") {
           rows = [swatch("#ffd92f", labels.layerPlacenames, "dot")];
         } else if (key === "gaps") {
-          rows = [gapError ? "<div>" + escapeHtml(labels.gapsError) + "</div>"
+          rows = [gapError ? el("div", null, labels.gapsError)
             : swatch("#b10026", labels.uncovered + " · " + (categoryLabels[state.gap] || ""), "dot ring")];
         }
-        var min = TILE_LAYERS[key] && map.getZoom() < TILE_LAYERS[key].minZoom
-          ? ' <span class="minzoom">(' + labels.fromZoom + " " + TILE_LAYERS[key].minZoom + ")</span>" : "";
-        parts.push('<section data-legend="' + key + '"><strong>' + escapeHtml(names[key]) + "</strong>" + min + rows.join("") + "</section>");
+        var min = TILE_LAYERS[key] && map.getZoom() < TILE_LAYERS[key].minZoom ? minZoomNote(key) : null;
+        parts.push(el("section", { "data-legend": key }, [el("strong", null, names[key]), min, rows]));
       });
-      parts.push('<p class="synthetic-legend">' + escapeHtml(labels.syntheticLegend) + "</p>");
-      legendDiv.innerHTML = parts.join("");
+      parts.push(el("p", { "class": "synthetic-legend" }, labels.syntheticLegend));
+      fill(legendDiv, parts);
     }
 
     // ---- state in the URL hash: #map=z/lat/lng&layers=a,b&cluster=slug&gap=category
@@ -334,7 +342,7 @@
     var list = document.getElementById("search-results");
     var pending = 0;
     function flyTo(item) {
-      list.innerHTML = "";
+      fill(list, null);
       input.value = item.name;
       getJSON(config.placenameApiUrl.replace(/0$/, String(item.id))).then(function (answer) {
         var geometry = answer.body && answer.body.geometry;
@@ -344,9 +352,10 @@
         var latlng = L.latLng(geometry.coordinates[1], geometry.coordinates[0]);
         map.once("moveend", function () {
           document.getElementById("map").setAttribute("data-flown-to", item.name);
-          L.popup().setLatLng(latlng).setContent("<strong>" + escapeHtml(item.label) + "</strong>" +
-            ' <a class="feature-link" href="' + escapeHtml(config.placenamePageUrl.replace("/0/", "/" + item.id + "/")) + '">' +
-            escapeHtml(labels.openPage) + "</a>").openOn(map);
+          L.popup().setLatLng(latlng).setContent(el("div", null, [
+            el("strong", null, item.label), " ",
+            el("a", { "class": "feature-link", href: config.placenamePageUrl.replace("/0/", "/" + encodeURIComponent(item.id) + "/") }, labels.openPage)
+          ])).openOn(map);
         });
         map.flyTo(latlng, zoom, { duration: 0.8 });
       });
@@ -354,11 +363,11 @@
     input.addEventListener("input", function () {
       var q = input.value.trim();
       var ticket = ++pending;
-      if (!q) { list.innerHTML = ""; return; }
+      if (!q) { fill(list, null); return; }
       getJSON(config.autocompleteUrl + "?limit=8&q=" + encodeURIComponent(q)).then(function (answer) {
         if (ticket !== pending) { return; }
         var items = answer.status === 200 ? answer.body : [];
-        list.innerHTML = items.length ? "" : "<li class=\"empty\">" + escapeHtml(labels.noResult) + "</li>";
+        fill(list, items.length ? null : el("li", { "class": "empty" }, labels.noResult));
         items.forEach(function (item) {
           var li = document.createElement("li");
           li.setAttribute("role", "option");
@@ -380,26 +389,30 @@
       ["municipality", "cluster", "district", "township", "village"].forEach(function (level) {
         var item = result[level];
         if (!item) { return; }
-        var text = escapeHtml(item.name) + ' <span class="code">' + escapeHtml(item.code) + "</span>";
-        if (item.distance_m !== undefined) { text += " · " + Math.round(item.distance_m) + " " + escapeHtml(labels.metres); }
-        text += synthetic(item);
-        rows.push("<dt>" + escapeHtml(labels[level]) + "</dt><dd data-level=\"" + level + "\">" + text + "</dd>");
+        var text = [item.name, " ", el("span", { "class": "code" }, item.code)];
+        if (item.distance_m !== undefined) { text.push(" · " + Math.round(item.distance_m) + " " + labels.metres); }
+        text.push(synthetic(item));
+        rows.push(el("dt", null, labels[level]), el("dd", { "data-level": level }, text));
       });
-      return "<dl class=\"hierarchy\">" + rows.join("") + "</dl>";
+      return el("dl", { "class": "hierarchy" }, rows);
+    }
+    // What locate answered, as the panel's and the popup's content (two copies).
+    function locateContent(lon, lat, answer) {
+      return el("div", null, [
+        el("p", { "class": "coords" }, lon + ", " + lat),
+        answer.status === 200 ? describe(answer.body) : el("p", null, answer.status === 404 ? labels.outside : labels.error)
+      ]);
     }
     map.on("click", function (event) {
       if (Date.now() - lastFeatureClick < 300) { return; }  // a feature's own popup answered this click
       var lon = event.latlng.lng.toFixed(6), lat = event.latlng.lat.toFixed(6);
-      resultBox.innerHTML = "<p>" + escapeHtml(labels.loading) + "</p>";
+      fill(resultBox, el("p", null, labels.loading));
       getJSON(config.locateUrl + "?lon=" + lon + "&lat=" + lat)
         .then(function (answer) {
-          var html = answer.status === 200 ? describe(answer.body)
-            : "<p>" + escapeHtml(answer.status === 404 ? labels.outside : labels.error) + "</p>";
-          html = '<p class="coords">' + lon + ", " + lat + "</p>" + html;
-          resultBox.innerHTML = html;
-          L.popup().setLatLng(event.latlng).setContent(html).openOn(map);
+          fill(resultBox, locateContent(lon, lat, answer));
+          L.popup().setLatLng(event.latlng).setContent(locateContent(lon, lat, answer)).openOn(map);
         })
-        .catch(function () { resultBox.innerHTML = "<p>" + escapeHtml(labels.error) + "</p>"; });
+        .catch(function () { fill(resultBox, el("p", null, labels.error)); });
     });
   };
 })();
