@@ -37,6 +37,7 @@ from gis_portal.core.api import (
 from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidParameter
 from gis_portal.core.region import division_code_pattern, division_code_validator
+from gis_portal.core.roles import user_is_staff_member
 
 
 # A paginated GeoJSON FeatureCollection of ``base_queryset()``, its ``geometry`` rendered in SQL; where
@@ -259,7 +260,7 @@ class BoundaryLineDetailView(APIView):
             raise InvalidParameter(f"code: {code!r} is not a line code such as 500103-500105")
         line = boundary_line_get(code=code, today=timezone.localdate())
         feature = BoundaryLineSerializer(line).data
-        feature["properties"].update(boundary_line_history(line=line))
+        feature["properties"].update(boundary_line_history(line=line, internal=user_is_staff_member(request.user)))
         return Response(feature)
 
 

@@ -150,9 +150,11 @@ def boundary_line_get(*, code: str, today: datetime.date) -> BoundaryLine:
     return line
 
 
-def boundary_line_history(*, line: BoundaryLine) -> dict:
+def boundary_line_history(*, line: BoundaryLine, internal: bool = False) -> dict:
     """A line's inspections (newest first, with their marker checks counted by status), markers
-    and problems, as plain data for the API and the line page."""
+    and problems, as plain data for the API and the line page. The findings of inspections and the
+    descriptions of problems are internal (reviewers' remarks, survey details): only with
+    ``internal`` (signed-in staff); the public sees dates, results, checks and locations."""
     inspections = [
         {
             "date": inspection.date,
@@ -161,7 +163,7 @@ def boundary_line_history(*, line: BoundaryLine) -> dict:
             "team": inspection.team.name if inspection.team else None,
             "result": inspection.result,
             "result_display": inspection.get_result_display(),
-            "findings": inspection.findings,
+            "findings": inspection.findings if internal else None,
             "marker_checks": dict(
                 inspection.marker_checks.values_list("status").annotate(n=Count("id")).order_by("status")
             ),
@@ -191,7 +193,7 @@ def boundary_line_history(*, line: BoundaryLine) -> dict:
             "status": p.status,
             "reported": p.reported,
             "resolved": p.resolved,
-            "description": p.description,
+            "description": p.description if internal else None,
             "lon": round(p.point.x, 6),
             "lat": round(p.point.y, 6),
             "is_synthetic": p.is_synthetic,

@@ -5,6 +5,7 @@ from django.views.generic import TemplateView
 
 from boundaries.models import BoundaryLine
 from boundaries.selectors import boundary_line_get, boundary_line_history, boundary_line_list, inspection_summary
+from gis_portal.core.roles import user_is_staff_member
 
 # The overdue list shows the lines the bureau itself inspects; township lines are counted only.
 OVERDUE_LIST_LEVELS = [BoundaryLine.Level.PROVINCE, BoundaryLine.Level.COUNTY]
@@ -41,5 +42,6 @@ class BoundaryLinePageView(TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         line = boundary_line_get(code=kwargs["code"], today=timezone.localdate())
-        context.update(line=line, history=boundary_line_history(line=line))
+        internal = user_is_staff_member(self.request.user)
+        context.update(line=line, history=boundary_line_history(line=line, internal=internal), internal=internal)
         return context

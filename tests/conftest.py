@@ -11,26 +11,36 @@ import shutil
 import uuid
 
 import pytest
+from django.conf import settings
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.management import call_command
 from django.db import connection
 from django.test.testcases import LiveServerThread
+from django.test.utils import override_settings
 
 from tests.helpers import cache_clear_own
 
 # Playwright's sync API keeps an event loop in the main thread; Django would then refuse the test's
 # own (synchronous) database calls. Only the tests run this way.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-# The tests use the machine's Redis like the service, in a database of their own (15) and under a
-# key prefix of this session's own, so that throttle counts never leak between runs.
-os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-os.environ["CACHE_KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache():
+    """The tests use the machine's Redis like the service, in a database of their own (15) and under
+    a key prefix of this session's own, so that neither a running portal nor another test run sees
+    or clears their throttle counts (settings are loaded before this file: override them here)."""
+    caches = {**settings.CACHES["default"], "LOCATION": TEST_REDIS_URL, "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"}
+    with override_settings(CACHES={"default": caches}):
+        yield
+
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _fresh_cache(_own_cache):
     """Each test starts with none of this session's cache keys (throttles, tiles, slots)."""
     cache_clear_own()
 

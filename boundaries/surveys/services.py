@@ -231,9 +231,7 @@ def survey_upload_review(
                 team=upload.team,
                 date=upload.survey_date,
                 markers=_marker_reports(upload),
-                findings=(upload.review_comment or "")
-                + f" [survey upload {upload.pk}: {upload.original_name}]"
-                + overridden,
+                findings=(upload.review_comment or "") + f" [survey upload {upload.pk}]" + overridden,
                 user=user,
             )
         upload._history_user = user

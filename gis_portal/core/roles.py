@@ -39,6 +39,13 @@ def roles_ensure(**_kwargs) -> None:
     administrators.permissions.set(Permission.objects.filter(content_type__app_label__in=ADMINISTRATOR_APPS))
 
 
+def user_is_staff_member(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Signed in with any of the bureau's roles (what internal records may be shown to)."""
+    return bool(user.is_authenticated) and (
+        user.is_superuser or user.groups.filter(name__in=[*ROLE_PERMISSIONS, ADMINISTRATOR]).exists()
+    )
+
+
 def user_has_role(user: AbstractBaseUser | AnonymousUser, role: str) -> bool:
     if not user.is_authenticated:
         return False

@@ -3,7 +3,6 @@ coordinates, the cluster filter, zoom thresholds and caching headers."""
 
 import mercantile
 import pytest
-from django.core.cache import cache
 from mapbox_vector_tile import decode
 
 from gis_portal.portal.tiles import TownshipLayer
@@ -11,11 +10,6 @@ from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 JIEFANGBEI = (106.5767, 29.5575)
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
 
 
 def tile(client, layer: str, z: int, lon: float = JIEFANGBEI[0], lat: float = JIEFANGBEI[1], **query):
