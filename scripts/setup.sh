@@ -59,7 +59,8 @@ for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; don
 pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1; }
 
 # --- Redis running (the cache every worker shares: throttles, lock-outs, tiles) ---------------
-redis_url=${REDIS_URL:-$(sed -n 's/^REDIS_URL=//p' .env 2>/dev/null | tail -n 1)}
+touch .env  # untracked; absent on a fresh clone
+redis_url=${REDIS_URL:-$(sed -n 's/^REDIS_URL=//p' .env | tail -n 1)}
 redis_url=${redis_url:-redis://127.0.0.1:6379/0}
 if [[ "$redis_url" =~ ^rediss?://(127\.0\.0\.1|localhost)(:6379)?(/|$) ]]; then
   if [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" != PONG ]; then
@@ -77,7 +78,6 @@ else
 fi
 
 # --- role, database, extensions --------------------------------------------------------------
-touch .env
 if [ -z "${DATABASE_URL:-}" ] && ! grep -q '^DATABASE_URL=' .env; then
   password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
   echo "DATABASE_URL=postgis://gis_portal:${password}@127.0.0.1:5432/gis_portal" >> .env
