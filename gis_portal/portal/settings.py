@@ -170,8 +170,10 @@ REQUEST_BODY_LIMITS = {
 # signed-in request's after the longer one; either answers 503 with Retry-After.
 PUBLIC_STATEMENT_TIMEOUT_MS = int(os.environ.get("PUBLIC_STATEMENT_TIMEOUT_MS", "10000"))
 STATEMENT_TIMEOUT_MS = int(os.environ.get("STATEMENT_TIMEOUT_MS", "25000"))
-# Expensive requests (exports, reports, suggested sites) running at once across every worker.
-HEAVY_REQUESTS_AT_ONCE = int(os.environ.get("HEAVY_REQUESTS_AT_ONCE", "2"))
+# Expensive requests (exports, reports, suggested sites) running at once across every worker: by
+# default half the cores, so that cheap look-ups keep the other half (bench/heavy_load.py: with 2
+# slots on 2 cores locate's p95 rose 7-20x under three heavy clients, with 1 about 5x).
+HEAVY_REQUESTS_AT_ONCE = int(os.environ.get("HEAVY_REQUESTS_AT_ONCE", max(1, (os.cpu_count() or 2) // 2)))
 HEAVY_REQUEST_SLOT_SECONDS = 60
 
 # The cache every worker and app server shares (Redis, started by scripts/setup.sh): throttles,
