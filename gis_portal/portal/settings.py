@@ -169,7 +169,7 @@ REQUEST_BODY_LIMITS = {
     "/api/v1/survey-uploads": SURVEY_UPLOAD_LIMITS["max_bytes"] + 65_536,
     "/surveys/": SURVEY_UPLOAD_LIMITS["max_bytes"] + 65_536,
     "/api/v1/naming/signs/": PLACENAME_PHOTO_MAX_BYTES + 65_536,
-    "/placenames/office/signs/": PLACENAME_PHOTO_MAX_BYTES + 65_536,
+    "/placenames/signs/": PLACENAME_PHOTO_MAX_BYTES + 65_536,
 }
 # Database statements of a public request end after this (below gunicorn's 30 s worker timeout), a
 # signed-in request's after the longer one; either answers 503 with Retry-After.
