@@ -1,0 +1,117 @@
+"""In headless Chromium: a member of the public suggests a name on the page, a naming officer puts it
+under public notice, the public sees it on the notice page, the officer approves and publishes it,
+and the public look-up finds the new standard name. The browser's server sees only committed rows,
+so the officer is created, and everything the run wrote is removed, through a connection of its own."""
+
+import threading
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db import connections
+from django.utils import timezone
+
+from gis_portal.core.roles import NAMING_OFFICER
+from placenames.models import PlaceName
+from placenames.office.models import NamingApplication
+from tests.placenames.office.conftest import JIEFANGBEI
+
+pytestmark = pytest.mark.browser
+
+NAME = "望江新路"
+OFFICER = "browser-naming-officer"
+PASSWORD = "browser-office-Pa55word"
+
+
+def committed(fn):
+    """Run ``fn`` on a connection of its own (autocommit), so the browser's server sees its writes."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = fn()
+        except BaseException as exc:  # handed back to the caller
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def _officer_create():
+    user = User.objects.create_user(OFFICER, password=PASSWORD)
+    user.groups.add(Group.objects.get(name=NAMING_OFFICER))
+
+
+def _cleanup():
+    applications = NamingApplication.objects.filter(name=NAME)
+    place_ids = [pk for pk in applications.values_list("placename_id", flat=True) if pk]
+    applications.delete()
+    PlaceName.objects.filter(pk__in=place_ids).delete()
+    PlaceName.history.filter(id__in=place_ids).delete()
+    User.objects.filter(username=OFFICER).delete()
+
+
+@pytest.fixture
+def officer_account(portal_server):
+    committed(_cleanup)
+    committed(_officer_create)
+    yield OFFICER
+    committed(_cleanup)
+
+
+def test_suggest_notice_approve_publish_and_look_up(page, chromium, portal_server, officer_account):
+    # The public suggests a name; a click on the map sets the location.
+    page.goto(f"{portal_server}/placenames/naming/suggest/")
+    page.wait_for_function("window.officeMap !== undefined")
+    page.click("#office-map", position={"x": 300, "y": 300})
+    assert page.input_value("#id_lon") and page.input_value("#id_lat")
+    page.fill("#id_lon", str(JIEFANGBEI.x))
+    page.fill("#id_lat", str(JIEFANGBEI.y))
+    page.select_option("#id_object_type", "road")
+    page.fill("#id_name", NAME)
+    page.fill("#id_reason", "新建滨江道路")
+    page.click("#suggest-form button[type=submit]")
+    application_id = page.text_content("#application-id").strip()
+    assert application_id.isdigit()
+
+    # A naming officer puts it under public notice from today to today.
+    officer_context = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800})
+    officer = officer_context.new_page()
+    try:
+        officer.goto(f"{portal_server}/accounts/login/?next=/placenames/naming/desk/{application_id}/")
+        officer.fill("input[name=username]", OFFICER)
+        officer.fill("input[name=password]", PASSWORD)
+        officer.click("form[action='/accounts/login/'] button[type=submit]")
+        officer.wait_for_selector("#notice-form")
+        today = timezone.localdate().isoformat()
+        officer.fill("#notice-end", today)
+        officer.click("#notice-form button[type=submit]")
+        assert officer.text_content("#application-status").strip() == "notice"
+
+        # The public sees it on the notice page, with its dates.
+        page.goto(f"{portal_server}/placenames/naming/notices/")
+        page.click(f"#notice-list a:text('{NAME}')")
+        assert page.text_content("#notice-name").startswith(NAME)
+        assert page.text_content("#notice-dates").strip() == f"{today} – {today}"
+
+        # The officer approves, with reasons, and publishes.
+        officer.fill("#decision-reason", "公示期满无异议")
+        officer.click("#approve")
+        assert officer.text_content("#application-status").strip() == "approved"
+        officer.click("#publish")
+        assert officer.text_content("#application-status").strip() == "published"
+        assert NAME in officer.text_content("#published-link")
+        assert "publish" in officer.text_content("#audit")
+    finally:
+        officer_context.close()
+
+    # The public look-up finds the new standard name.
+    page.goto(f"{portal_server}/placenames/?q={NAME}")
+    page.wait_for_selector("#placename-results li .result-name")
+    assert page.text_content("#placename-results li .result-name").strip() == NAME
+    assert page.errors == []
