@@ -87,6 +87,7 @@ class ApplicationListView(APIView):
         return [NamingSuggestThrottle()] if self.request.method == "POST" else []
 
     @extend_schema(
+        operation_id="naming_applications_list",
         summary="Naming applications (naming officers): all, or of one status",
         responses={200: OpenApiTypes.OBJECT, 403: ErrorSerializer},
     )
@@ -232,6 +233,7 @@ class SignQuerySerializer(serializers.Serializer):
 
 class SignListView(APIView):
     @extend_schema(
+        operation_id="naming_signs_list",
         summary="Place-name signs (GeoJSON): by default those missing, damaged or wrong",
         parameters=[SignQuerySerializer],
         responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer},

@@ -59,15 +59,15 @@ def test_a_correct_sign_passes_and_wrong_texts_are_each_reported():
 
 
 def test_the_layer_lists_only_signs_needing_work(db):
-    body = client_for(None).get("/api/v1/naming/signs/").json()
+    body = client_for(None).get("/api/v1/naming/signs").json()
     assert body["type"] == "FeatureCollection"
     problems = [f["properties"]["problems"] for f in body["features"]]
     assert problems and all(problems)
     assert len(body["features"]) == Sign.objects.exclude(condition="good", is_wrong=False).count()
-    district = client_for(None).get("/api/v1/naming/signs/", {"district": "500103", "problems": "false"}).json()
+    district = client_for(None).get("/api/v1/naming/signs", {"district": "500103", "problems": "false"}).json()
     assert {f["properties"]["district"] for f in district["features"]} == {"渝中区"}
     assert len(district["features"]) == 30
-    assert_error(client_for(None).get("/api/v1/naming/signs/", {"district": "5001"}), 400)
+    assert_error(client_for(None).get("/api/v1/naming/signs", {"district": "5001"}), 400)
 
 
 def test_a_survey_team_reports_a_check_with_a_photo(db, surveyor, media):
