@@ -213,7 +213,7 @@ def application_get(*, pk: int) -> NamingApplication:
 def application_public(*, pk: int) -> NamingApplication:
     """An application the public may read: one in or past its public notice."""
     application = application_get(pk=pk)
-    if application.status in (NamingApplication.Status.SUBMITTED, NamingApplication.Status.CHECKED):
+    if application.notice_start is None:  # never under notice: submitted, checked, or rejected before it
         raise NotFound(f"no naming application {pk} under public notice")
     return application
 
@@ -224,12 +224,15 @@ def notices_current(*, today: datetime.date) -> QuerySet[NamingApplication]:
     return (
         NamingApplication.objects.filter(status=NamingApplication.Status.NOTICE, notice_start__lte=today)
         .select_related("district", "township", "placename")
+        .prefetch_related("comments")
         .order_by("-notice_start", "-id")
     )
 
 
 def applications_for_officer(*, status: str | None = None) -> QuerySet[NamingApplication]:
-    applications = NamingApplication.objects.select_related("district", "township", "placename")
+    applications = NamingApplication.objects.select_related("district", "township", "placename").prefetch_related(
+        "comments"
+    )
     if status:
         applications = applications.filter(status=status)
     return applications.order_by("-submitted_at")
@@ -262,7 +265,7 @@ def application_dict(application: NamingApplication, *, internal: bool = False) 
         "effective_on": application.effective_on,
         "is_synthetic": application.is_synthetic,
         "comments": [
-            {"author": c.author, "text": c.text, "at": c.at} for c in application.comments.order_by("at", "id")
+            {"author": c.author, "text": c.text, "at": c.at} for c in application.comments.all()  # in time order
         ],
     }
     if internal:

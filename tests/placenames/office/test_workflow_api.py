@@ -197,3 +197,37 @@ def test_comments_only_while_the_notice_runs(db, officer):
     early = client_for(None).post(f"{APPLICATIONS}/{pk}/comments", {"text": "太早"}, format="json")
     assert_error(early, 409, "conflict")
     assert not NoticeComment.objects.filter(application_id=pk).exists()
+
+
+def test_publishing_a_cancellation_retires_the_name_with_its_end_date(db, officer):
+    place = PlaceName.objects.filter(district__code="500103", feature_class="village").order_by("id").first()
+    response = client_for(None).post(
+        APPLICATIONS, {"kind": "cancel", "object_type": "community", "name": "", "placename_id": place.pk}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["name"] == place.name and body["status"] == "checked"
+    pk, client, today = body["id"], client_for(officer), TODAY()
+    client.post(f"{APPLICATIONS}/{pk}/notice", {"start": today, "end": today}, format="json")
+    client.post(f"{APPLICATIONS}/{pk}/decision", {"approve": True, "reason": "社区撤并"}, format="json")
+    on = today + datetime.timedelta(days=1)
+    assert client.post(f"{APPLICATIONS}/{pk}/publish", {"effective_on": on}, format="json").status_code == 200
+    place.refresh_from_db()
+    assert (place.status, place.valid_to) == ("retired", today)
+
+
+def test_an_application_rejected_before_its_notice_stays_private(db, officer):
+    pk = suggest(client_for(None)).json()["id"]
+    client_for(officer).post(f"{APPLICATIONS}/{pk}/decision", {"approve": False, "reason": "重名"}, format="json")
+    assert_error(client_for(None).get(f"{APPLICATIONS}/{pk}"), 404, "not_found")
+    assert client_for(officer).get(f"{APPLICATIONS}/{pk}").json()["status"] == "rejected"
+
+
+def test_suggestions_are_throttled_per_address(db, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "naming_suggest_anon": "2/hour"},
+    }
+    public = client_for(None)
+    assert [suggest(public).status_code for _ in range(3)] == [201, 201, 429]
+    assert NamingApplication.objects.filter(name="望江新路").count() == 2
