@@ -115,3 +115,74 @@ def test_suggest_notice_approve_publish_and_look_up(page, chromium, portal_serve
     page.wait_for_selector("#placename-results li .result-name")
     assert page.text_content("#placename-results li .result-name").strip() == NAME
     assert page.errors == []
+
+
+SURVEYOR_NAME = "browser-sign-surveyor"
+TEAM = "浏览器测试地名标志组"
+
+
+def _surveyor_create() -> tuple[int, str, str]:
+    from boundaries.models import SurveyTeam
+    from gis_portal.core.roles import SURVEYOR
+    from placenames.office.models import Sign
+
+    user = User.objects.create_user(SURVEYOR_NAME, password=PASSWORD)
+    user.groups.add(Group.objects.get(name=SURVEYOR))
+    team = SurveyTeam.objects.create(name=TEAM)
+    team.members.add(user)
+    sign = Sign.objects.filter(condition="good", is_wrong=True).order_by("id").first()
+    return sign.pk, sign.condition, sign.text_pinyin
+
+
+def _surveyor_cleanup(sign_pk: int, condition: str, pinyin: str) -> None:
+    from boundaries.models import SurveyTeam
+    from placenames.office.models import Sign, SignCheck
+    from placenames.office.services import sign_text_apply
+
+    SignCheck.objects.filter(team__name=TEAM).delete()
+    SurveyTeam.objects.filter(name=TEAM).delete()
+    User.objects.filter(username=SURVEYOR_NAME).delete()
+    sign = Sign.objects.get(pk=sign_pk)
+    sign.condition, sign.text_pinyin = condition, pinyin
+    sign_text_apply(sign).save()
+
+
+def test_a_survey_team_reports_a_sign_check_from_a_phone(chromium, portal_server, settings, tmp_path):
+    import io
+
+    from PIL import Image
+
+    settings.MEDIA_ROOT = tmp_path  # the server thread reads the same settings
+    sign_pk, condition, pinyin = committed(_surveyor_create)
+    context = chromium.new_context(
+        locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    phone = context.new_page()
+    errors = []
+    phone.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        phone.goto(f"{portal_server}/accounts/login/?next=/placenames/signs/{sign_pk}/check/")
+        phone.fill("input[name=username]", SURVEYOR_NAME)
+        phone.fill("input[name=password]", PASSWORD)
+        phone.click("form[action='/accounts/login/'] button[type=submit]")
+        phone.wait_for_selector("input[type=file][name=photo]")
+        # The page fits the phone's width: nothing to scroll sideways, nothing zoomed out.
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        # A file that is not an image is refused with a message, and nothing is recorded.
+        phone.select_option("select[name=condition]", "damaged")
+        phone.set_input_files("input[name=photo]", {"name": "sign.jpg", "mimeType": "image/jpeg", "buffer": b"no"})
+        phone.click("#sign-check-form button[type=submit]")
+        assert "photo" in phone.text_content("#check-error")
+        photo = io.BytesIO()
+        Image.new("RGB", (120, 90), (30, 60, 160)).save(photo, "JPEG")
+        phone.select_option("select[name=condition]", "damaged")
+        phone.set_input_files(
+            "input[name=photo]", {"name": "sign.jpg", "mimeType": "image/jpeg", "buffer": photo.getvalue()}
+        )
+        phone.click("#sign-check-form button[type=submit]")
+        phone.wait_for_selector("#check-saved")
+        assert len(list(tmp_path.rglob("*.jpg"))) == 1
+        assert errors == []
+    finally:
+        context.close()
+        committed(lambda: _surveyor_cleanup(sign_pk, condition, pinyin))

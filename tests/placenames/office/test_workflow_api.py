@@ -202,7 +202,9 @@ def test_comments_only_while_the_notice_runs(db, officer):
 def test_publishing_a_cancellation_retires_the_name_with_its_end_date(db, officer):
     place = PlaceName.objects.filter(district__code="500103", feature_class="village").order_by("id").first()
     response = client_for(None).post(
-        APPLICATIONS, {"kind": "cancel", "object_type": "community", "name": "", "placename_id": place.pk}, format="json"
+        APPLICATIONS,
+        {"kind": "cancel", "object_type": "community", "name": "", "placename_id": place.pk},
+        format="json",
     )
     assert response.status_code == 201, response.content
     body = response.json()
@@ -226,7 +228,10 @@ def test_an_application_rejected_before_its_notice_stays_private(db, officer):
 def test_suggestions_are_throttled_per_address(db, settings):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "naming_suggest_anon": "2/hour"},
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "naming_suggest_anon": "2/hour",
+        },
     }
     public = client_for(None)
     assert [suggest(public).status_code for _ in range(3)] == [201, 201, 429]
