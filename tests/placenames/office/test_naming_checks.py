@@ -140,3 +140,35 @@ def test_a_unit_abolished_long_ago_is_not_flagged(db):
         today=timezone.localdate() + datetime.timedelta(days=365 * 12),
     )
     assert "name.abolished_unit" not in {f["rule"] for f in findings}
+
+
+def test_a_county_level_name_is_compared_across_the_municipality(db):
+    found = rules(submit("渝中区", point_in(JIANGBEI), object_type="county"))
+    assert [c["name"] for c in found["scope.same_name"]["conflicts"]] == ["渝中区"]
+    assert "the municipality" in found["scope.same_name"]["message"]
+    homophone = rules(submit("渝忠区", point_in(QIANJIANG), object_type="county"))
+    assert [c["name"] for c in homophone["scope.same_pinyin"]["conflicts"]] == ["渝中区"]
+
+
+def test_a_road_name_is_compared_within_the_district(db):
+    road = application_submit(kind="name", object_type="road", name="望江新路", location=JIEFANGBEI)
+    assert not [f for f in road.findings if f["rule"].startswith("scope.")]
+    PlaceName.objects.create(
+        name="望江新路",
+        specific="望江新",
+        generic="路",
+        pinyin="Wangjiangxin Lu",
+        pinyin_plain="wangjiangxinlu",
+        initials="wjxl",
+        feature_class="road",
+        district=road.district,
+        parent=road.township,
+        point=JIEFANGBEI,
+    )
+    elsewhere_in_yuzhong = PlaceName.objects.filter(district=road.district, feature_class="village").exclude(
+        parent=road.township
+    )[0]
+    again = application_submit(kind="name", object_type="road", name="望江新路", location=elsewhere_in_yuzhong.point)
+    assert again.township != road.township and "scope.same_name" in rules(again)
+    other_county = application_submit(kind="name", object_type="road", name="望江新路", location=point_in(JIANGBEI))
+    assert "scope.same_name" not in rules(other_county)

@@ -128,3 +128,15 @@ def test_only_survey_teams_report_checks(db, officer, media):
         client_for(officer).post(f"/api/v1/naming/signs/{sign.pk}/checks", body, format="multipart"), 403, "forbidden"
     )
     assert not SignCheck.objects.exists()
+
+
+def test_the_heritage_layer(db):
+    body = client_for(None).get("/api/v1/naming/heritage").json()
+    by_name = {f["properties"]["name"]: f for f in body["features"]}
+    gongtan = by_name["龚滩镇"]
+    assert gongtan["properties"]["category"] == "old_town" and gongtan["properties"]["level"] == "national"
+    assert gongtan["properties"]["district"] == "酉阳土家族苗族自治县"
+    assert gongtan["properties"]["placename_id"] == PlaceName.objects.get(name="龚滩镇").pk
+    assert gongtan["properties"]["is_synthetic"] is False  # located at the standard name's point
+    lon, lat = gongtan["geometry"]["coordinates"]
+    assert 108.0 < lon < 109.2 and 28.2 < lat < 29.4

@@ -236,3 +236,17 @@ def test_suggestions_are_throttled_per_address(db, settings):
     public = client_for(None)
     assert [suggest(public).status_code for _ in range(3)] == [201, 201, 429]
     assert NamingApplication.objects.filter(name="望江新路").count() == 2
+
+
+def test_officers_list_applications_and_check_them_again(db, officer):
+    pk = suggest(client_for(None)).json()["id"]
+    client = client_for(officer)
+    listed = client.get(APPLICATIONS, {"status": "checked"}).json()
+    assert pk in [a["id"] for a in listed] and {a["status"] for a in listed} == {"checked"}
+    assert_error(client.get(APPLICATIONS, {"status": "nonsense"}), 400)
+    # A standard name published meanwhile is found when checked again.
+    place = PlaceName.objects.get(name="解放碑街道")
+    PlaceName.objects.filter(pk=place.pk).update(name="望江新路", pinyin_plain="wangjiangxinlu", feature_class="road")
+    again = client.post(f"{APPLICATIONS}/{pk}/recheck", format="json").json()
+    assert "scope.same_name" in {f["rule"] for f in again["findings"]}
+    assert [e["action"] for e in again["events"]] == ["submit", "check", "check"]
