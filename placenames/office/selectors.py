@@ -265,7 +265,8 @@ def application_dict(application: NamingApplication, *, internal: bool = False) 
         "effective_on": application.effective_on,
         "is_synthetic": application.is_synthetic,
         "comments": [
-            {"author": c.author, "text": c.text, "at": c.at} for c in application.comments.all()  # in time order
+            {"author": c.author, "text": c.text, "at": c.at}
+            for c in application.comments.all()  # in time order
         ],
     }
     if internal:

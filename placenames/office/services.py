@@ -12,6 +12,7 @@ standard name's meaning and history (simple_history keeps every version)."""
 import datetime
 import json
 import logging
+import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -60,7 +61,7 @@ FEATURE_CLASS = {
     ObjectType.RESIDENTIAL_AREA: PlaceName.FeatureClass.OTHER,
     ObjectType.NATURAL_FEATURE: PlaceName.FeatureClass.NATURAL,
 }
-PHOTO_FORMATS = {"JPEG", "PNG", "WEBP"}
+PHOTO_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 PHOTO_MAX_PIXELS = 40_000_000
 
 
@@ -468,7 +469,7 @@ def photo_validate(photo: UploadedFile) -> tuple[str, int, int]:
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise UnsupportedMediaType("photo: not an image Pillow can read (JPEG, PNG or WebP)") from exc
-    if image_format not in PHOTO_FORMATS:
+    if image_format not in PHOTO_EXTENSIONS:
         raise UnsupportedMediaType(f"photo: {image_format}; a JPEG, PNG or WebP image")
     photo.seek(0)
     return image_format, width, height
@@ -502,6 +503,7 @@ def sign_check_report(
     if photo is None:
         raise InvalidParameter("photo: a photo of the sign is required")
     image_format, width, height = photo_validate(photo)
+    photo.name = f"{uuid.uuid4().hex}.{PHOTO_EXTENSIONS[image_format]}"  # not the sender's file name
     text_chinese = _text(text_chinese, "text_chinese", 64)
     text_pinyin = _text(text_pinyin, "text_pinyin", 160)
     check = SignCheck.objects.create(

@@ -89,6 +89,7 @@ def test_a_survey_team_reports_a_check_with_a_photo(db, surveyor, media):
     check = SignCheck.objects.get(pk=response.json()["check_id"])
     assert (check.photo_format, check.photo_width, check.photo_height) == ("JPEG", 64, 48)
     assert (media / check.photo.name).is_file() and check.photo.name.startswith("sign_checks/")
+    assert check.photo.name.endswith(".jpg") and "sign" not in check.photo.name.rsplit("/", 1)[1]
     assert check.team.name == "地名标志检查组"
 
 
