@@ -186,3 +186,70 @@ def test_a_survey_team_reports_a_sign_check_from_a_phone(chromium, portal_server
     finally:
         context.close()
         committed(lambda: _surveyor_cleanup(sign_pk, condition, pinyin))
+
+
+HOSTILE = "<img src=x onerror=window.__xss=1><script>window.__xss=1</script>"
+
+
+def _hostile_create() -> tuple[int, int]:
+    from boundaries.models import Division
+    from placenames.office.models import HeritageName, Sign
+
+    sign = Sign.objects.filter(condition="missing").order_by("id").first()
+    original = sign.text_pinyin
+    Sign.objects.filter(pk=sign.pk).update(text_pinyin=HOSTILE[:160], findings=[{"rule": HOSTILE, "message": HOSTILE}])
+    heritage = HeritageName.objects.create(
+        name="毒地名" + HOSTILE[:40],
+        specific="毒地名",
+        district=Division.objects.get(code="500103"),
+        point=JIEFANGBEI,
+        category="other",
+        level="district",
+        story=HOSTILE,
+        sources=HOSTILE,
+        is_synthetic=True,
+    )
+    return sign.pk, heritage.pk, original
+
+
+def _hostile_remove(sign_pk: int, heritage_pk: int, original: str) -> None:
+    from placenames.office.models import HeritageName, Sign
+    from placenames.office.services import sign_text_apply
+
+    HeritageName.objects.filter(pk=heritage_pk).delete()
+    HeritageName.history.filter(id=heritage_pk).delete()
+    sign = Sign.objects.get(pk=sign_pk)
+    sign.text_pinyin = original
+    sign_text_apply(sign)
+    Sign.objects.filter(pk=sign_pk).update(text_pinyin=original, findings=sign.findings, is_wrong=sign.is_wrong)
+
+
+OPEN_EVERY_POPUP = """() => {
+  const texts = [];
+  window.officeMap.eachLayer(layer => {
+    if (layer.getPopup && layer.getPopup() && layer.feature) {
+      layer.openTooltip && layer.getTooltip() && layer.openTooltip();
+      layer.openPopup();
+      texts.push(layer.getPopup().getElement().textContent + " " + layer.getTooltip().getElement().textContent);
+    }
+  });
+  return texts;
+}"""
+
+
+def test_hostile_text_on_the_signs_and_heritage_maps_stays_text(page, portal_server):
+    sign_pk, heritage_pk, original = committed(_hostile_create)
+    try:
+        page.goto(f"{portal_server}/placenames/signs/")
+        page.wait_for_selector("#office-map[data-signs]")
+        texts = page.evaluate(OPEN_EVERY_POPUP)
+        assert any(HOSTILE[:40] in t for t in texts)
+        assert HOSTILE[:40] in page.text_content("#sign-list")
+        page.goto(f"{portal_server}/placenames/heritage/")
+        page.wait_for_function("window.officeMap !== undefined")
+        texts = page.evaluate(OPEN_EVERY_POPUP)
+        assert any(HOSTILE in t for t in texts)
+        assert page.evaluate("window.__xss") is None
+        assert page.locator("img[src=x]").count() == 0
+    finally:
+        committed(lambda: _hostile_remove(sign_pk, heritage_pk, original))
