@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "boundaries",
     "boundaries.surveys",
     "placenames",
+    "placenames.office",
     "facilities",
 ]
 
@@ -162,9 +163,13 @@ FILE_UPLOAD_HANDLERS = [
 # the multipart envelope); every other path Django's form-data limit. A longer body is refused
 # before it is read (413). The reverse proxy should say the same (docs/DEPLOYMENT.md).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Photos of place-name signs reported by survey teams (placenames.office.services.photo_validate).
+PLACENAME_PHOTO_MAX_BYTES = int(os.environ.get("PLACENAME_PHOTO_MAX_BYTES", 8 * 1024 * 1024))
 REQUEST_BODY_LIMITS = {
     "/api/v1/survey-uploads": SURVEY_UPLOAD_LIMITS["max_bytes"] + 65_536,
     "/surveys/": SURVEY_UPLOAD_LIMITS["max_bytes"] + 65_536,
+    "/api/v1/naming/signs/": PLACENAME_PHOTO_MAX_BYTES + 65_536,
+    "/placenames/signs/": PLACENAME_PHOTO_MAX_BYTES + 65_536,
 }
 # Database statements of a public request end after this (below gunicorn's 30 s worker timeout), a
 # signed-in request's after the longer one; either answers 503 with Retry-After.
@@ -208,6 +213,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "token": "10/minute",
         "survey_upload": "30/hour",
+        "naming_suggest_anon": os.environ.get("THROTTLE_NAMING_SUGGEST_ANON", "30/hour"),
+        "naming_suggest_user": "300/hour",
         "heavy_anon": os.environ.get("THROTTLE_HEAVY_ANON", "10/minute"),
         "heavy_user": os.environ.get("THROTTLE_HEAVY_USER", "60/minute"),
     },
