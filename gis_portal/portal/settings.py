@@ -163,7 +163,7 @@ FILE_UPLOAD_HANDLERS = [
 # the multipart envelope); every other path Django's form-data limit. A longer body is refused
 # before it is read (413). The reverse proxy should say the same (docs/DEPLOYMENT.md).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-# Photos of place-name signs reported by survey teams (placenames.office.services.photo_validate).
+# Photos of place-name signs reported by survey teams (placenames.office.signs.photo_validate).
 PLACENAME_PHOTO_MAX_BYTES = int(os.environ.get("PLACENAME_PHOTO_MAX_BYTES", 8 * 1024 * 1024))
 REQUEST_BODY_LIMITS = {
     "/api/v1/survey-uploads": SURVEY_UPLOAD_LIMITS["max_bytes"] + 65_536,

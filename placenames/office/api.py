@@ -42,8 +42,8 @@ from placenames.office.services import (
     location_parse,
     notice_comment_add,
     notice_open,
-    sign_check_report,
 )
+from placenames.office.signs import sign_check_report
 
 SYNTHETIC_NOTE = "Signs and applications with is_synthetic=true are generated for the demo."
 

@@ -5,24 +5,19 @@ renames one (the old name stays as a former name with its dates, ``placenames.se
 retires it. Only naming officers (``gis_portal.core.roles.NAMING_OFFICER``) move an application past
 "checked"; anyone may submit a suggestion and comment on a notice.
 
-Signs: a survey team's check (condition, text read, a photo validated with Pillow and kept under
-MEDIA_ROOT) updates the sign and re-checks its text with ``placenames.sign_rules``. Officers edit a
-standard name's meaning and history (simple_history keeps every version)."""
+Officers edit a standard name's meaning and history (simple_history keeps every version). Signs are
+in ``placenames.office.signs``."""
 
 import datetime
 import json
 import logging
-import uuid
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point
-from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
-from PIL import Image, UnidentifiedImageError
 
-from boundaries.models import Division, SurveyTeam
+from boundaries.models import Division
 from boundaries.names import name_split
 from boundaries.selectors import division_locate
 from gis_portal.core.crs import WGS84
@@ -31,17 +26,15 @@ from gis_portal.core.errors import (
     Forbidden,
     InvalidParameter,
     OutsideRegion,
-    PayloadTooLarge,
-    UnsupportedMediaType,
 )
 from gis_portal.core.region import in_region
-from gis_portal.core.roles import NAMING_OFFICER, SURVEYOR, user_has_role
+from gis_portal.core.roles import NAMING_OFFICER, user_has_role
 from placenames.models import PlaceName
 from placenames.naming_rules import OBJECT_GENERICS, name_validate
-from placenames.office.models import NamingApplication, NamingEvent, NoticeComment, ObjectType, Sign, SignCheck
+from placenames.office.models import NamingApplication, NamingEvent, NoticeComment, ObjectType
 from placenames.office.selectors import proposal_findings
 from placenames.services import placename_fields, placename_rename
-from placenames.sign_rules import sign_pinyin_expected, sign_text_check
+from placenames.sign_rules import sign_pinyin_expected
 from placenames.text import pinyin_word
 
 logger = logging.getLogger(__name__)
@@ -61,8 +54,6 @@ FEATURE_CLASS = {
     ObjectType.RESIDENTIAL_AREA: PlaceName.FeatureClass.OTHER,
     ObjectType.NATURAL_FEATURE: PlaceName.FeatureClass.NATURAL,
 }
-PHOTO_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
-PHOTO_MAX_PIXELS = 40_000_000
 
 
 # --- input ---------------------------------------------------------------------------------------
@@ -132,7 +123,8 @@ def name_parts(*, name: str, specific: str, generic: str, object_type: str) -> t
     return name, specific, generic
 
 
-def _text(value: str | None, field: str, limit: int = TEXT_MAX) -> str:
+def text_limited(value: str | None, field: str, limit: int = TEXT_MAX) -> str:
+    """``value`` stripped; InvalidParameter naming ``field`` when it is longer than ``limit``."""
     value = (value or "").strip()
     if len(value) > limit:
         raise InvalidParameter(f"{field}: at most {limit} characters")
@@ -163,7 +155,8 @@ def _event(*, application: NamingApplication, actor: User | None, action: str, f
     )
 
 
-def _today() -> datetime.date:
+def office_today() -> datetime.date:
+    """Today in the bureau's time zone (notices and checks are dated by it)."""
     return timezone.localdate()
 
 
@@ -220,11 +213,11 @@ def application_submit(
         location=location,
         district=district,
         township=township,
-        reason=_text(reason, "reason"),
-        meaning=_text(meaning, "meaning"),
-        origin=_text(origin, "origin"),
-        submitter_name=_text(submitter_name, "submitter_name", 64),
-        submitter_contact=_text(submitter_contact, "submitter_contact", 128),
+        reason=text_limited(reason, "reason"),
+        meaning=text_limited(meaning, "meaning"),
+        origin=text_limited(origin, "origin"),
+        submitter_name=text_limited(submitter_name, "submitter_name", 64),
+        submitter_contact=text_limited(submitter_contact, "submitter_contact", 128),
         submitted_by=user if user is not None and user.is_authenticated else None,
         status=Status.SUBMITTED,
     )
@@ -244,7 +237,7 @@ def _check(*, application: NamingApplication, actor: User | None) -> None:
         district=application.district,
         township=application.township,
         placename=application.placename,
-        today=_today(),
+        today=office_today(),
     )
     application.checked_at = timezone.now()
     if application.status == Status.SUBMITTED:
@@ -272,7 +265,7 @@ def notice_open(
     _officer_required(actor)
     if application.status != Status.CHECKED:
         raise Conflict(f"only a checked application goes to public notice (this one is {application.status})")
-    if start < _today() or end < start:
+    if start < office_today() or end < start:
         raise InvalidParameter("notice: from today or later, and not ending before it starts")
     application.status, application.notice_start, application.notice_end = Status.NOTICE, start, end
     application.save(update_fields=["status", "notice_start", "notice_end"])
@@ -283,13 +276,13 @@ def notice_open(
 @transaction.atomic
 def notice_comment_add(*, application: NamingApplication, author: str, text: str) -> NoticeComment:
     """A comment from anyone while the notice runs."""
-    today = _today()
+    today = office_today()
     if application.status != Status.NOTICE or not (application.notice_start <= today <= application.notice_end):
         raise Conflict("comments are taken only while the public notice runs")
-    text = _text(text, "text")
+    text = text_limited(text, "text")
     if not text:
         raise InvalidParameter("text: the comment is empty")
-    return NoticeComment.objects.create(application=application, author=_text(author, "author", 64), text=text)
+    return NoticeComment.objects.create(application=application, author=text_limited(author, "author", 64), text=text)
 
 
 @transaction.atomic
@@ -297,14 +290,14 @@ def application_decide(*, application: NamingApplication, actor: User, approve: 
     """Approve or reject, with reasons. Approval needs the public notice to have run to its end and
     no blocking finding; rejection is possible from "checked" or during the notice."""
     _officer_required(actor)
-    reason = _text(reason, "reason")
+    reason = text_limited(reason, "reason")
     if not reason:
         raise InvalidParameter("reason: a decision states its reasons")
     before = application.status
     if approve:
         if before != Status.NOTICE:
             raise Conflict(f"only an application under public notice is approved (this one is {before})")
-        if _today() < application.notice_end:
+        if office_today() < application.notice_end:
             raise Conflict(f"the public notice runs until {application.notice_end}")
         blocking = sorted({f["rule"] for f in application.findings if f.get("blocking")})
         if blocking:
@@ -342,8 +335,8 @@ def application_publish(
     _officer_required(actor)
     if application.status != Status.APPROVED:
         raise Conflict(f"only an approved application is published (this one is {application.status})")
-    on = effective_on or _today()
-    ref = _text(approval_ref, "approval_ref", 128) or f"naming application {application.pk}"
+    on = effective_on or office_today()
+    ref = text_limited(approval_ref, "approval_ref", 128) or f"naming application {application.pk}"
     origin = "\n".join(t for t in (application.meaning, application.origin) if t)
     if application.kind == NamingApplication.Kind.NAME:
         point = application.location if application.location.geom_type == "Point" else None
@@ -409,123 +402,9 @@ def placename_story_edit(*, placename: PlaceName, actor: User, meaning: str, his
     """An officer records a name's meaning and origin, and its history; every version is kept by
     simple_history with who changed it."""
     _officer_required(actor)
-    placename.meaning = _text(meaning, "meaning", 4000)
-    placename.history_text = _text(history_text, "history_text", 8000)
+    placename.meaning = text_limited(meaning, "meaning", 4000)
+    placename.history_text = text_limited(history_text, "history_text", 8000)
     placename._change_reason = "story edited by the place-name office"
     placename.save(update_fields=["meaning", "history_text"])
     logger.info("place name %s: meaning/history edited by %s", placename.pk, actor.get_username())
     return placename
-
-
-# --- signs ---------------------------------------------------------------------------------------
-
-
-def sign_findings(*, placename: PlaceName, text_chinese: str, text_pinyin: str) -> list[dict]:
-    """The findings of ``placenames.sign_rules`` on a sign's text, as JSON."""
-    try:
-        findings = sign_text_check(
-            standard_name=placename.name,
-            specific=placename.specific,
-            generic=placename.generic,
-            sign_chinese=text_chinese,
-            sign_pinyin=text_pinyin,
-        )
-    except ValueError:
-        specific, generic = name_split(placename.name)
-        findings = sign_text_check(
-            standard_name=placename.name,
-            specific=specific,
-            generic=generic,
-            sign_chinese=text_chinese,
-            sign_pinyin=text_pinyin,
-        )
-    return [
-        {"rule": f.rule, "message": f.message, "expected": f.expected, "found": f.found, "source": f.source}
-        for f in findings
-    ]
-
-
-def sign_text_apply(sign: Sign) -> Sign:
-    """Re-check a sign's text against its standard name (not saved)."""
-    sign.findings = sign_findings(
-        placename=sign.placename, text_chinese=sign.text_chinese, text_pinyin=sign.text_pinyin
-    )
-    sign.is_wrong = bool(sign.findings)
-    return sign
-
-
-def photo_validate(photo: UploadedFile) -> tuple[str, int, int]:
-    """The photo's format and size in pixels; UnsupportedMediaType unless Pillow reads it as a JPEG,
-    PNG or WebP image, PayloadTooLarge over ``PLACENAME_PHOTO_MAX_BYTES`` or ``PHOTO_MAX_PIXELS``."""
-    limit = settings.PLACENAME_PHOTO_MAX_BYTES
-    if photo.size > limit:
-        raise PayloadTooLarge(f"photo: {photo.size} bytes; at most {limit}")
-    try:
-        photo.seek(0)
-        with Image.open(photo) as image:
-            image_format, (width, height) = image.format, image.size
-            if width * height > PHOTO_MAX_PIXELS:
-                raise PayloadTooLarge(f"photo: {width}×{height} pixels; at most {PHOTO_MAX_PIXELS}")
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise UnsupportedMediaType("photo: not an image Pillow can read (JPEG, PNG or WebP)") from exc
-    if image_format not in PHOTO_EXTENSIONS:
-        raise UnsupportedMediaType(f"photo: {image_format}; a JPEG, PNG or WebP image")
-    photo.seek(0)
-    return image_format, width, height
-
-
-@transaction.atomic
-def sign_check_report(
-    *,
-    sign: Sign,
-    user: User,
-    condition: str,
-    photo: UploadedFile | None,
-    checked_on: datetime.date | None = None,
-    text_chinese: str = "",
-    text_pinyin: str = "",
-    note: str = "",
-) -> SignCheck:
-    """A survey team member's check of a sign, with a photo: the check is kept, the sign's condition,
-    last check and (if read) text are updated and its text checked again. Nothing is written when
-    the photo or a field is refused."""
-    if not user_has_role(user, SURVEYOR):
-        raise Forbidden("only members of a survey team report sign checks")
-    team = SurveyTeam.objects.filter(members=user).order_by("name").first()
-    if team is None:
-        raise Forbidden("you are not a member of a survey team")
-    if condition not in Sign.Condition.values:
-        raise InvalidParameter(f"condition: one of {', '.join(Sign.Condition.values)}")
-    on = checked_on or _today()
-    if on > _today():
-        raise InvalidParameter("checked_on: not in the future")
-    if photo is None:
-        raise InvalidParameter("photo: a photo of the sign is required")
-    image_format, width, height = photo_validate(photo)
-    photo.name = f"{uuid.uuid4().hex}.{PHOTO_EXTENSIONS[image_format]}"  # not the sender's file name
-    text_chinese = _text(text_chinese, "text_chinese", 64)
-    text_pinyin = _text(text_pinyin, "text_pinyin", 160)
-    check = SignCheck.objects.create(
-        sign=sign,
-        team=team,
-        checked_by=user,
-        checked_on=on,
-        condition=condition,
-        text_chinese=text_chinese,
-        text_pinyin=text_pinyin,
-        note=_text(note, "note"),
-        photo=photo,
-        photo_format=image_format,
-        photo_width=width,
-        photo_height=height,
-    )
-    sign.condition, sign.last_checked = condition, max(on, sign.last_checked or on)
-    if text_chinese:
-        sign.text_chinese = text_chinese
-    if text_pinyin:
-        sign.text_pinyin = text_pinyin
-    sign_text_apply(sign)
-    sign.save()
-    logger.info("sign %s checked by %s (%s): %s", sign.pk, user.get_username(), team.name, condition)
-    return check

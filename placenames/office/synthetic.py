@@ -16,7 +16,7 @@ from boundaries.models import Division
 from gis_portal.core.crs import WGS84
 from placenames.models import PlaceName
 from placenames.office.models import HeritageName, Sign
-from placenames.office.services import sign_text_apply
+from placenames.office.signs import sign_text_apply
 from placenames.sign_rules import sign_pinyin_expected
 from placenames.text import name_pinyin, traditional
 

@@ -43,8 +43,8 @@ from placenames.office.services import (
     notice_comment_add,
     notice_open,
     placename_story_edit,
-    sign_check_report,
 )
+from placenames.office.signs import sign_check_report
 
 TEXT = forms.Textarea(attrs={"rows": 3})
 

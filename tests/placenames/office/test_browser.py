@@ -137,7 +137,7 @@ def _surveyor_create() -> tuple[int, str, str]:
 def _surveyor_cleanup(sign_pk: int, condition: str, pinyin: str) -> None:
     from boundaries.models import SurveyTeam
     from placenames.office.models import Sign, SignCheck
-    from placenames.office.services import sign_text_apply
+    from placenames.office.signs import sign_text_apply
 
     SignCheck.objects.filter(team__name=TEAM).delete()
     SurveyTeam.objects.filter(name=TEAM).delete()
@@ -214,7 +214,7 @@ def _hostile_create() -> tuple[int, int]:
 
 def _hostile_remove(sign_pk: int, heritage_pk: int, original: str) -> None:
     from placenames.office.models import HeritageName, Sign
-    from placenames.office.services import sign_text_apply
+    from placenames.office.signs import sign_text_apply
 
     HeritageName.objects.filter(pk=heritage_pk).delete()
     HeritageName.history.filter(id=heritage_pk).delete()

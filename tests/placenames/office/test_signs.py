@@ -9,7 +9,7 @@ from PIL import Image
 
 from placenames.models import PlaceName
 from placenames.office.models import Sign, SignCheck
-from placenames.office.services import sign_findings
+from placenames.office.signs import sign_findings
 from placenames.sign_rules import sign_pinyin_expected
 from tests.helpers import assert_error
 from tests.placenames.office.conftest import client_for
