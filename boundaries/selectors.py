@@ -23,7 +23,19 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from boundaries.models import BoundaryLine, BoundaryProblem, Cluster, Division, DivisionPiece, Inspection, Marker
+from boundaries.models import (
+    BoundaryLine,
+    BoundaryProblem,
+    Cluster,
+    Division,
+    DivisionArea,
+    DivisionChange,
+    DivisionList,
+    DivisionPiece,
+    DivisionVersion,
+    Inspection,
+    Marker,
+)
 from gis_portal.core import sql
 from gis_portal.core.api import with_geojson
 from gis_portal.core.crs import WGS84
@@ -64,7 +76,7 @@ def _ref(code: str, name: str, is_synthetic: bool) -> dict:
     return ref
 
 
-def division_locate(*, lon: float, lat: float) -> dict:
+def division_locate(*, lon: float, lat: float, on: datetime.date | None = None) -> dict:
     """The municipality, cluster, district, township and village/community of a WGS84 point.
 
     One SQL round trip. Polygons are tested with ST_Covers on their indexed pieces
@@ -72,8 +84,16 @@ def division_locate(*, lon: float, lat: float) -> dict:
     edge goes to the lower code. Villages and communities are points, so the village is the
     nearest one of the point's township (KNN ``<->``), with its geodesic distance in metres
     (spheroid, error well under a metre). Raises OutsideRegion when the point is not in Chongqing.
+
+    With ``on``, the units in force that day: the current polygon hit is mapped to the version that
+    answered for its area then (``DivisionArea``), and the village is the nearest of that
+    township's villages then (at their current points); a point in an area no unit of the lists
+    answered for (a township that only began later, split from no other) has no township.
     """
-    rows = sql.rows(LOCATE_SQL, {"lon": lon, "lat": lat, "srid": WGS84})
+    if on is None:
+        rows = sql.rows(LOCATE_SQL, {"lon": lon, "lat": lat, "srid": WGS84})
+    else:
+        rows = sql.rows(LOCATE_ON_SQL, {"lon": lon, "lat": lat, "srid": WGS84, "on": on})
     answer: dict = {level: None for level in ("municipality", "cluster", "district", "township", "village")}
     for row in rows:
         answer[row["level"]] = _ref(row["code"], row["name"], row["is_synthetic"])
@@ -300,3 +320,249 @@ def division_district(*, division: Division) -> Division | None:
     if division.level == Division.Level.DISTRICT:
         return division
     return Division.objects.filter(code=division.code[: CODE_DIGITS["district"]], level=Division.Level.DISTRICT).first()
+
+
+# --- Dated versions (区划调整) -------------------------------------------------------------------
+# Validity is half-open, [valid_from, valid_to); a None bound is open. See boundaries.models.
+
+
+def _valid_on(on: datetime.date, prefix: str = "") -> Q:
+    return (Q(**{f"{prefix}valid_from__isnull": True}) | Q(**{f"{prefix}valid_from__lte": on})) & (
+        Q(**{f"{prefix}valid_to__isnull": True}) | Q(**{f"{prefix}valid_to__gt": on})
+    )
+
+
+def division_history_range() -> tuple[datetime.date, datetime.date] | None:
+    """The dates of the earliest and the latest imported list, or None if no history is loaded."""
+    dates = list(DivisionList.objects.order_by("as_of").values_list("as_of", flat=True))
+    return (dates[0], dates[-1]) if dates else None
+
+
+def division_date_parse(*, raw: str | None, name: str = "date") -> datetime.date | None:
+    """The ``date`` query parameter (YYYY-MM-DD): None when absent or empty (the current state);
+    InvalidParameter naming the valid range when malformed, before the earliest list, or when no
+    history is loaded."""
+    if raw in (None, ""):
+        return None
+    history = division_history_range()
+    valid = f"a date YYYY-MM-DD from {history[0]} on" if history else "no division history is loaded"
+    try:
+        on = datetime.date.fromisoformat(raw)
+    except (TypeError, ValueError):
+        raise InvalidParameter(f"{name}: {str(raw)[:20]!r} is not a date; valid: {valid}") from None
+    if len(raw) != 10 or history is None or on < history[0]:
+        raise InvalidParameter(f"{name}: {on} is out of range; valid: {valid}")
+    return on
+
+
+def division_versions_on(*, on: datetime.date) -> QuerySet[DivisionVersion]:
+    """Every version in force on ``on``, with ``shape`` (the polygon or point of the current unit
+    it lives on as, None if its area went into another unit) and ``geometry_code``."""
+    return (
+        DivisionVersion.objects.filter(_valid_on(on))
+        .select_related("cluster")
+        .annotate(
+            shape=Coalesce("geometry_from__geom", "geometry_from__point", output_field=GeometryField(srid=WGS84)),
+            geometry_code=F("geometry_from__code"),
+        )
+        .order_by("code")
+    )
+
+
+def _version_ref(version: DivisionVersion) -> dict:
+    return {
+        "code": version.code,
+        "name": version.name,
+        "level": version.level,
+        "valid_from": version.valid_from,
+        "valid_to": version.valid_to,
+    }
+
+
+def division_version_bounds(version: DivisionVersion) -> dict:
+    """A version's validity for the API and the pages, each bound exact or an interval."""
+
+    def bound(day, after):
+        if day is None:
+            return None
+        return {"date": day, "exact": after is None, "after": after}
+
+    return {
+        "valid_from": bound(version.valid_from, version.valid_from_after),
+        "valid_to": bound(version.valid_to, version.valid_to_after),
+    }
+
+
+def division_timeline(*, code: str) -> list[dict]:
+    """The changes of a unit, oldest first: every event into or out of any version of its lineage
+    (the versions that share its polygon or point, or that carried this code), with the other side."""
+    versions = list(DivisionVersion.objects.filter(code=code))
+    geometry_ids = {v.geometry_from_id for v in versions if v.geometry_from_id}
+    ids = {v.id for v in versions} | set(
+        DivisionVersion.objects.filter(geometry_from_id__in=geometry_ids).values_list("id", flat=True)
+    )
+    changes = (
+        DivisionChange.objects.filter(Q(before_id__in=ids) | Q(after_id__in=ids))
+        .select_related("before", "after")
+        .order_by("changed_by", "id")
+    )
+    return [division_change_row(change) for change in changes]
+
+
+def division_change_row(change: DivisionChange) -> dict:
+    """One change as plain data (API, CSV, pages)."""
+    before, after = change.before, change.after
+    return {
+        "id": change.id,
+        "type": change.type,
+        "type_display": str(change.get_type_display()),
+        "level": change.level,
+        "district_code": change.district_code,
+        "before_code": before.code if before else None,
+        "before_name": before.name if before else None,
+        "after_code": after.code if after else None,
+        "after_name": after.name if after else None,
+        "changed_after": change.changed_after,
+        "changed_by": change.changed_by,
+        "effective_date": change.effective_date,
+        "date_exact": change.effective_date is not None,
+        "inferred": change.inferred,
+        "review": change.review,
+        "evidence": change.evidence,
+    }
+
+
+def division_change_list(
+    *,
+    since: datetime.date | None = None,
+    until: datetime.date | None = None,
+    district: str | None = None,
+    types: list[str] | None = None,
+    level: str | None = None,
+) -> QuerySet[DivisionChange]:
+    """Changes whose interval meets [since, until] (an event known to lie after ``changed_after``
+    and on or before ``changed_by``; its ``effective_date`` once confirmed), of a district, types
+    or level, oldest first."""
+    changes = DivisionChange.objects.select_related("before", "after")
+    if since is not None:
+        changes = changes.filter(Q(effective_date__gte=since) | Q(effective_date__isnull=True, changed_by__gte=since))
+    if until is not None:
+        changes = changes.filter(Q(effective_date__lte=until) | Q(effective_date__isnull=True, changed_after__lt=until))
+    if district:
+        changes = changes.filter(district_code=district)
+    if types:
+        changes = changes.filter(type__in=types)
+    if level:
+        changes = changes.filter(level=level)
+    return changes.order_by("changed_by", "level", "district_code", "before__code", "after__code")
+
+
+def division_successors(*, version: DivisionVersion) -> list[DivisionVersion]:
+    """The versions a version's end led to (the unit's next version, or those it merged into)."""
+    return [
+        change.after
+        for change in version.changes_out.select_related("after").order_by("after__code")
+        if change.after is not None and change.type != DivisionChange.Type.SPLIT_FROM
+    ]
+
+
+def division_version_get(*, code: str, on: datetime.date | None = None) -> DivisionVersion:
+    """The version of ``code`` in force on ``on`` or, without a date, the current one or else the
+    last one (a unit gone: ``valid_to`` set). NotFound if the code was never listed (or not on
+    that date)."""
+    versions = with_geojson(
+        DivisionVersion.objects.filter(code=code).annotate(
+            shape=Coalesce("geometry_from__geom", "geometry_from__point", output_field=GeometryField(srid=WGS84)),
+            geometry_code=F("geometry_from__code"),
+        ),
+        "shape",
+    )
+    if on is not None:
+        version = versions.filter(_valid_on(on)).first()
+        if version is None:
+            raise NotFound(f"no division with code {code!r} on {on}")
+        return version
+    version = versions.order_by(F("valid_to").desc(nulls_first=True)).first()
+    if version is None:
+        raise NotFound(f"no division with code {code!r}")
+    return version
+
+
+def divisions_abolished_between(*, start: datetime.date, end: datetime.date) -> list[dict]:
+    """Units whose validity ended in [start, end] and whose name stopped being used (abolished,
+    merged, renamed, 乡→镇, 镇→街道; not a unit re-coded under the same name, nor a committee whose
+    name alone changed), oldest end first. ``valid_to`` is the first day the unit was no
+    longer in force (the later bound when only an interval is known); ``successor_codes`` lists the
+    codes its end led to (none when abolished outright)."""
+    versions = (
+        DivisionVersion.objects.filter(valid_to__gte=start, valid_to__lte=end)
+        .prefetch_related("changes_out__after")
+        .order_by("valid_to", "code")
+    )
+    answer = []
+    for version in versions:
+        same_name = any(
+            change.after is not None and change.after.standard_name == version.standard_name
+            for change in version.changes_out.all()
+        )
+        if same_name:
+            continue  # re-coded or only the committee's name changed: the name goes on
+        successors = sorted(
+            {
+                change.after.code
+                for change in version.changes_out.all()
+                if change.after is not None and change.type != DivisionChange.Type.SPLIT_FROM
+            }
+        )
+        answer.append(
+            {
+                "code": version.code,
+                "name": version.name,
+                "level": version.level,
+                "parent_code": version.parent_code,
+                "district_code": version.district_code,
+                "valid_to": version.valid_to,
+                "successor_codes": successors,
+            }
+        )
+    return answer
+
+
+LOCATE_ON_SQL = sql.compose(
+    """
+WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), %(srid)s) AS g),
+hit AS (
+    SELECT DISTINCT ON (d.level) d.id, d.level, d.code, d.name, d.is_synthetic, d.cluster_id
+      FROM {piece} p JOIN {division} d ON d.id = p.division_id, pt
+     WHERE p.level IN ('municipality', 'district', 'township') AND ST_Covers(p.geom, pt.g)
+     ORDER BY d.level, d.code
+),
+dated AS (
+    SELECT hit.level, coalesce(v.code, hit.code) AS code, coalesce(v.name, hit.name) AS name, hit.is_synthetic,
+           hit.cluster_id, v.code AS version_code
+      FROM hit
+      LEFT JOIN {area} a ON a.division_id = hit.id
+            AND (a.valid_from IS NULL OR a.valid_from <= %(on)s) AND (a.valid_to IS NULL OR a.valid_to > %(on)s)
+      LEFT JOIN {version} v ON v.id = a.version_id
+     WHERE hit.level = 'municipality' OR v.id IS NOT NULL
+)
+SELECT dated.level, dated.code, dated.name, dated.is_synthetic, c.slug AS cluster_code, c.name AS cluster_name,
+       vi.code AS village_code, vi.name AS village_name, vi.is_synthetic AS village_is_synthetic, vi.distance_m
+  FROM dated
+  LEFT JOIN {cluster} c ON c.slug = dated.cluster_id AND dated.level = 'district'
+  LEFT JOIN LATERAL (
+        SELECT vv.code, vv.name, g.is_synthetic, ST_Distance(g.point::geography, pt.g::geography) AS distance_m
+          FROM {version} vv JOIN {division} g ON g.id = vv.geometry_from_id, pt
+         WHERE dated.level = 'township' AND vv.parent_code = dated.version_code AND vv.level = 'village'
+           AND (vv.valid_from IS NULL OR vv.valid_from <= %(on)s) AND (vv.valid_to IS NULL OR vv.valid_to > %(on)s)
+           AND g.point IS NOT NULL
+         ORDER BY g.point <-> pt.g
+         LIMIT 1
+  ) vi ON true
+""",
+    piece=DivisionPiece,
+    division=Division,
+    cluster=Cluster,
+    area=DivisionArea,
+    version=DivisionVersion,
+)
