@@ -75,7 +75,7 @@ class LocateQuerySerializer(serializers.Serializer):
     date = serializers.CharField(required=False, allow_blank=True, help_text=DATE_HELP)
 
     def validate(self, attrs):
-        if not all(math.isfinite(value) for value in attrs.values()):
+        if not all(math.isfinite(attrs[key]) for key in ("lon", "lat")):
             raise serializers.ValidationError("lon and lat must be finite numbers")
         return attrs
 

@@ -4,7 +4,8 @@ depends on the others to load."""
 from django.core.management import call_command
 from django.db import transaction
 
-from boundaries.models import BoundaryLine, Division, Inspection
+from boundaries.division_changes import CHONGQING_SNAPSHOTS
+from boundaries.models import BoundaryLine, Division, DivisionList, Inspection
 from facilities.models import Facility
 from gis_portal.core.commands import ServiceCommand
 from gis_portal.core.progress import progress
@@ -19,6 +20,10 @@ def divisions_generated() -> bool:
     return not Division.objects.filter(
         level__in=[Division.Level.TOWNSHIP, Division.Level.VILLAGE], point__isnull=True
     ).exists()
+
+
+def division_history_loaded() -> bool:
+    return DivisionList.objects.count() == len(CHONGQING_SNAPSHOTS)
 
 
 def boundary_lines_derived() -> bool:
@@ -38,6 +43,7 @@ def facilities_generated() -> bool:
 STEPS = [
     ("import_divisions", divisions_loaded),
     ("generate_divisions", divisions_generated),
+    ("import_division_history", division_history_loaded),
     ("derive_boundary_lines", boundary_lines_derived),
     ("generate_inspections", inspections_generated),
     ("build_gazetteer", gazetteer_is_built),
