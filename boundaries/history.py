@@ -33,6 +33,7 @@ from boundaries.division_changes import (
     division_snapshot_read,
 )
 from boundaries.models import Division, DivisionArea, DivisionChange, DivisionList, DivisionVersion
+from gis_portal.core import sql
 from gis_portal.core.errors import InvalidData, InvalidParameter
 
 logger = logging.getLogger(__name__)
@@ -292,6 +293,15 @@ def division_history_import(*, files: Sequence[DivisionListFile]) -> HistoryRepo
         if change.effective_date is not None:
             _effective_date_apply(change)
     report.areas = division_areas_rebuild()
+    # Fresh statistics, or the planner guesses the dated look-ups' joins badly.
+    sql.execute(
+        sql.compose(
+            "ANALYZE {version}; ANALYZE {change}; ANALYZE {area}",
+            version=DivisionVersion,
+            change=DivisionChange,
+            area=DivisionArea,
+        )
+    )
     logger.info("division history imported: %s", report)
     return report
 

@@ -553,7 +553,7 @@ SELECT dated.level, dated.code, dated.name, dated.is_synthetic, c.slug AS cluste
   LEFT JOIN LATERAL (
         SELECT vv.code, vv.name, g.is_synthetic, ST_Distance(g.point::geography, pt.g::geography) AS distance_m
           FROM {version} vv JOIN {division} g ON g.id = vv.geometry_from_id, pt
-         WHERE dated.level = 'township' AND vv.parent_code = dated.version_code AND vv.level = 'village'
+         WHERE dated.level = 'township' AND vv.parent_code = dated.version_code  -- a township's children are villages
            AND (vv.valid_from IS NULL OR vv.valid_from <= %(on)s) AND (vv.valid_to IS NULL OR vv.valid_to > %(on)s)
            AND g.point IS NOT NULL
          ORDER BY g.point <-> pt.g
