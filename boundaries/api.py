@@ -8,7 +8,13 @@ import django_filters
 from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +26,7 @@ from boundaries.selectors import (
     boundary_line_get,
     boundary_line_history,
     boundary_line_list,
+    boundary_lines_on,
     division_change_list,
     division_change_row,
     division_date_parse,
@@ -257,7 +264,14 @@ class DivisionDetailView(APIView):
     @extend_schema(
         summary="One division by code: today's unit, the one in force on `date`, or a unit gone with its successors",
         parameters=[DATE_PARAMETER],
-        responses={200: DivisionVersionSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
+        responses={
+            200: OpenApiResponse(
+                description="a GeoJSON Feature: the properties of the dated list, with `status` (current or gone), "
+                "`successors` and `changes` (the unit's timeline)"
+            ),
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+        },
     )
     def get(self, request: Request, code: str) -> Response:
         if not DIVISION_CODE.regex.match(code):
@@ -304,7 +318,10 @@ class DivisionChangeListView(APIView):
     @extend_schema(
         summary="Division changes (区划调整) derived from the yearly lists, with their evidence",
         parameters=[DivisionChangeQuerySerializer],
-        responses={200: None, 400: ErrorSerializer},
+        responses={
+            200: OpenApiResponse(description="{count, results: [change]}, or CSV with export=csv"),
+            400: ErrorSerializer,
+        },
     )
     def get(self, request: Request):
         query = DivisionChangeQuerySerializer(data=request.query_params)
@@ -404,11 +421,22 @@ class BoundaryLineSerializer(GeoFeatureModelSerializer):
     def get_length_m(self, line) -> float:
         return round(line.length_m, 1)
 
+    def to_representation(self, instance):
+        feature = super().to_representation(instance)
+        if hasattr(instance, "left_on_code"):  # as of a date: the sides as they were then
+            feature["properties"].update(
+                left=instance.left_on_code,
+                left_name=instance.left_on_name,
+                right=instance.right_on_code,
+                right_name=instance.right_on_name,
+            )
+        return feature
+
 
 @extend_schema_view(
     get=extend_schema(
         summary="Boundary lines with their inspection status, as a GeoJSON FeatureCollection",
-        parameters=[SIMPLIFY_PARAMETER],
+        parameters=[SIMPLIFY_PARAMETER, DATE_PARAMETER],
         responses={200: BoundaryLineSerializer(many=True), 400: ErrorSerializer},
     )
 )
@@ -418,7 +446,9 @@ class BoundaryLineListView(GeoJSONListView):
     simplifiable = True
 
     def base_queryset(self) -> QuerySet:
-        return boundary_line_list(today=timezone.localdate())
+        lines = boundary_line_list(today=timezone.localdate())
+        on = division_date_parse(raw=self.request.query_params.get("date"))
+        return boundary_lines_on(lines, on=on) if on else lines
 
 
 class BoundaryLineDetailView(APIView):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from boundaries.division_changes import (
@@ -324,7 +325,7 @@ def division_areas_rebuild() -> int:
     lineage: dict[int, list[DivisionVersion]] = defaultdict(list)
     for version in DivisionVersion.objects.filter(
         geometry_from__isnull=False, level__in=[Division.Level.DISTRICT, Division.Level.TOWNSHIP]
-    ).order_by("valid_from"):
+    ).order_by(F("valid_from").asc(nulls_first=True)):
         lineage[version.geometry_from_id].append(version)
     split_source = dict(
         DivisionChange.objects.filter(type=DivisionChange.Type.SPLIT_FROM, before__isnull=False)

@@ -18,6 +18,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
@@ -160,6 +161,27 @@ def boundary_line_list(*, today: datetime.date) -> QuerySet[BoundaryLine]:
         .defer("geom")  # render it with with_geojson; parsing every line into GEOS is slow
         .order_by("level", "code")
     )
+
+
+def boundary_lines_on(queryset: QuerySet[BoundaryLine], *, on: datetime.date) -> QuerySet[BoundaryLine]:
+    """The lines of ``queryset`` as of ``on``: each side named as the unit that answered for its
+    polygon that day (``left_on_code``/``left_on_name``, the right likewise; a side outside the
+    divisions, a province, keeps its own), without the lines inside one unit then (between a unit
+    and the part later split from it: the line did not exist yet)."""
+
+    def side(column: str, field: str) -> Subquery:
+        spans = DivisionArea.objects.filter(_valid_on(on), division_id=OuterRef(column))
+        return Subquery(spans.values(f"version__{field}")[:1])
+
+    lines = queryset.annotate(
+        left_on_id=side("left_division_id", "id"),
+        right_on_id=side("right_division_id", "id"),
+        left_on_code=Coalesce(side("left_division_id", "code"), F("left_code")),
+        left_on_name=Coalesce(side("left_division_id", "name"), F("left_name")),
+        right_on_code=Coalesce(side("right_division_id", "code"), F("right_code")),
+        right_on_name=Coalesce(side("right_division_id", "name"), F("right_name")),
+    )
+    return lines.exclude(left_on_id__isnull=False, left_on_id=F("right_on_id"))
 
 
 def boundary_line_get(*, code: str, today: datetime.date) -> BoundaryLine:
@@ -330,6 +352,11 @@ def _valid_on(on: datetime.date, prefix: str = "") -> Q:
     return (Q(**{f"{prefix}valid_from__isnull": True}) | Q(**{f"{prefix}valid_from__lte": on})) & (
         Q(**{f"{prefix}valid_to__isnull": True}) | Q(**{f"{prefix}valid_to__gt": on})
     )
+
+
+def township_areas_on(*, on: datetime.date) -> QuerySet[DivisionArea]:
+    """Today's township polygons with the version that answered for each on ``on``."""
+    return DivisionArea.objects.filter(_valid_on(on), division__level=Division.Level.TOWNSHIP).select_related("version")
 
 
 def division_history_range() -> tuple[datetime.date, datetime.date] | None:
@@ -566,3 +593,56 @@ SELECT dated.level, dated.code, dated.name, dated.is_synthetic, c.slug AS cluste
     area=DivisionArea,
     version=DivisionVersion,
 )
+
+
+def division_name_history() -> tuple[list[dict], dict[int, datetime.date]]:
+    """The names today's units bore before (for the gazetteer's former names), and the day each
+    current name began where that is after the first list.
+
+    Former names: every ended version whose unit goes on as a current division (re-coded, renamed,
+    乡→镇, 镇→街道, ...) or was merged into one, with a standard name other than that division's
+    today: ``{division_id, code, name, valid_from, valid_to (exclusive), valid_to_after, type}``.
+    Begun: {current division id: the first day of its current standard name}, for names that began
+    after the first list (a unit re-coded under the same name keeps its name's start)."""
+    versions = list(
+        DivisionVersion.objects.filter(geometry_from__isnull=False).order_by(
+            "geometry_from_id", F("valid_from").asc(nulls_first=True)
+        )
+    )
+    current = {v.geometry_from_id: v for v in versions if v.valid_to is None}
+    formers, begun = [], {}
+    by_division: dict[int, list[DivisionVersion]] = {}
+    for version in versions:
+        by_division.setdefault(version.geometry_from_id, []).append(version)
+    for division_id, lineage in by_division.items():
+        now = current.get(division_id)
+        if now is None:
+            continue
+        start = now.valid_from
+        for version in reversed(lineage[:-1]):
+            if version.standard_name != now.standard_name:
+                break
+            start = version.valid_from
+        if start is not None:
+            begun[division_id] = start
+        for version in lineage[:-1]:
+            if version.standard_name != now.standard_name:
+                formers.append(_former(version, division_id, "renamed"))
+    merged = DivisionChange.objects.filter(
+        type=DivisionChange.Type.MERGED_INTO, after__geometry_from__isnull=False
+    ).select_related("before", "after")
+    for change in merged:
+        formers.append(_former(change.before, change.after.geometry_from_id, "merged_into"))
+    return formers, begun
+
+
+def _former(version: DivisionVersion, division_id: int, how: str) -> dict:
+    return {
+        "division_id": division_id,
+        "code": version.code,
+        "name": version.standard_name,
+        "valid_from": version.valid_from,
+        "valid_to": version.valid_to,
+        "valid_to_after": version.valid_to_after,
+        "type": how,
+    }

@@ -9,6 +9,7 @@ from boundaries.models import BoundaryLine, Division, DivisionList, Inspection
 from facilities.models import Facility
 from gis_portal.core.commands import ServiceCommand
 from gis_portal.core.progress import progress
+from placenames.former_divisions import former_division_names_loaded
 from placenames.services import gazetteer_is_built
 
 
@@ -47,6 +48,7 @@ STEPS = [
     ("derive_boundary_lines", boundary_lines_derived),
     ("generate_inspections", inspections_generated),
     ("build_gazetteer", gazetteer_is_built),
+    ("former_division_names", former_division_names_loaded),
     ("generate_facilities", facilities_generated),
 ]
 

@@ -1,0 +1,55 @@
+"""Former names of divisions from the division history: searching a town's old name finds the
+street it became, marked former, with its dates; names begun after the first list start then."""
+
+import datetime
+
+import pytest
+
+from placenames.former_divisions import HISTORY_NOTE, former_division_names_apply
+from placenames.models import PlaceName, PlaceNameVariant
+
+pytestmark = pytest.mark.django_db
+SEARCH = "/api/v1/placenames/search"
+
+
+def first(client, **params) -> dict | None:
+    features = client.get(SEARCH, params).json()["features"]
+    return features[0]["properties"] if features else None
+
+
+def test_searching_a_former_town_finds_the_street_marked_former(client):
+    found = first(client, q="新盛镇")
+    assert (found["name"], found["code"]) == ("新盛街道", "500110006")
+    assert found["matched"]["former"] is True
+    assert found["matched"]["valid_to"] == "2020-06-29"  # the later list's date is the first day of the new name
+    variant = PlaceNameVariant.objects.get(placename__division__code="500110006", kind="former", name="新盛镇")
+    assert variant.note.startswith(HISTORY_NOTE) and "2019-10-31至2020-06-30之间" in variant.note
+    assert variant.pinyin == "Xinsheng Zhen"
+    # By pinyin too.
+    assert first(client, q="xinshengzhen")["code"] == "500110006"
+
+
+def test_dates_of_former_and_current_names(client):
+    # As of 2020-01-01 the street did not exist yet; its old name did.
+    assert PlaceName.objects.get(division__code="500110006").valid_from == datetime.date(2020, 6, 30)
+    assert "新盛街道" not in [
+        f["properties"]["name"]
+        for f in client.get(SEARCH, {"q": "新盛街道", "date": "2020-01-01"}).json()["features"]
+        if f["properties"]["matched"]["tier"] != "fuzzy"
+    ]
+    assert first(client, q="新盛镇", date="2020-01-01")["code"] == "500110006"
+    later = client.get(SEARCH, {"q": "新盛镇", "date": "2021-01-01"}).json()["features"]
+    assert all(f["properties"]["matched"]["tier"] == "fuzzy" for f in later)
+    # A township merged into another leaves its name on it; a rename under the same code too.
+    assert first(client, q="土坎镇")["code"] == "500156004"  # 羊角街道
+    assert first(client, q="清水土家族自治乡")["code"] == "500235242"
+    # A unit that was on the first list keeps no start.
+    assert PlaceName.objects.get(division__code="500110002").valid_from is None
+
+
+def test_former_names_are_idempotent():
+    before = PlaceNameVariant.objects.filter(note__startswith=HISTORY_NOTE).count()
+    assert before > 100
+    counts = former_division_names_apply()
+    assert counts["former_names"] == before == PlaceNameVariant.objects.filter(note__startswith=HISTORY_NOTE).count()
+    assert counts["names_begun"] == 0  # already set
