@@ -436,6 +436,16 @@ def division_timeline(*, code: str) -> list[dict]:
     return [division_change_row(change) for change in changes]
 
 
+def division_change_steps() -> list[dict]:
+    """The steps between consecutive lists, oldest first: {changed_after, changed_by, changes,
+    townships} (townships: the changes at township level)."""
+    return list(
+        DivisionChange.objects.values("changed_after", "changed_by")
+        .annotate(changes=Count("id"), townships=Count("id", filter=Q(level=Division.Level.TOWNSHIP)))
+        .order_by("changed_by")
+    )
+
+
 def division_change_row(change: DivisionChange) -> dict:
     """One change as plain data (API, CSV, pages)."""
     before, after = change.before, change.after

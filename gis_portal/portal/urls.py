@@ -54,6 +54,8 @@ urlpatterns = [
     path("", views.MapView.as_view(), name="map"),
     path("inspections/", boundaries_views.InspectionDashboardView.as_view(), name="inspections"),
     path("inspections/lines/<str:code>/", boundaries_views.BoundaryLinePageView.as_view(), name="inspection-line"),
+    path("divisions/changes/", boundaries_views.DivisionChangesPageView.as_view(), name="division-changes"),
+    path("divisions/<str:code>/", boundaries_views.DivisionPageView.as_view(), name="division-page"),
     path("coverage/", facilities_views.CoverageDashboardView.as_view(), name="coverage-dashboard"),
     path("coverage/report", facilities_views.CoverageReportView.as_view(), name="coverage-report"),
     path("api/v1/", include(api_v1)),
