@@ -320,7 +320,8 @@ def _effective_date_apply(change: DivisionChange) -> None:
 def division_areas_rebuild() -> int:
     """Recompute which version answers for each current polygon (district, township) on each date;
     return the number of spans. A polygon's own unit answers while it exists (under any of its
-    codes and names); before a unit split from another existed, the other answers for its area."""
+    codes and names); before a unit split from another existed, the other answers for its area; before
+    a new unit that others merged into existed, the first of those (by code) answers for it."""
     DivisionArea.objects.all().delete()
     lineage: dict[int, list[DivisionVersion]] = defaultdict(list)
     for version in DivisionVersion.objects.filter(
@@ -333,6 +334,13 @@ def division_areas_rebuild() -> int:
         .values_list("after_id", "before__geometry_from_id")
         .distinct()
     )
+    merged_source: dict[int, list[DivisionVersion]] = {}
+    for change in (
+        DivisionChange.objects.filter(type=DivisionChange.Type.MERGED_INTO, after__isnull=False)
+        .select_related("before")
+        .order_by("before__code")
+    ):
+        merged_source.setdefault(change.after_id, [change.before])
     with_polygon = set(
         Division.objects.filter(
             geom__isnull=False, level__in=[Division.Level.DISTRICT, Division.Level.TOWNSHIP]
@@ -349,7 +357,14 @@ def division_areas_rebuild() -> int:
         began = versions[0].valid_from
         source = split_source.get(versions[0].id)
         if began is not None and source is not None:
-            for v in lineage.get(source, []):
+            before = lineage.get(source, [])
+        elif began is not None:
+            # A new unit that others merged into (no split): the first of them answered for its area.
+            before = merged_source.get(versions[0].id, [])
+        else:
+            before = []
+        if began is not None:
+            for v in before:
                 if v.valid_from is None or v.valid_from < began:
                     end = began if v.valid_to is None or v.valid_to > began else v.valid_to
                     spans.append(

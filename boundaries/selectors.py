@@ -181,7 +181,10 @@ def boundary_lines_on(queryset: QuerySet[BoundaryLine], *, on: datetime.date) ->
         right_on_code=Coalesce(side("right_division_id", "code"), F("right_code")),
         right_on_name=Coalesce(side("right_division_id", "name"), F("right_name")),
     )
-    return lines.exclude(left_on_id__isnull=False, left_on_id=F("right_on_id"))
+    inside = Case(
+        When(left_on_id=F("right_on_id"), then=Value(True)), default=Value(False), output_field=BooleanField()
+    )
+    return lines.annotate(inside_one_unit=inside).filter(inside_one_unit=False)
 
 
 def boundary_line_get(*, code: str, today: datetime.date) -> BoundaryLine:

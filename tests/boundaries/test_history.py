@@ -113,6 +113,16 @@ def test_dated_locate_before_a_split_answers_the_unit_it_split_from():
     assert before["village"]["code"].startswith("500110002")
 
 
+def test_dated_locate_in_a_new_unit_others_merged_into_answers_the_first_of_them():
+    # 镇安镇 500154101 merged into the new 正安街道 500154008 between the 2020 and 2021 lists.
+    street = Division.objects.get(code="500154008")
+    before = division_locate(lon=street.point.x, lat=street.point.y, on=datetime.date(2021, 1, 1))
+    assert before["township"]["code"] == "500154101"
+    assert before["village"] is None or before["village"]["code"].startswith("500154101")
+    after = division_locate(lon=street.point.x, lat=street.point.y, on=datetime.date(2021, 10, 31))
+    assert after["township"]["code"] == "500154008"
+
+
 def test_dated_locate_over_http(api):
     street = Division.objects.get(code=XINSHENG_STREET)
     body = api.get("/api/v1/locate", {"lon": street.point.x, "lat": street.point.y, "date": "2020-01-01"}).json()
