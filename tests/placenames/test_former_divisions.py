@@ -62,3 +62,15 @@ def test_former_names_are_idempotent():
     counts = former_division_names_apply()
     assert counts["former_names"] == before == PlaceNameVariant.objects.filter(note__startswith=HISTORY_NOTE).count()
     assert counts["names_begun"] == 0  # already set
+
+
+def test_detail_gives_the_name_in_use_on_a_date(client):
+    place = PlaceName.objects.get(division__code="500110006")
+    url = f"/api/v1/placenames/{place.id}"
+    then = client.get(url, {"date": "2020-01-01"}).json()["properties"]
+    assert then["name"] == "新盛街道"
+    assert then["name_on"]["name"] == "新盛镇" and then["name_on"]["kind"] == "former"
+    now = client.get(url, {"date": "2024-01-01"}).json()["properties"]["name_on"]
+    assert (now["name"], now["kind"]) == ("新盛街道", "standard")
+    assert "name_on" not in client.get(url).json()["properties"]
+    assert client.get(url, {"date": "2020-02-30"}).status_code == 400
