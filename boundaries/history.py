@@ -34,6 +34,7 @@ from boundaries.division_changes import (
     division_snapshot_read,
 )
 from boundaries.models import Division, DivisionArea, DivisionChange, DivisionList, DivisionVersion
+from boundaries.selectors import division_history_range_forget
 from gis_portal.core import sql
 from gis_portal.core.errors import InvalidData, InvalidParameter
 
@@ -303,6 +304,7 @@ def division_history_import(*, files: Sequence[DivisionListFile]) -> HistoryRepo
             area=DivisionArea,
         )
     )
+    transaction.on_commit(division_history_range_forget)
     logger.info("division history imported: %s", report)
     return report
 

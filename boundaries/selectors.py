@@ -5,6 +5,7 @@ look-ups of a district or cluster by code.
 Geometries are EPSG:4326; distances and lengths are geodesic metres (spheroid)."""
 
 import datetime
+import time
 
 from django.contrib.gis.db.models import GeometryField
 from django.db.models import (
@@ -362,10 +363,23 @@ def township_areas_on(*, on: datetime.date) -> QuerySet[DivisionArea]:
     return DivisionArea.objects.filter(_valid_on(on), division__level=Division.Level.TOWNSHIP).select_related("version")
 
 
+HISTORY_RANGE_SECONDS = 60  # how long a process trusts the lists' dates it read (re-imports are rare)
+_history_range: dict = {}
+
+
 def division_history_range() -> tuple[datetime.date, datetime.date] | None:
-    """The dates of the earliest and the latest imported list, or None if no history is loaded."""
-    dates = list(DivisionList.objects.order_by("as_of").values_list("as_of", flat=True))
-    return (dates[0], dates[-1]) if dates else None
+    """The dates of the earliest and the latest imported list, or None if no history is loaded.
+    Read at most once a minute per process: every dated request checks its date against it."""
+    now = time.monotonic()
+    if _history_range.get("until", 0) < now:
+        dates = list(DivisionList.objects.order_by("as_of").values_list("as_of", flat=True))
+        _history_range.update(value=(dates[0], dates[-1]) if dates else None, until=now + HISTORY_RANGE_SECONDS)
+    return _history_range["value"]
+
+
+def division_history_range_forget() -> None:
+    """Let this process read the lists' dates again (after an import)."""
+    _history_range.clear()
 
 
 def division_date_parse(*, raw: str | None, name: str = "date") -> datetime.date | None:
