@@ -194,17 +194,20 @@ def _version_geometry(version: _Version, current: dict[str, Division]) -> Divisi
     return current.get(version.unit.code) if version.valid_to is None else None
 
 
-def _review_key(before, after, changed_by: datetime.date) -> tuple:
-    return (before.code if before else "", after.code if after else "", changed_by)
+def _review_key(before, after, changed_by: datetime.date) -> str:
+    return f"{before.code if before else ''}|{after.code if after else ''}|{changed_by}"
 
 
-def _reviews_saved() -> dict[tuple, dict]:
-    """The staff's reviews, by the link they are about, to be put back after a re-import."""
+def _reviews_saved() -> dict[str, dict]:
+    """The staff's reviews, by the link as derived, to be put back after a re-import (with the
+    sides they corrected it to, by code)."""
     saved = {}
     for change in DivisionChange.objects.exclude(review=DivisionChange.Review.INFERRED).select_related(
         "before", "after"
     ):
-        saved[_review_key(change.before, change.after, change.changed_by)] = {
+        saved[change.derived_key] = {
+            "before": change.before.code if change.before else None,
+            "after": change.after.code if change.after else None,
             "type": change.type,
             "effective_date": change.effective_date,
             "inferred": change.inferred,
@@ -283,14 +286,19 @@ def division_history_import(*, files: Sequence[DivisionListFile]) -> HistoryRepo
             inferred=change.inferred,
             evidence=change.evidence,
         )
-        key = _review_key(change.before, change.after, change.changed_by)
-        if key in reviews:
-            for name, value in reviews[key].items():
+        row.derived_key = _review_key(change.before, change.after, change.changed_by)
+        if row.derived_key in reviews:
+            review = dict(reviews[row.derived_key])
+            row.before = _version_find(review.pop("before"), change.changed_after, rows)
+            row.after = _version_find(review.pop("after"), change.changed_by, rows)
+            for name, value in review.items():
                 setattr(row, name, value)
             report.reviews_kept += 1
         changes.append(row)
         report.changes[str(change.type)] += 1
     DivisionChange.objects.bulk_create(changes, batch_size=2000)
+    if report.reviews_kept:
+        division_geometry_relink()
     for change in changes:
         if change.effective_date is not None:
             _effective_date_apply(change)
@@ -307,6 +315,46 @@ def division_history_import(*, files: Sequence[DivisionListFile]) -> HistoryRepo
     transaction.on_commit(division_history_range_forget)
     logger.info("division history imported: %s", report)
     return report
+
+
+def _version_find(code: str | None, on: datetime.date, rows: list[DivisionVersion]) -> DivisionVersion | None:
+    """The imported version of ``code`` in force on ``on`` (a reviewed link's side: the earlier list's
+    date for the unit before, the later one's for the unit after), else its first version."""
+    if code is None:
+        return None
+    versions = [version for version in rows if version.code == code]
+    for version in versions:
+        if (version.valid_from is None or version.valid_from <= on) and (
+            version.valid_to is None or version.valid_to > on
+        ):
+            return version
+    return versions[0] if versions else None
+
+
+def division_geometry_relink() -> int:
+    """Recompute which current division each version lives on as (``geometry_from``), following
+    the links that carry a unit on (SAME_UNIT types) as they stand, corrections included; return
+    the number of versions whose link changed."""
+    successor = dict(
+        DivisionChange.objects.filter(type__in=SAME_UNIT, before__isnull=False, after__isnull=False).values_list(
+            "before_id", "after_id"
+        )
+    )
+    versions = {v.id: v for v in DivisionVersion.objects.select_related("geometry_from")}
+    current = {d.code: d for d in Division.objects.exclude(level=Division.Level.MUNICIPALITY)}
+    changed = []
+    for version in versions.values():
+        last, seen = version, set()
+        while last.id in successor and last.id not in seen:
+            seen.add(last.id)
+            last = versions[successor[last.id]]
+        geometry = current.get(last.code) if last.valid_to is None else None
+        if version.geometry_from_id != (geometry.id if geometry else None):
+            version.geometry_from = geometry
+            version.is_synthetic = bool(geometry and geometry.is_synthetic)
+            changed.append(version)
+    DivisionVersion.objects.bulk_update(changed, ["geometry_from", "is_synthetic"], batch_size=2000)
+    return len(changed)
 
 
 def _effective_date_apply(change: DivisionChange) -> None:
@@ -401,6 +449,8 @@ def division_change_review(
     if note:
         change.note = note
     change.save()
+    if not confirm:
+        division_geometry_relink()  # a corrected link may carry another unit on, or none
     if effective_date is not None:
         _effective_date_apply(change)
         if change.level == Division.Level.TOWNSHIP and change.before is not None:
@@ -413,6 +463,7 @@ def division_change_review(
                 village_change.effective_date = effective_date
                 village_change.save(update_fields=["effective_date"])
                 _effective_date_apply(village_change)
+    if effective_date is not None or not confirm:
         division_areas_rebuild()
     logger.info("division change %s reviewed by %s: %s", change.pk, user, change.review)
     return change

@@ -457,6 +457,9 @@ class DivisionChange(models.Model):
     reviewed_by = models.ForeignKey("auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True)
+    # The link as the import derived it ("before code|after code|changed_by"), so that a re-import
+    # finds the staff's review of it even after they corrected its sides.
+    derived_key = models.CharField(max_length=48, blank=True, db_index=True, editable=False)
 
     class Meta:
         ordering = ["changed_by", "level", "district_code", "id"]

@@ -249,3 +249,27 @@ def test_import_refuses_a_latest_list_that_is_not_the_current_state(tmp_path):
             files=[*files[:-1], DivisionListFile(as_of=files[-1].as_of, path=tmp_path / "no.csv", source="x")]
         )
     assert (DivisionVersion.objects.count(), DivisionList.objects.count()) == before
+
+
+def test_staff_correction_relinks_the_geometry_and_survives_a_reimport():
+    change = DivisionChange.objects.get(before__code=XINSHENG_TOWN, type="town_to_street")
+    user = User.objects.create_user("planner-correction")
+    # Say the town was merged into 古南街道 instead: it no longer lives on as the street's polygon.
+    change.type = DivisionChange.Type.MERGED_INTO
+    change.after = DivisionVersion.objects.get(code="500110001")
+    division_change_review(change=change, user=user, confirm=False, note="per the 2020 approval")
+    town = DivisionVersion.objects.get(code=XINSHENG_TOWN)
+    assert town.geometry_from is None
+    street = Division.objects.get(code=XINSHENG_STREET)
+    assert division_locate(lon=street.point.x, lat=street.point.y, on=datetime.date(2020, 1, 1))["township"] is None
+    report = division_history_import(files=chongqing_list_files())
+    assert report.reviews_kept == 1
+    kept = DivisionChange.objects.get(derived_key=f"{XINSHENG_TOWN}|{XINSHENG_STREET}|2020-06-30")
+    assert (kept.type, kept.before.code, kept.after.code, kept.review, kept.note) == (
+        "merged_into",
+        XINSHENG_TOWN,
+        "500110001",
+        "corrected",
+        "per the 2020 approval",
+    )
+    assert DivisionVersion.objects.get(code=XINSHENG_TOWN).geometry_from is None
