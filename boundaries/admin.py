@@ -16,6 +16,7 @@ from boundaries.models import (
     DivisionChange,
     DivisionList,
     DivisionVersion,
+    EstablishmentStandard,
     Inspection,
     InspectionRound,
     Marker,
@@ -208,3 +209,12 @@ class DivisionChangeAdmin(admin.ModelAdmin):
         for change in queryset.select_related("before", "after"):
             division_change_review(change=change, user=request.user, confirm=True, effective_date=change.effective_date)
         self.message_user(request, _("Links confirmed."))
+
+
+@admin.register(EstablishmentStandard)
+class EstablishmentStandardAdmin(admin.ModelAdmin):
+    """The standards for setting up towns and streets, with their source; administrators edit them."""
+
+    list_display = ["unit", "group", "figure_label", "comparison", "threshold", "service_knows", "source_date"]
+    list_filter = ["unit", "service_knows"]
+    search_fields = ["figure", "figure_label", "source"]

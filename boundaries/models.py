@@ -489,3 +489,45 @@ class DivisionArea(models.Model):
     class Meta:
         verbose_name = _("division area span")
         indexes = [models.Index(fields=["division", "valid_from"], name="divarea_division_from")]
+
+
+class EstablishmentStandard(models.Model):
+    """One criterion of a standard for setting up a town or a street (镇、街道设立标准), as data with
+    its source and date, edited by administrators. ``figure`` names what is measured; a figure the
+    service does not hold (``service_knows`` false, e.g. the non-agricultural population at the seat or
+    fiscal revenue) must be supplied with a proposal and is never estimated."""
+
+    class Unit(models.TextChoices):
+        TOWN = "town", _("town (镇)")
+        STREET = "street", _("street (街道)")
+
+    class Comparison(models.TextChoices):
+        AT_LEAST = "gte", _("at least")
+        MORE_THAN = "gt", _("more than")
+        LESS_THAN = "lt", _("less than")
+        AT_MOST = "lte", _("at most")
+
+    unit = models.CharField(_("unit to set up"), max_length=8, choices=Unit.choices)
+    group = models.CharField(
+        _("alternative"),
+        max_length=64,
+        help_text=_("Criteria of one alternative must all be met; any one alternative suffices."),
+    )
+    figure = models.CharField(_("figure"), max_length=64, help_text=_("e.g. total_population, seat_nonagricultural"))
+    figure_label = models.CharField(_("figure (label)"), max_length=128)
+    comparison = models.CharField(_("comparison"), max_length=4, choices=Comparison.choices)
+    threshold = models.DecimalField(_("threshold"), max_digits=14, decimal_places=4)
+    service_knows = models.BooleanField(
+        _("figure held by the service"), default=False, help_text=_("otherwise the proposal must state it")
+    )
+    source = models.CharField(_("source"), max_length=255)
+    source_date = models.DateField(_("source date"))
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        ordering = ["unit", "group", "figure"]
+        verbose_name = _("establishment standard")
+        verbose_name_plural = _("establishment standards")
+
+    def __str__(self) -> str:
+        return f"{self.get_unit_display()} {self.group}: {self.figure_label} {self.comparison} {self.threshold}"
