@@ -21,7 +21,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from boundaries.models import BoundaryLine, Cluster, Division, DivisionChange, DivisionVersion, Marker
+from boundaries.models import (
+    BoundaryLine,
+    Cluster,
+    Division,
+    DivisionChange,
+    DivisionVersion,
+    EstablishmentStandard,
+    Marker,
+)
 from boundaries.selectors import (
     boundary_line_get,
     boundary_line_history,
@@ -39,6 +47,7 @@ from boundaries.selectors import (
     division_versions_on,
     inspection_summary,
     marker_list,
+    merger_impact,
 )
 from gis_portal.core.api import (
     SIMPLIFY_PARAMETER,
@@ -538,3 +547,32 @@ class InspectionSummaryView(APIView):
         return Response(
             inspection_summary(today=timezone.localdate(), **query_validate(SummaryQuerySerializer, request))
         )
+
+
+class MergerImpactQuerySerializer(serializers.Serializer):
+    codes = serializers.CharField(help_text="the townships to merge: 9-digit codes, comma-separated")
+    unit = serializers.ChoiceField(
+        choices=EstablishmentStandard.Unit.values,
+        required=False,
+        help_text="check against the standards of a town or street",
+    )
+
+    def validate_codes(self, value: str) -> list[str]:
+        codes = [code.strip() for code in value.split(",") if code.strip()]
+        if not 2 <= len(codes) <= 20 or not all(len(code) == 9 and code.isdigit() for code in codes):
+            raise serializers.ValidationError("2 to 20 nine-digit township codes, comma-separated")
+        return codes
+
+
+class MergerImpactView(APIView):
+    @extend_schema(
+        summary="The impact of merging townships, before anything is decided (no change is made)",
+        parameters=[MergerImpactQuerySerializer],
+        responses={
+            200: OpenApiResponse(description="sums, lines retired and joined, names that change, the standards' check"),
+            400: ErrorSerializer,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = query_validate(MergerImpactQuerySerializer, request)
+        return Response(merger_impact(codes=query["codes"], unit=query.get("unit"), today=timezone.localdate()))

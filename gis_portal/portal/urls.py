@@ -27,6 +27,7 @@ api_v1 = [
     path("divisions", boundaries_api.DivisionListView.as_view(), name="division-list"),
     path("divisions/<str:code>", boundaries_api.DivisionDetailView.as_view(), name="division-detail"),
     path("division-changes", boundaries_api.DivisionChangeListView.as_view(), name="division-change-list"),
+    path("division-proposals/merger-impact", boundaries_api.MergerImpactView.as_view(), name="merger-impact"),
     path("boundary-lines", boundaries_api.BoundaryLineListView.as_view(), name="boundary-line-list"),
     path("boundary-lines/<str:code>", boundaries_api.BoundaryLineDetailView.as_view(), name="boundary-line-detail"),
     path("markers", boundaries_api.MarkerListView.as_view(), name="marker-list"),
