@@ -7,15 +7,20 @@ village by a loop over the township's villages,
   - "stateless": the geometries read from the database on each call, as a service without
     spatial SQL but with the service's stateless design would have to.
 
+Dated locate (``date=``, the divisions in force that day, through the history's area spans) runs
+next to undated in the same server, alternating call by call; the goal is dated p95 at most 1.2x
+undated.
+
 Run after `make run` has set up the database:  .venv/bin/python bench/locate.py [--calls 1000]
 """
 
 import argparse
+import datetime
 import os
 import statistics
 import time
 
-from common import django_setup, gunicorn, percentiles
+from common import django_setup, gunicorn, p95, percentiles
 
 django_setup()
 
@@ -37,20 +42,32 @@ def random_points(count: int) -> list[tuple[float, float]]:
     return [(point["lon"], point["lat"]) for point in sql.rows(RANDOM_POINTS_SQL, {"count": count})]
 
 
-def bench_http(points, *, workers: int) -> list[float]:
+DATED = "2020-01-01"  # between the 2019 and 2020 lists: re-coded towns answer under their old codes
+
+
+def bench_http(points, *, workers: int) -> tuple[list[float], list[float]]:
+    """Undated and dated calls alternating, so both meet the same server state."""
+    undated, dated = [], []
     with gunicorn(workers=workers) as get:
         for lon, lat in points[:20]:  # warm up every worker's connection
             get(f"/api/v1/locate?lon={lon}&lat={lat}")
-        return [get(f"/api/v1/locate?lon={lon:.6f}&lat={lat:.6f}")[1] for lon, lat in points]
+            get(f"/api/v1/locate?lon={lon}&lat={lat}&date={DATED}")
+        for lon, lat in points:
+            undated.append(get(f"/api/v1/locate?lon={lon:.6f}&lat={lat:.6f}")[1])
+            dated.append(get(f"/api/v1/locate?lon={lon:.6f}&lat={lat:.6f}&date={DATED}")[1])
+    return undated, dated
 
 
-def bench_selector(points) -> list[float]:
-    samples = []
+def bench_selector(points) -> tuple[list[float], list[float]]:
+    """The selector undated and dated, alternating call by call like the HTTP run."""
+    on = datetime.date.fromisoformat(DATED)
+    undated, dated = [], []
     for lon, lat in points:
-        start = time.perf_counter()
-        division_locate(lon=lon, lat=lat)
-        samples.append(time.perf_counter() - start)
-    return samples
+        for day, samples in ((None, undated), (on, dated)):
+            start = time.perf_counter()
+            division_locate(lon=lon, lat=lat, on=day)
+            samples.append(time.perf_counter() - start)
+    return undated, dated
 
 
 def bench_naive(points) -> tuple[list[float], int]:
@@ -116,15 +133,22 @@ def main() -> None:
         raise SystemExit("the database has no Chongqing data: run `make run` (or scripts/setup.sh run) first")
     points = random_points(args.calls)
     print(f"locate benchmark: {len(points)} random points inside Chongqing, {os.cpu_count()} CPUs")
-    http_samples = bench_http(points, workers=args.workers)
-    selector_samples = bench_selector(points)
+    http_samples, http_dated = bench_http(points, workers=args.workers)
+    selector_samples, selector_dated = bench_selector(points)
     naive_samples, answered = bench_naive(points)
     stateless_samples = bench_naive_stateless(points[: max(1, len(points) // 10)])
     print(f"  HTTP /api/v1/locate (gunicorn, {args.workers} workers):  {percentiles(http_samples)}")
+    print(f"  HTTP /api/v1/locate?date={DATED}:          {percentiles(http_dated)}")
     print(f"  PostGIS selector, in-process:                 {percentiles(selector_samples)}")
+    print(f"  PostGIS selector, dated, in-process:          {percentiles(selector_dated)}")
     print(f"  baseline: naive shapely loop, in memory:      {percentiles(naive_samples)}  ({answered} answered)")
     print(f"  baseline: naive shapely loop, stateless:      {percentiles(stateless_samples)}  (100 calls)")
     selector = statistics.median(selector_samples)
+
+    print(
+        f"  dated / undated p95: HTTP {p95(http_dated) / p95(http_samples):.2f}x, "
+        f"selector {p95(selector_dated) / p95(selector_samples):.2f}x (goal: at most 1.2x)"
+    )
     print(
         f"  median ratios: stateless naive / selector = {statistics.median(stateless_samples) / selector:.0f}x; "
         f"in-memory naive / selector = {statistics.median(naive_samples) / selector:.2f}x"

@@ -8,22 +8,46 @@ import django_filters
 from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from boundaries.models import BoundaryLine, Cluster, Division, Marker
+from boundaries.models import (
+    BoundaryLine,
+    Cluster,
+    Division,
+    DivisionChange,
+    DivisionVersion,
+    EstablishmentStandard,
+    Marker,
+)
 from boundaries.selectors import (
     boundary_line_get,
     boundary_line_history,
     boundary_line_list,
+    boundary_lines_on,
+    division_change_list,
+    division_change_row,
+    division_date_parse,
     division_list,
     division_locate,
+    division_successors,
+    division_timeline,
+    division_version_bounds,
+    division_version_get,
+    division_versions_on,
     inspection_summary,
     marker_list,
+    merger_impact,
 )
 from gis_portal.core.api import (
     SIMPLIFY_PARAMETER,
@@ -36,6 +60,7 @@ from gis_portal.core.api import (
 )
 from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidParameter
+from gis_portal.core.formats import csv_response
 from gis_portal.core.region import division_code_pattern, division_code_validator
 from gis_portal.core.roles import user_is_staff_member
 
@@ -56,12 +81,17 @@ class GeoJSONListView(generics.ListAPIView):
         return with_geojson(self.base_queryset(), self.geometry, simplify_m=simplify_m)
 
 
+DATE_HELP = "YYYY-MM-DD: the divisions in force that day (from the earliest imported list on); none: today's"
+DATE_PARAMETER = OpenApiParameter("date", str, description=DATE_HELP)
+
+
 class LocateQuerySerializer(serializers.Serializer):
     lon = serializers.FloatField(min_value=-180, max_value=180, help_text=f"longitude, WGS84 (EPSG:{WGS84})")
     lat = serializers.FloatField(min_value=-90, max_value=90, help_text=f"latitude, WGS84 (EPSG:{WGS84})")
+    date = serializers.CharField(required=False, allow_blank=True, help_text=DATE_HELP)
 
     def validate(self, attrs):
-        if not all(math.isfinite(value) for value in attrs.values()):
+        if not all(math.isfinite(attrs[key]) for key in ("lon", "lat")):
             raise serializers.ValidationError("lon and lat must be finite numbers")
         return attrs
 
@@ -97,7 +127,9 @@ class LocateView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        return Response(division_locate(**query_validate(LocateQuerySerializer, request)))
+        query = query_validate(LocateQuerySerializer, request)
+        on = division_date_parse(raw=query.pop("date", None))
+        return Response(division_locate(**query, on=on))
 
 
 class DivisionFilter(django_filters.FilterSet):
@@ -143,22 +175,187 @@ class DivisionSerializer(GeoFeatureModelSerializer):
         ]
 
 
+class DivisionVersionFilter(django_filters.FilterSet):
+    level = django_filters.ChoiceFilter(choices=Division.Level.choices)
+    cluster = django_filters.ModelChoiceFilter(
+        queryset=Cluster.objects.all(), to_field_name="slug", help_text="cluster slug"
+    )
+    parent = django_filters.CharFilter(
+        field_name="parent_code",
+        validators=[division_code_validator("district", "township")],
+        help_text="code of the parent division",
+    )
+    code = django_filters.CharFilter(validators=[division_code_validator("district", "township", "village")])
+
+    class Meta:
+        model = DivisionVersion
+        fields = ["level", "cluster", "parent", "code"]
+
+
+class DivisionVersionSerializer(GeoFeatureModelSerializer):
+    """A division as it was on a date: the properties of today's divisions (population and area are
+    today's figures, so they are left out) and its validity, each bound exact or an interval."""
+
+    geom = GeoJSONField(
+        source="geojson",
+        help_text="the polygon or point of the unit as it lives on today (null: its area went into another unit)",
+    )
+    cluster = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    valid_from = serializers.SerializerMethodField(
+        help_text="{date, exact, after}: the day, or only known to lie after `after` and on or before `date`"
+    )
+    valid_to = serializers.SerializerMethodField(
+        help_text="the first day no longer in force, same shape; null: still in force"
+    )
+    geometry_code = serializers.CharField(default=None, help_text="code of today's unit whose geometry this is")
+    has_own_geometry = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DivisionVersion
+        geo_field = "geom"
+        id_field = False
+        fields = [
+            "code",
+            "name",
+            "standard_name",
+            "level",
+            "kind",
+            "cluster",
+            "parent_code",
+            "district_code",
+            "valid_from",
+            "valid_to",
+            "geometry_code",
+            "has_own_geometry",
+            "is_synthetic",
+            "source",
+        ]
+
+    def get_valid_from(self, version) -> dict | None:
+        return division_version_bounds(version)["valid_from"]
+
+    def get_valid_to(self, version) -> dict | None:
+        return division_version_bounds(version)["valid_to"]
+
+    def get_has_own_geometry(self, version) -> bool:
+        return version.geometry_code is not None
+
+
 @extend_schema_view(
     get=extend_schema(
-        summary="Divisions as a GeoJSON FeatureCollection",
-        parameters=[SIMPLIFY_PARAMETER],
+        summary="Divisions as a GeoJSON FeatureCollection (today's, or those in force on `date`)",
+        parameters=[SIMPLIFY_PARAMETER, DATE_PARAMETER],
         responses={200: DivisionSerializer(many=True), 400: ErrorSerializer},
     )
 )
 class DivisionListView(GeoJSONListView):
-    serializer_class = DivisionSerializer
-    filterset_class = DivisionFilter
     geometry = "shape"
     simplifiable = True
 
-    def base_queryset(self) -> QuerySet:
-        return division_list()
+    def on(self):
+        if not hasattr(self, "_on"):
+            self._on = division_date_parse(raw=self.request.query_params.get("date"))
+        return self._on
 
+    @property
+    def filterset_class(self):
+        return DivisionVersionFilter if self.on() else DivisionFilter
+
+    def get_serializer_class(self):
+        return DivisionVersionSerializer if self.on() else DivisionSerializer
+
+    def base_queryset(self) -> QuerySet:
+        on = self.on()
+        return division_versions_on(on=on) if on else division_list()
+
+
+class DivisionDetailView(APIView):
+    @extend_schema(
+        summary="One division by code: today's unit, the one in force on `date`, or a unit gone with its successors",
+        parameters=[DATE_PARAMETER],
+        responses={
+            200: OpenApiResponse(
+                description="a GeoJSON Feature: the properties of the dated list, with `status` (current or gone), "
+                "`successors` and `changes` (the unit's timeline)"
+            ),
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+    )
+    def get(self, request: Request, code: str) -> Response:
+        if not DIVISION_CODE.regex.match(code):
+            raise InvalidParameter(f"code: {code[:20]!r} is not a 6-, 9- or 12-digit division code")
+        on = division_date_parse(raw=request.query_params.get("date"))
+        version = division_version_get(code=code, on=on)
+        feature = DivisionVersionSerializer(version).data
+        feature["properties"]["status"] = "current" if version.valid_to is None else "gone"
+        feature["properties"]["successors"] = [
+            {"code": s.code, "name": s.name, "level": s.level, "current": s.valid_to is None}
+            for s in division_successors(version=version)
+        ]
+        feature["properties"]["changes"] = division_timeline(code=code)
+        return Response(feature)
+
+
+class DivisionChangeQuerySerializer(serializers.Serializer):
+    since = serializers.DateField(required=False, help_text="changes on or after this day (YYYY-MM-DD)")
+    until = serializers.DateField(required=False, help_text="changes on or before this day")
+    district = serializers.CharField(required=False, validators=[division_code_validator("district")])
+    type = serializers.MultipleChoiceField(choices=DivisionChange.Type.values, required=False)
+    level = serializers.ChoiceField(choices=DivisionVersion._meta.get_field("level").choices, required=False)
+    export = serializers.ChoiceField(choices=["csv"], required=False)
+
+
+CHANGE_CSV_FIELDS = [
+    "changed_after",
+    "changed_by",
+    "effective_date",
+    "district_code",
+    "level",
+    "type",
+    "before_code",
+    "before_name",
+    "after_code",
+    "after_name",
+    "inferred",
+    "review",
+    "evidence",
+]
+
+
+class DivisionChangeListView(APIView):
+    @extend_schema(
+        summary="Division changes (区划调整) derived from the yearly lists, with their evidence",
+        parameters=[DivisionChangeQuerySerializer],
+        responses={
+            200: OpenApiResponse(description="{count, results: [change]}, or CSV with export=csv"),
+            400: ErrorSerializer,
+        },
+    )
+    def get(self, request: Request):
+        query = DivisionChangeQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = dict(query.validated_data)
+        export = params.pop("export", None)
+        changes = division_change_list(
+            since=params.get("since"),
+            until=params.get("until"),
+            district=params.get("district"),
+            types=sorted(params.get("type") or []),
+            level=params.get("level"),
+        )
+        rows = (division_change_row(change) for change in changes.iterator(chunk_size=1000))
+        if export == "csv":
+            return csv_response(
+                ({k: row[k] for k in CHANGE_CSV_FIELDS} for row in rows),
+                filename="division-changes.csv",
+                fieldnames=CHANGE_CSV_FIELDS,
+            )
+        rows = list(rows)
+        return Response({"count": len(rows), "results": rows})
+
+
+DIVISION_CODE = RegexValidator(division_code_pattern("district", "township", "village"), "a division code")
 
 # --- Boundary lines, markers and inspections -------------------------------------------------
 
@@ -233,11 +430,22 @@ class BoundaryLineSerializer(GeoFeatureModelSerializer):
     def get_length_m(self, line) -> float:
         return round(line.length_m, 1)
 
+    def to_representation(self, instance):
+        feature = super().to_representation(instance)
+        if hasattr(instance, "left_on_code"):  # as of a date: the sides as they were then
+            feature["properties"].update(
+                left=instance.left_on_code,
+                left_name=instance.left_on_name,
+                right=instance.right_on_code,
+                right_name=instance.right_on_name,
+            )
+        return feature
+
 
 @extend_schema_view(
     get=extend_schema(
         summary="Boundary lines with their inspection status, as a GeoJSON FeatureCollection",
-        parameters=[SIMPLIFY_PARAMETER],
+        parameters=[SIMPLIFY_PARAMETER, DATE_PARAMETER],
         responses={200: BoundaryLineSerializer(many=True), 400: ErrorSerializer},
     )
 )
@@ -247,7 +455,9 @@ class BoundaryLineListView(GeoJSONListView):
     simplifiable = True
 
     def base_queryset(self) -> QuerySet:
-        return boundary_line_list(today=timezone.localdate())
+        lines = boundary_line_list(today=timezone.localdate())
+        on = division_date_parse(raw=self.request.query_params.get("date"))
+        return boundary_lines_on(lines, on=on) if on else lines
 
 
 class BoundaryLineDetailView(APIView):
@@ -337,3 +547,32 @@ class InspectionSummaryView(APIView):
         return Response(
             inspection_summary(today=timezone.localdate(), **query_validate(SummaryQuerySerializer, request))
         )
+
+
+class MergerImpactQuerySerializer(serializers.Serializer):
+    codes = serializers.CharField(help_text="the townships to merge: 9-digit codes, comma-separated")
+    unit = serializers.ChoiceField(
+        choices=EstablishmentStandard.Unit.values,
+        required=False,
+        help_text="check against the standards of a town or street",
+    )
+
+    def validate_codes(self, value: str) -> list[str]:
+        codes = [code.strip() for code in value.split(",") if code.strip()]
+        if not 2 <= len(codes) <= 20 or not all(len(code) == 9 and code.isdigit() for code in codes):
+            raise serializers.ValidationError("2 to 20 nine-digit township codes, comma-separated")
+        return codes
+
+
+class MergerImpactView(APIView):
+    @extend_schema(
+        summary="The impact of merging townships, before anything is decided (no change is made)",
+        parameters=[MergerImpactQuerySerializer],
+        responses={
+            200: OpenApiResponse(description="sums, lines retired and joined, names that change, the standards' check"),
+            400: ErrorSerializer,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = query_validate(MergerImpactQuerySerializer, request)
+        return Response(merger_impact(codes=query["codes"], unit=query.get("unit"), today=timezone.localdate()))

@@ -23,6 +23,7 @@ from placenames.selectors import (
     placename_detail,
     placename_district_list,
     placename_duplicates,
+    placename_name_on,
     placename_nearby,
     placename_search,
     search_filters,
@@ -103,13 +104,22 @@ class AutocompleteView(APIView):
         return Response(placename_autocomplete(q=query["q"], limit=query["limit"]))
 
 
+class DetailQuerySerializer(serializers.Serializer):
+    date = serializers.DateField(required=False, help_text="also give `name_on`: the name in use that day (YYYY-MM-DD)")
+
+
 class DetailView(APIView):
     @extend_schema(
         summary="One place name as a GeoJSON Feature with hierarchy, variants and recorded changes",
-        responses={200: OpenApiTypes.OBJECT, 404: ErrorSerializer},
+        parameters=[DetailQuerySerializer],
+        responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer, 404: ErrorSerializer},
     )
     def get(self, request: Request, placename_id: int) -> Response:
-        return Response(placename_feature(placename_detail(placename_id=placename_id)))
+        feature = placename_feature(placename_detail(placename_id=placename_id))
+        on = query_validate(DetailQuerySerializer, request).get("date")
+        if on is not None:  # the division history: e.g. 新盛街道 was 新盛镇 in 2019
+            feature["properties"]["name_on"] = placename_name_on(placename_id=placename_id, on=on)
+        return Response(feature)
 
 
 class NearbyView(APIView):

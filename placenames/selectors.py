@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from django.db import models
 from django.db.models import QuerySet
 
 from boundaries.models import Division
@@ -491,3 +492,36 @@ def placename_district_list(*, district: Division) -> QuerySet[PlaceName]:
         .select_related("division", "parent")
         .order_by("rank", "division__code", "name")
     )
+
+
+def placename_name_on(*, placename_id: int, on: datetime.date) -> dict | None:
+    """The name a place bore on ``on``: its own if valid then, else the former name valid then
+    (e.g. 新盛镇 for 新盛街道 in 2019), as ``{name, pinyin, kind, valid_from, valid_to}``; None if
+    neither was in use that day (the place was not yet named)."""
+    place = PlaceName.objects.filter(pk=placename_id).first()
+    if place is None:
+        raise NotFound(f"no place name with id {placename_id}")
+    if (place.valid_from is None or place.valid_from <= on) and (place.valid_to is None or place.valid_to >= on):
+        return {
+            "name": place.name,
+            "pinyin": place.pinyin,
+            "kind": "standard",
+            "valid_from": place.valid_from,
+            "valid_to": place.valid_to,
+        }
+    former = (
+        place.variants.filter(kind=PlaceNameVariant.Kind.FORMER)
+        .filter(models.Q(valid_from__isnull=True) | models.Q(valid_from__lte=on))
+        .filter(models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=on))
+        .order_by("-valid_to")
+        .first()
+    )
+    if former is None:
+        return None
+    return {
+        "name": former.name,
+        "pinyin": former.pinyin,
+        "kind": "former",
+        "valid_from": former.valid_from,
+        "valid_to": former.valid_to,
+    }

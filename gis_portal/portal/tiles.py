@@ -1,18 +1,21 @@
 """Vector tiles of the dense layers: ``/tiles/{layer}/{z}/{x}/{y}.pbf`` (Mapbox Vector Tile, built by
 PostGIS ``ST_AsMVT`` through django-vectortiles). Geometry is simplified by zoom (to about one
 pixel of the tile, in Web Mercator metres) and small features appear only from the zoom where they
-are readable. ``?cluster=`` limits every layer to one of the three clusters. Tiles are cached in the
+are readable. ``?cluster=`` limits every layer to one of the three clusters; ``?date=`` draws the
+divisions, place names and boundary lines as they were that day (the division history), the other
+layers as they are. Tiles are cached in the
 process (``TILE_CACHE_SECONDS``) and marked cacheable for browsers and CDNs for as long. A bad
 request raises a ``ServiceError``, which the pages' middleware answers as JSON.
 """
 
+import datetime
 import hashlib
 
 from django.conf import settings
 from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.db.models.functions import Transform
 from django.core.cache import cache
-from django.db.models import F, Func, Value
+from django.db.models import BooleanField, Case, ExpressionWrapper, F, Func, OuterRef, Q, Subquery, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
 from django.views import View
@@ -20,10 +23,11 @@ from vectortiles import VectorLayer
 from vectortiles.backends.postgis.functions import MakeEnvelope
 
 from boundaries.models import BoundaryLine, Cluster, Division, Marker
+from boundaries.selectors import boundary_lines_on, division_date_parse, division_versions_on, township_areas_on
 from facilities.models import Facility
 from gis_portal.core.crs import WEB_MERCATOR, WGS84
 from gis_portal.core.errors import InvalidParameter, NotFound
-from placenames.models import PlaceName
+from placenames.models import PlaceName, PlaceNameVariant
 
 MAX_ZOOM = 22
 EARTH_CIRCUMFERENCE_M = 40_075_016.686  # of the Web Mercator sphere
@@ -58,8 +62,11 @@ class PortalLayer(VectorLayer):
     simplify = False
     tile_buffer = 64
 
-    def __init__(self, *, cluster: str | None = None):
+    def __init__(self, *, cluster: str | None = None, on: datetime.date | None = None):
         self.cluster = cluster
+        self.on = on
+        if on is not None and hasattr(self, "dated"):
+            self.dated(on)
 
     def get_vector_tile_queryset(self, z, x, y):
         queryset = self.get_queryset()
@@ -85,6 +92,19 @@ class TownshipLayer(PortalLayer):
     simplify = True
     min_zoom = 7
 
+    def dated(self, on: datetime.date) -> None:
+        """Today's polygons, each named as the unit that answered for it on ``on``."""
+        self.queryset = township_areas_on(on=on).annotate(
+            code=F("version__code"),
+            name=F("version__name"),
+            kind=F("version__kind"),
+            cluster_id=F("division__cluster_id"),
+            is_synthetic=F("division__is_synthetic"),
+        )
+        self.tile_fields = ("code", "name", "kind", "cluster_id", "is_synthetic")
+        self.cluster_path = "division__cluster_id"
+        self.source_field = "division__geom"
+
 
 class VillageLayer(PortalLayer):
     id = "villages"
@@ -94,6 +114,14 @@ class VillageLayer(PortalLayer):
     source_field = "point"
     min_zoom = 10
 
+    def dated(self, on: datetime.date) -> None:
+        """The villages and communities of ``on`` at the points of the units they live on as."""
+        self.queryset = division_versions_on(on=on).filter(
+            level=Division.Level.VILLAGE, geometry_from__point__isnull=False
+        )
+        self.tile_fields = ("code", "name", "kind", "cluster_id", "is_synthetic")
+        self.source_field = "geometry_from__point"
+
 
 class PlaceNameLayer(PortalLayer):
     id = "placenames"
@@ -102,6 +130,24 @@ class PlaceNameLayer(PortalLayer):
     cluster_path = "cluster_id"
     source_field = "point"
     min_zoom = 6
+
+    def dated(self, on: datetime.date) -> None:
+        """The names in use on ``on``: a place's own name if valid then, else its former name then."""
+        former = PlaceNameVariant.objects.filter(
+            Q(valid_from__isnull=True) | Q(valid_from__lte=on),
+            Q(valid_to__isnull=True) | Q(valid_to__gte=on),
+            placename=OuterRef("pk"),
+            kind=PlaceNameVariant.Kind.FORMER,
+        )
+        own = (Q(valid_from__isnull=True) | Q(valid_from__lte=on)) & (Q(valid_to__isnull=True) | Q(valid_to__gte=on))
+        self.queryset = (
+            PlaceName.objects.filter(point__isnull=False)
+            .annotate(former_name=Subquery(former.values("name")[:1]), own_valid=ExpressionWrapper(own, BooleanField()))
+            .filter(Q(own_valid=True) | Q(former_name__isnull=False))
+            .annotate(name_on=Case(When(own_valid=True, then=F("name")), default=F("former_name")))
+        )
+        # ``name`` stays today's name (a model field cannot be shadowed); ``name_on`` is that day's.
+        self.tile_fields = ("id", "name", "name_on", "pinyin", "feature_class", "rank", "is_synthetic")
 
     def get_vector_tile_queryset(self, z, x, y):
         # Districts from zoom 6, townships from 9, villages and everything else from 12.
@@ -125,6 +171,11 @@ class BoundaryLineLayer(PortalLayer):
     cluster_path = "district__cluster_id"
     simplify = True
     min_zoom = 5
+
+    def dated(self, on: datetime.date) -> None:
+        """Without the lines inside one unit then (split later)."""
+        self.queryset = boundary_lines_on(BoundaryLine.objects.all(), on=on)
+        self.tile_fields = (*self.tile_fields, "left_on_name", "right_on_name")
 
     def get_vector_tile_queryset(self, z, x, y):
         queryset = super().get_vector_tile_queryset(z, x, y)
@@ -162,10 +213,11 @@ class TileView(View):
         cluster = request.GET.get("cluster") or None
         if cluster is not None and cluster not in _cluster_slugs():
             raise InvalidParameter(f"cluster: no cluster {cluster[:40]!r}")
-        key = "tile:" + hashlib.sha1(f"{layer}/{z}/{x}/{y}/{cluster}".encode()).hexdigest()  # noqa: S324 (a cache key)
+        on = division_date_parse(raw=request.GET.get("date"))
+        key = "tile:" + hashlib.sha1(f"{layer}/{z}/{x}/{y}/{cluster}/{on or ''}".encode()).hexdigest()  # noqa: S324 (a cache key)
         content = cache.get(key)
         if content is None:
-            content = layer_class(cluster=cluster).get_tile(x, y, z)
+            content = layer_class(cluster=cluster, on=on).get_tile(x, y, z)
             cache.set(key, content, settings.TILE_CACHE_SECONDS)
         response = HttpResponse(
             content, content_type="application/vnd.mapbox-vector-tile", status=200 if content else 204

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.views.generic import TemplateView
 
 from boundaries.models import BoundaryLine, Marker
-from boundaries.selectors import cluster_list
+from boundaries.selectors import cluster_list, division_history_range
 from facilities.models import Facility
 from facilities.selectors import coverage_standard_list
 from gis_portal.core.api import error_body
@@ -45,6 +45,8 @@ class MapView(TemplateView):
             {"slug": c.slug, "name": c.name, "name_en": c.name_en, "color": c.color} for c in cluster_list()
         ]
         context["has_basemap"] = bool(settings.BASEMAP_URL)
+        history = division_history_range()
+        context["history_start"] = history[0].isoformat() if history else ""
         with_standard = set(coverage_standard_list().values_list("category", flat=True))
         context["gap_categories"] = [
             {"value": v, "label": str(label)} for v, label in Facility.Category.choices if v in with_standard

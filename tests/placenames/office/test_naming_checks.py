@@ -4,7 +4,6 @@ finding names its rule and its source."""
 
 import datetime
 
-import pytest
 from django.utils import timezone
 
 from boundaries.models import Division
@@ -108,7 +107,6 @@ def test_every_finding_names_its_rule_and_source(db):
         assert isinstance(finding["blocking"], bool)
 
 
-@pytest.mark.xfail(reason="needs the division history of issue 14", strict=False)
 def test_the_name_of_a_recently_abolished_unit_is_flagged(db):
     # 五里乡 of 黔江区 (500114254) is in the 2020 list and gone from the 2021 one.
     district = Division.objects.get(code=QIANJIANG)

@@ -4,10 +4,12 @@ depends on the others to load."""
 from django.core.management import call_command
 from django.db import transaction
 
-from boundaries.models import BoundaryLine, Division, Inspection
+from boundaries.division_changes import CHONGQING_SNAPSHOTS
+from boundaries.models import BoundaryLine, Division, DivisionList, Inspection
 from facilities.models import Facility
 from gis_portal.core.commands import ServiceCommand
 from gis_portal.core.progress import progress
+from placenames.former_divisions import former_division_names_loaded
 from placenames.office.synthetic import office_data_generated
 from placenames.services import gazetteer_is_built
 
@@ -20,6 +22,10 @@ def divisions_generated() -> bool:
     return not Division.objects.filter(
         level__in=[Division.Level.TOWNSHIP, Division.Level.VILLAGE], point__isnull=True
     ).exists()
+
+
+def division_history_loaded() -> bool:
+    return DivisionList.objects.count() == len(CHONGQING_SNAPSHOTS)
 
 
 def boundary_lines_derived() -> bool:
@@ -39,9 +45,11 @@ def facilities_generated() -> bool:
 STEPS = [
     ("import_divisions", divisions_loaded),
     ("generate_divisions", divisions_generated),
+    ("import_division_history", division_history_loaded),
     ("derive_boundary_lines", boundary_lines_derived),
     ("generate_inspections", inspections_generated),
     ("build_gazetteer", gazetteer_is_built),
+    ("former_division_names", former_division_names_loaded),
     ("generate_facilities", facilities_generated),
     ("generate_office", office_data_generated),
 ]

@@ -37,7 +37,8 @@
       view: view.length === 3 && view.every(isFinite) ? { zoom: view[0], lat: view[1], lng: view[2] } : null,
       layers: state.layers !== undefined ? state.layers.split(",").filter(function (k) { return ORDER.indexOf(k) >= 0; }) : null,
       cluster: state.cluster || "",
-      gap: state.gap || ""
+      gap: state.gap || "",
+      date: /^\d{4}-\d{2}-\d{2}$/.test(state.date || "") ? state.date : ""
     };
   }
 
@@ -68,7 +69,11 @@
     var clusterSelect = document.getElementById("cluster-filter");
     var gapSelect = document.getElementById("gap-category");
     var initial = parseHash();
-    var state = { cluster: initial.cluster, gap: initial.gap || gapSelect.value };
+    var dateInput = document.getElementById("date-filter");  // absent when no division history is loaded
+    var dateNote = document.getElementById("date-note");
+    var state = { cluster: initial.cluster, gap: initial.gap || gapSelect.value, date: dateInput ? initial.date : "" };
+    if (dateInput && state.date && state.date < dateInput.min) { state.date = ""; }
+    if (dateInput) { dateInput.value = state.date; }
     if (clusters.every(function (c) { return c.slug !== state.cluster; })) { state.cluster = ""; }
     clusterSelect.value = state.cluster;
     gapSelect.value = state.gap;
@@ -152,8 +157,15 @@
       return !p.last_inspected || new Date(p.last_inspected) < cycleStart;
     }
 
+    // The query of every dated request: the divisions as of the chosen day (none: today).
+    function dateQuery() { return state.date ? "date=" + encodeURIComponent(state.date) : ""; }
     function tileUrl(key) {
-      return config.tileUrl.replace("{layer}", TILE_LAYERS[key].name) + (state.cluster ? "?cluster=" + encodeURIComponent(state.cluster) : "");
+      var query = [state.cluster ? "cluster=" + encodeURIComponent(state.cluster) : "", dateQuery()]
+        .filter(Boolean).join("&");
+      return config.tileUrl.replace("{layer}", TILE_LAYERS[key].name) + (query ? "?" + query : "");
+    }
+    function showDate() {
+      if (dateNote) { fill(dateNote, state.date ? labels.dateShown + " " + state.date : null); }
     }
 
     function featureLink(key, p) {
@@ -181,7 +193,7 @@
       layer.on("click", function (event) {
         lastFeatureClick = Date.now();
         var p = event.layer.properties || {};
-        var title = p.name || p.number || p.code || key;
+        var title = p.name_on || p.name || p.number || p.code || key;  // name_on: the name as of the chosen day
         showFeature(event.latlng, title, p, featureLink(key, p));
       });
       overlays[key] = layer;
@@ -296,7 +308,8 @@
       var c = map.getCenter();
       var layers = ORDER.filter(function (key) { return map.hasLayer(overlays[key]); });
       var hash = "#map=" + map.getZoom() + "/" + c.lat.toFixed(5) + "/" + c.lng.toFixed(5) +
-        "&layers=" + layers.join(",") + (state.cluster ? "&cluster=" + state.cluster : "") + "&gap=" + state.gap;
+        "&layers=" + layers.join(",") + (state.cluster ? "&cluster=" + state.cluster : "") + "&gap=" + state.gap +
+        (state.date ? "&date=" + state.date : "");
       if (window.location.hash !== hash) { history.replaceState(null, "", hash); }
     }
 
@@ -322,6 +335,20 @@
       if (districts.getLayers().length) { map.fitBounds(districts.getBounds()); }
       updateLegend(); writeHash();
     });
+    if (dateInput) {
+      dateInput.addEventListener("change", function () {
+        var value = dateInput.value;
+        if (value && value < dateInput.min) {
+          fill(dateNote, labels.dateTooEarly + " " + dateInput.min);
+          return;
+        }
+        state.date = value;
+        Object.keys(TILE_LAYERS).forEach(function (key) { overlays[key].setUrl(tileUrl(key)); });
+        showDate();
+        writeHash();
+      });
+    }
+    showDate();
     gapSelect.addEventListener("change", function () {
       state.gap = gapSelect.value;
       loadGaps();
@@ -407,7 +434,7 @@
       if (Date.now() - lastFeatureClick < 300) { return; }  // a feature's own popup answered this click
       var lon = event.latlng.lng.toFixed(6), lat = event.latlng.lat.toFixed(6);
       fill(resultBox, el("p", null, labels.loading));
-      getJSON(config.locateUrl + "?lon=" + lon + "&lat=" + lat)
+      getJSON(config.locateUrl + "?lon=" + lon + "&lat=" + lat + (state.date ? "&" + dateQuery() : ""))
         .then(function (answer) {
           fill(resultBox, locateContent(lon, lat, answer));
           L.popup().setLatLng(event.latlng).setContent(locateContent(lon, lat, answer)).openOn(map);
