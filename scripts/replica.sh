@@ -4,6 +4,8 @@
 #   scripts/replica.sh start    create it once (pg_basebackup -R), start it, wait until it streams
 #   scripts/replica.sh stop     stop it (the data stays; start resumes streaming)
 #   scripts/replica.sh status   cluster line, recovery, receiver and replay lag (exit 1 when down)
+#   scripts/replica.sh pause    pause replaying WAL (the replica falls behind; for tests of lag)
+#   scripts/replica.sh resume   resume replaying
 #   scripts/replica.sh destroy  stop and remove the cluster
 # Safe to run again. The primary is never restarted or reconfigured beyond what a reload takes: a
 # replication role with a generated password (kept in ~postgres, 0600) and one pg_hba line. It needs
@@ -124,6 +126,8 @@ case "$action" in
   start) start ;;
   stop) stop ;;
   status) status ;;
+  pause) replica_sql "SELECT pg_wal_replay_pause()" >/dev/null ;;
+  resume) replica_sql "SELECT pg_wal_replay_resume()" >/dev/null ;;
   destroy) exists && as_root pg_dropcluster --stop "$pg_major" "$cluster"; log "removed" ;;
-  *) echo "usage: $0 start|stop|status|destroy" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|pause|resume|destroy" >&2; exit 2 ;;
 esac
