@@ -10,7 +10,12 @@ prefixes, typos and homophones) over HTTP against gunicorn on a free port, and i
 same queries through a naive Django ``icontains`` baseline (in-process ORM, no HTTP overhead; a
 seeded sample of 100 of them by default, as each takes about two seconds at a million names).
 
-Run:  .venv/bin/python bench/search.py [--names 1000000] [--queries 1000] [--rebuild]
+With ``--replica-port`` (a local streaming replica, ``scripts/replica.sh start``) the HTTP runs are
+repeated through the read router (DATABASE_REPLICA_URLS): primary only, with the replica, primary
+only again; it counts the transactions each server ran for the benchmark database during each run
+(pg_stat_database) and gives the p95 ratio with/without the replica.
+
+Run:  .venv/bin/python bench/search.py [--names 1000000] [--queries 1000] [--rebuild] [--replica-port 5433]
 """
 
 import argparse
@@ -239,6 +244,79 @@ def bench_icontains(queries: list[str]) -> list[float]:
     return samples
 
 
+def _connect(url: str):
+    config = dj_database_url.parse(url)
+    return psycopg2.connect(
+        dbname=config["NAME"],
+        user=config["USER"],
+        host=config["HOST"],
+        port=config["PORT"],
+        password=config["PASSWORD"],
+    )
+
+
+def transactions(url: str) -> int:
+    """Transactions committed in the URL's database on that server (a standby counts its own)."""
+    db = _connect(url)
+    db.autocommit = True
+    with db.cursor() as cursor:
+        cursor.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")
+        (count,) = cursor.fetchone()
+    db.close()
+    return count - 1  # not this one's own
+
+
+def replay_wait(primary_url: str, replica_url: str, timeout_s: float = 600) -> None:
+    db = _connect(primary_url)
+    with db.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn()")
+        (target,) = cursor.fetchone()
+    db.close()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            db = _connect(replica_url)
+        except psycopg2.OperationalError:
+            time.sleep(1)
+            continue
+        with db.cursor() as cursor:
+            cursor.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [target])
+            done = cursor.fetchone()[0]
+        db.close()
+        if done:
+            return
+        time.sleep(1)
+    raise SystemExit(f"the replica did not catch up with {target} in {timeout_s:.0f} s")
+
+
+def bench_router(queries: list[str], *, workers: int, url: str, replica_port: int) -> None:
+    """Primary only, through the router with the replica, primary only again: p95 and where the
+    transactions ran."""
+    parts = urllib.parse.urlsplit(url)
+    user = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+    replica_url = urllib.parse.urlunsplit(parts._replace(netloc=f"{user}{parts.hostname}:{replica_port}"))
+    replay_wait(url, replica_url)
+    results = {}
+    for label, replicas in [("primary only", ""), ("with replica", replica_url), ("primary only (again)", "")]:
+        os.environ["DATABASE_REPLICA_URLS"] = replicas
+        before = transactions(url), transactions(replica_url)
+        search, autocomplete, _ = bench_http(queries, workers=workers)
+        time.sleep(1.5)  # servers flush their statistics at most every second
+        on_primary, on_replica = transactions(url) - before[0], transactions(replica_url) - before[1]
+        results[label] = search + autocomplete
+        print(
+            f"  router, {label:21}: search {percentiles(search)}; autocomplete p95 {p95(autocomplete):6.2f} ms; "
+            f"transactions on the primary {on_primary:,}, on the replica {on_replica:,}",
+            flush=True,
+        )
+    os.environ.pop("DATABASE_REPLICA_URLS")
+    with_replica = p95(results["with replica"])
+    first, again = p95(results["primary only"]), p95(results["primary only (again)"])
+    print(
+        f"  p95 with replica / primary only = {with_replica / first:.2f} and {with_replica / again:.2f} (goal <= 1.2)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--names", type=int, default=1_000_000, help="generated names on top of the real ones")
@@ -252,6 +330,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database", default="gis_bench_search")
     parser.add_argument("--rebuild", action="store_true", help="drop and rebuild the benchmark database")
+    parser.add_argument(
+        "--replica-port", type=int, default=0, help="a local streaming replica: also compare through the read router"
+    )
+    parser.add_argument("--router-only", action="store_true", help="with --replica-port: only the router runs")
     args = parser.parse_args()
 
     url = bench_url(os.environ.get("DATABASE_URL", DEFAULT_URL), args.database)
@@ -279,6 +361,10 @@ def main() -> None:
         f"search benchmark: {total:,} names ({real:,} real, {total - real:,} generated) in {args.database}; "
         f"{len(queries)} mixed queries; {os.cpu_count()} CPUs"
     )
+    if args.replica_port:
+        bench_router(queries, workers=args.workers, url=url, replica_port=args.replica_port)
+        if args.router_only:
+            return
     search, autocomplete, empty = bench_http(queries, workers=args.workers)
     sample = random.Random(1).sample(queries, min(args.baseline_queries, len(queries)))
     baseline = bench_icontains(sample) if sample else [float("nan")]

@@ -101,6 +101,14 @@ start() {
     for _ in $(seq 60); do streaming && break; sleep 0.5; done
     streaming || { echo "the replica on port $port does not stream from the primary" >&2; exit 1; }
   fi
+  # The standby lets in whom the primary lets in (pg_basebackup copies neither: Debian keeps them in /etc).
+  local primary_hba
+  primary_hba=$(primary_sql "SHOW hba_file")
+  if ! as_root cmp -s "$primary_hba" "$conf_dir/pg_hba.conf"; then
+    log "copying the primary's client authentication rules ($primary_hba) to the replica"
+    as_root install -o postgres -g postgres -m 0640 "$primary_hba" "$conf_dir/pg_hba.conf"
+    replica_sql "SELECT pg_reload_conf()" >/dev/null
+  fi
   [ "$(replica_sql "SELECT pg_is_in_recovery()")" = t ] || { echo "port $port is not in recovery" >&2; exit 1; }
   log "replica streaming on 127.0.0.1:$port"
 }

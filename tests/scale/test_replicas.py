@@ -12,7 +12,7 @@ import pytest
 import requests
 from django.contrib.auth.models import Group, User
 from django.db import connection, connections
-from django.test.utils import override_settings
+from django.test.utils import CaptureQueriesContext, override_settings
 from rest_framework.authtoken.models import Token
 
 from gis_portal.core import replicas
@@ -163,3 +163,17 @@ def test_a_server_that_is_not_in_recovery_is_never_used_as_a_replica(replica, po
     assert ready["replicas"]["replica2"]["ok"] is False
     assert "not in recovery" in ready["replicas"]["replica2"]["error"]
     assert any("replica replica2 skipped: not in recovery" in r.getMessage() for r in caplog.records)
+
+
+def test_a_replica_is_checked_at_most_every_replica_check_seconds(replica):
+    with override_settings(REPLICA_CHECK_SECONDS=60), CaptureQueriesContext(connections[replica]) as queries:
+        first = replicas.state(replica)
+        again = replicas.state(replica)
+    assert first.ok and again is first
+    assert len([q for q in queries.captured_queries if "pg_is_in_recovery" in q["sql"]]) == 1
+    with override_settings(REPLICA_CHECK_SECONDS=0):
+        assert replicas.state(replica) is not first  # checked again
+    # Outside a request (commands, shells, this test) every read goes to the primary.
+    assert replicas.read_alias() == "default"
+    with replicas.reading_from_replicas():
+        assert replicas.read_alias() == "default"  # the test's transaction is open on the primary
