@@ -85,6 +85,7 @@ class RequestLogMiddleware:
                     "ms": round((time.perf_counter() - start) * 1000, 1),
                     "user": user.get_username() if user is not None and user.is_authenticated else None,
                     "request_id": request_id,
+                    "reads": ",".join(getattr(request, "read_databases", ())) or None,  # core.replicas
                 },
             )
         return response

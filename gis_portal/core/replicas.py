@@ -13,7 +13,8 @@ A replica is used only while its check passes: it answers, it is in recovery (a 
 standby is never taken for one) and its replay lag is at most ``REPLICA_MAX_LAG_SECONDS``. The check
 runs at most every ``REPLICA_CHECK_SECONDS`` in each process; a change of state is logged. A replica
 whose connection fails between checks is skipped at once (its connection is checked before each
-request's first read of it). Replica connections are read-only sessions
+request's first read of it). A request's log line says which databases its reads went to
+(``reads``), so that an operator can count what each replica serves. Replica connections are read-only sessions
 (``default_transaction_read_only``), so even a misrouted write cannot land there.
 """
 
@@ -69,6 +70,7 @@ class _Routing:
     """What the current request may do: read from replicas or not (a write turns it off)."""
 
     replicas: bool
+    used: set[str] = field(default_factory=set)  # the databases its reads went to
 
 
 _routing: contextvars.ContextVar[_Routing | None] = contextvars.ContextVar("replica_routing", default=None)
@@ -136,14 +138,14 @@ def read_alias() -> str:
     """The database the current code should read from: a usable replica when the request allows
     it, else the primary."""
     routing = _routing.get()
-    if routing is None or not routing.replicas or connections[DEFAULT_DB_ALIAS].in_atomic_block:
-        return DEFAULT_DB_ALIAS
-    aliases = replica_aliases()
-    random.shuffle(aliases)
-    for alias in aliases:
-        if _usable(alias):
-            return alias
-    return DEFAULT_DB_ALIAS
+    alias = DEFAULT_DB_ALIAS
+    if routing is not None and routing.replicas and not connections[DEFAULT_DB_ALIAS].in_atomic_block:
+        aliases = replica_aliases()
+        random.shuffle(aliases)
+        alias = next((candidate for candidate in aliases if _usable(candidate)), DEFAULT_DB_ALIAS)
+    if routing is not None:
+        routing.used.add(alias)
+    return alias
 
 
 def wrote() -> None:
@@ -181,10 +183,12 @@ def replicas_allowed(request: HttpRequest) -> bool:
 
 @contextmanager
 def reading_from_replicas(allowed: bool = True):
-    """Let the code inside read from replicas (as a public request does); the middleware's tool."""
-    token = _routing.set(_Routing(replicas=allowed))
+    """Let the code inside read from replicas (as a public request does); the middleware's tool.
+    It yields the set of databases the reads went to."""
+    routing = _Routing(replicas=allowed)
+    token = _routing.set(routing)
     try:
-        yield
+        yield routing.used
     finally:
         _routing.reset(token)
 
@@ -197,8 +201,9 @@ class ReadReplicaMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        with reading_from_replicas(replicas_allowed(request)):
+        with reading_from_replicas(replicas_allowed(request)) as used:
             response = self.get_response(request)
+        request.read_databases = sorted(used)  # for the request's log line
         if request.method not in SAFE_METHODS and replica_aliases():
             response.set_cookie(
                 PIN_COOKIE,

@@ -85,10 +85,11 @@ def wait_until_replayed(timeout_s: float = 120) -> None:
         time.sleep(0.2)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def replica(django_db_setup, django_db_blocker):
     """The replica, streaming and caught up with the loaded test database, as ``replica1`` in
-    DATABASE_REPLICAS (checked before every read: REPLICA_CHECK_SECONDS=0)."""
+    DATABASE_REPLICAS (checked before every read: REPLICA_CHECK_SECONDS=0), for the tests of this
+    package only: the rest of the suite runs without replicas."""
     replica_sh("start")
     with django_db_blocker.unblock():
         wait_until_replayed()

@@ -71,15 +71,20 @@ def test_a_write_on_the_primary_is_visible_through_the_replica(replica, db):
         committed(lambda: Group.objects.filter(pk=group_id).delete())
 
 
-def test_public_reads_come_from_the_replica_and_writes_go_to_the_primary(replica, portal_server, new_name):
+def test_public_reads_come_from_the_replica_and_writes_go_to_the_primary(replica, portal_server, new_name, caplog):
     pk, name = new_name
     url = f"{portal_server}/api/v1/placenames/{pk}"
     # The replica has not replayed the row: a public read, served there, does not find it ...
-    assert requests.get(url, timeout=10).status_code == 404
-    # ... while a client pinned to the primary (it wrote a moment ago) does.
-    pinned = requests.get(url, cookies={replicas.PIN_COOKIE: "1"}, timeout=10)
+    with caplog.at_level(logging.INFO, logger="gis_portal.requests"):
+        public = requests.get(url, headers={"X-Request-ID": "public-read"}, timeout=10)
+        # ... while a client pinned to the primary (it wrote a moment ago) does.
+        pinned = requests.get(url, cookies={replicas.PIN_COOKIE: "1"}, headers={"X-Request-ID": "pinned"}, timeout=10)
+    assert public.status_code == 404
     assert pinned.status_code == 200
     assert pinned.json()["properties"]["name"] == name
+    # Each request's log line says where its reads went.
+    reads = {r.request_id: r.reads for r in caplog.records if r.name == "gis_portal.requests"}
+    assert reads == {"public-read": "replica1", "pinned": "default"}
 
     # A write (a sign-in token) lands on the primary while the replica is paused, and pins its client.
     username = f"replica-{uuid.uuid4().hex[:8]}"
