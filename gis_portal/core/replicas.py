@@ -13,8 +13,10 @@ A replica is used only while its check passes: it answers, it is in recovery (a 
 standby is never taken for one) and its replay lag is at most ``REPLICA_MAX_LAG_SECONDS``. The check
 runs at most every ``REPLICA_CHECK_SECONDS`` in each process; a change of state is logged. A replica
 whose connection fails between checks is skipped at once (its connection is checked before each
-request's first read of it). A request's log line says which databases its reads went to
-(``reads``), so that an operator can count what each replica serves. Replica connections are read-only sessions
+request's first read of it). A request reads one replica throughout, picked at random among the
+usable ones at its first read, so its reads never go back in time as they could between two
+replicas. A request's log line says which databases its reads went to (``reads``), so that an
+operator can count what each replica serves. Replica connections are read-only sessions
 (``default_transaction_read_only``), so even a misrouted write cannot land there.
 """
 
@@ -70,6 +72,7 @@ class _Routing:
     """What the current request may do: read from replicas or not (a write turns it off)."""
 
     replicas: bool
+    chosen: str | None = None  # one replica for the whole request: its reads see one point in time
     used: set[str] = field(default_factory=set)  # the databases its reads went to
 
 
@@ -140,9 +143,11 @@ def read_alias() -> str:
     routing = _routing.get()
     alias = DEFAULT_DB_ALIAS
     if routing is not None and routing.replicas and not connections[DEFAULT_DB_ALIAS].in_atomic_block:
-        aliases = replica_aliases()
-        random.shuffle(aliases)
-        alias = next((candidate for candidate in aliases if _usable(candidate)), DEFAULT_DB_ALIAS)
+        if routing.chosen is None:
+            aliases = replica_aliases()
+            random.shuffle(aliases)
+            routing.chosen = next((candidate for candidate in aliases if _usable(candidate)), DEFAULT_DB_ALIAS)
+        alias = routing.chosen
     if routing is not None:
         routing.used.add(alias)
     return alias
