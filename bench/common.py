@@ -41,9 +41,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(*, workers: int) -> Iterator[Callable[[str], tuple[bytes, float]]]:
-    """Serve the portal (this environment's DATABASE_URL) with gunicorn; yield ``get(path)`` that
-    returns the body and the seconds the request took, and stops the run on a non-2xx answer."""
+def gunicorn(*, workers: int, env: dict | None = None, log=None) -> Iterator[Callable[[str], tuple[bytes, float]]]:
+    """Serve the portal (this environment's DATABASE_URL, or ``env``) with gunicorn; yield ``get(path)``
+    that returns the body and the seconds the request took, and stops the run on a non-2xx answer.
+    ``log``: a file for the server's log lines (one JSON line a request)."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -55,9 +56,9 @@ def gunicorn(*, workers: int) -> Iterator[Callable[[str], tuple[bytes, float]]]:
             str(workers),
         ],
         cwd=ROOT,
-        env=os.environ,
+        env=os.environ if env is None else env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL if log is None else log,
     )
     try:
         for _ in range(150):

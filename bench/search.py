@@ -10,15 +10,23 @@ prefixes, typos and homophones) over HTTP against gunicorn on a free port, and i
 same queries through a naive Django ``icontains`` baseline (in-process ORM, no HTTP overhead; a
 seeded sample of 100 of them by default, as each takes about two seconds at a million names).
 
-Run:  .venv/bin/python bench/search.py [--names 1000000] [--queries 1000] [--rebuild]
+With ``--replica-port`` (a local streaming replica, ``scripts/replica.sh start``) it also runs two
+servers side by side, one reading through the router from the replica (DATABASE_REPLICA_URLS), one
+from the primary only, each query sent to both in alternating order; it counts where the reads went
+(the request log's ``reads``, and each server's transactions) and gives the p95 ratio.
+
+Run:  .venv/bin/python bench/search.py [--names 1000000] [--queries 1000] [--rebuild] [--replica-port 5433]
 """
 
 import argparse
+import collections
+import json
 import os
 import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 
@@ -239,6 +247,98 @@ def bench_icontains(queries: list[str]) -> list[float]:
     return samples
 
 
+def _connect(url: str):
+    config = dj_database_url.parse(url)
+    return psycopg2.connect(
+        dbname=config["NAME"],
+        user=config["USER"],
+        host=config["HOST"],
+        port=config["PORT"],
+        password=config["PASSWORD"],
+    )
+
+
+def transactions(url: str) -> int:
+    """Transactions committed in the URL's database on that server (a standby counts its own)."""
+    db = _connect(url)
+    db.autocommit = True
+    with db.cursor() as cursor:
+        cursor.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")
+        (count,) = cursor.fetchone()
+    db.close()
+    return count - 1  # not this one's own
+
+
+def replay_wait(primary_url: str, replica_url: str, timeout_s: float = 600) -> None:
+    db = _connect(primary_url)
+    with db.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn()")
+        (target,) = cursor.fetchone()
+    db.close()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            db = _connect(replica_url)
+        except psycopg2.OperationalError:
+            time.sleep(1)
+            continue
+        with db.cursor() as cursor:
+            cursor.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [target])
+            done = cursor.fetchone()[0]
+        db.close()
+        if done:
+            return
+        time.sleep(1)
+    raise SystemExit(f"the replica did not catch up with {target} in {timeout_s:.0f} s")
+
+
+def bench_router(queries: list[str], *, workers: int, url: str, replica_port: int) -> None:
+    """Two gunicorn servers at once over the same database, one reading through the router from the
+    replica, one from the primary only; every query goes to both, in alternating order, so that the
+    machine's load weighs on both alike. Reads are counted from the servers' request log lines
+    (``reads``: the databases a request read from) and from each server's transaction counter."""
+    parts = urllib.parse.urlsplit(url)
+    user = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+    replica_url = urllib.parse.urlunsplit(parts._replace(netloc=f"{user}{parts.hostname}:{replica_port}"))
+    replay_wait(url, replica_url)
+    before = transactions(url), transactions(replica_url)
+    samples: dict[str, list[float]] = {"primary only": [], "with replica": []}
+    auto: dict[str, list[float]] = {"primary only": [], "with replica": []}
+    with (
+        tempfile.TemporaryFile("w+") as log,
+        gunicorn(workers=workers, env={**os.environ, "DATABASE_REPLICA_URLS": ""}) as primary_get,
+        gunicorn(workers=workers, env={**os.environ, "DATABASE_REPLICA_URLS": replica_url}, log=log) as replica_get,
+    ):
+        servers = {"primary only": primary_get, "with replica": replica_get}
+        for q in queries[:40]:  # warm up every worker's connections and caches
+            for get in servers.values():
+                get("/api/v1/placenames/search?q=" + urllib.parse.quote(q))
+        for i, q in enumerate(queries):
+            quoted = urllib.parse.quote(q)
+            order = list(servers) if i % 2 == 0 else list(reversed(servers))
+            for label in order:
+                samples[label].append(servers[label](f"/api/v1/placenames/search?limit=20&q={quoted}")[1])
+                auto[label].append(servers[label](f"/api/v1/placenames/autocomplete?limit=10&q={quoted}")[1])
+        log.flush()
+        log.seek(0)
+        reads = collections.Counter()
+        for line in log:
+            if line.startswith("{") and '"reads"' in line:
+                reads[json.loads(line).get("reads")] += 1
+    time.sleep(11)  # an idle backend reports its statistics within 10 s
+    on_primary, on_replica = transactions(url) - before[0], transactions(replica_url) - before[1]
+    for label in samples:
+        print(
+            f"  {label:13} (gunicorn, {workers} workers): search {percentiles(samples[label])}; "
+            f"autocomplete p95 {p95(auto[label]):6.2f} ms",
+            flush=True,
+        )
+    print(f"  requests of the server with the replica, by where they read: {dict(reads)}")
+    print(f"  transactions during the run: primary {on_primary:,}, replica {on_replica:,} (both servers)")
+    ratio = p95(samples["with replica"] + auto["with replica"]) / p95(samples["primary only"] + auto["primary only"])
+    print(f"  p95 (search and autocomplete) with replica / primary only = {ratio:.2f} (goal <= 1.2)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--names", type=int, default=1_000_000, help="generated names on top of the real ones")
@@ -252,6 +352,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database", default="gis_bench_search")
     parser.add_argument("--rebuild", action="store_true", help="drop and rebuild the benchmark database")
+    parser.add_argument(
+        "--replica-port", type=int, default=0, help="a local streaming replica: also compare through the read router"
+    )
+    parser.add_argument("--router-only", action="store_true", help="with --replica-port: only the router runs")
     args = parser.parse_args()
 
     url = bench_url(os.environ.get("DATABASE_URL", DEFAULT_URL), args.database)
@@ -279,6 +383,10 @@ def main() -> None:
         f"search benchmark: {total:,} names ({real:,} real, {total - real:,} generated) in {args.database}; "
         f"{len(queries)} mixed queries; {os.cpu_count()} CPUs"
     )
+    if args.replica_port:
+        bench_router(queries, workers=args.workers, url=url, replica_port=args.replica_port)
+        if args.router_only:
+            return
     search, autocomplete, empty = bench_http(queries, workers=args.workers)
     sample = random.Random(1).sample(queries, min(args.baseline_queries, len(queries)))
     baseline = bench_icontains(sample) if sample else [float("nan")]

@@ -119,6 +119,14 @@ SQL
   *) log "DATABASE_URL points at ${db_host}: its database and extensions are expected to exist" ;;
 esac
 
+# --- the tests' read replica: a second local cluster streaming from the first (tests/scale) ------
+if [ "$mode" = test ]; then
+  case "$db_host" in
+    127.0.0.1|localhost|::1) bash scripts/replica.sh start ;;
+    *) log "DATABASE_URL points at ${db_host}: no local replica; tests/scale need REPLICA_PORT on 127.0.0.1" ;;
+  esac
+fi
+
 # --- survey uploads' original files: outside the code, owned by who runs the service, 0750 ---------
 media_root=${MEDIA_ROOT:-$(sed -n 's/^MEDIA_ROOT=//p' .env | tail -n 1)}
 media_root=${media_root:-/var/lib/gis-portal/media}

@@ -7,12 +7,13 @@ import logging
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadhandler import FileUploadHandler
-from django.db import OperationalError, connection
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from psycopg2 import errors as pg_errors
 
 from gis_portal.core.errors import PayloadTooLarge, ServiceBusy
 from gis_portal.core.pages import error_response
+from gis_portal.core.replicas import every_connection
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class RequestLimitsMiddleware:
             return response
         public = not (request.user.is_authenticated or "HTTP_AUTHORIZATION" in request.META)
         timeout = settings.PUBLIC_STATEMENT_TIMEOUT_MS if public else settings.STATEMENT_TIMEOUT_MS
-        with connection.execute_wrapper(_statement_timeout(timeout)):
+        with every_connection(_statement_timeout(timeout)):
             return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

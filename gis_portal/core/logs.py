@@ -10,9 +10,10 @@ import time
 import uuid
 from contextvars import ContextVar
 
-from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from psycopg2 import sql
+
+from gis_portal.core.replicas import every_connection
 
 REQUEST_ID = ContextVar("request_id", default="")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -65,7 +66,7 @@ class RequestLogMiddleware:
         token = REQUEST_ID.set(request_id)
         start = time.perf_counter()
         try:
-            with connections["default"].execute_wrapper(_tagged(request_id)):
+            with every_connection(_tagged(request_id)):
                 response = self.get_response(request)
         finally:
             REQUEST_ID.reset(token)
@@ -84,6 +85,7 @@ class RequestLogMiddleware:
                     "ms": round((time.perf_counter() - start) * 1000, 1),
                     "user": user.get_username() if user is not None and user.is_authenticated else None,
                     "request_id": request_id,
+                    "reads": ",".join(getattr(request, "read_databases", ())) or None,  # core.replicas
                 },
             )
         return response

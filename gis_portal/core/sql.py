@@ -16,9 +16,11 @@ from collections.abc import Iterable, Mapping
 from contextlib import nullcontext
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Model
 from psycopg2 import sql
+
+from gis_portal.core.replicas import read_alias, wrote
 
 Composable = sql.Composable
 Composed = sql.Composed
@@ -53,8 +55,10 @@ def rows(
     query: sql.Composable, params: Params = None, *, local_settings: Mapping[str, str] | None = None
 ) -> list[dict]:
     """Run a query and return its rows as dicts keyed by column name. ``local_settings`` are set for
-    this query only (``SET LOCAL``, inside a transaction), e.g. ``{"jit": "off"}``."""
-    with _maybe_atomic(local_settings), connection.cursor() as cursor:
+    this query only (``SET LOCAL``, inside a transaction), e.g. ``{"jit": "off"}``. A read: in a
+    public request it may run on a replica (``gis_portal.core.replicas``); write with ``execute``."""
+    alias = read_alias()
+    with _maybe_atomic(local_settings, alias), connections[alias].cursor() as cursor:
         for name, value in (local_settings or {}).items():
             cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
         cursor.execute(query, params)
@@ -70,11 +74,12 @@ def row(query: sql.Composable, params: Params = None) -> dict | None:
 
 def execute(query: sql.Composable, params: Params = None) -> int:
     """Run a statement; return the number of rows it touched."""
+    wrote()
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         return cursor.rowcount
 
 
-def _maybe_atomic(local_settings: Mapping[str, str] | None):
+def _maybe_atomic(local_settings: Mapping[str, str] | None, alias: str):
     # SET LOCAL semantics need a transaction; plain reads don't open one.
-    return transaction.atomic() if local_settings else nullcontext()
+    return transaction.atomic(using=alias) if local_settings else nullcontext()

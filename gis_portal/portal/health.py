@@ -1,7 +1,8 @@
 """Health of the running service, for load balancers and operators: ``/healthz`` says the process
 answers (nothing else is touched), ``/readyz`` checks what the service depends on — the database
 (reachable, migrated, PostGIS), the shared cache, the media directory — and answers 503 naming what
-is missing. Both are JSON, cheap, never throttled and never logged per request."""
+is missing; it reports each read replica with its lag (a failing one is skipped, not fatal). Both
+are JSON, cheap, never throttled and never logged per request."""
 
 import logging
 import os
@@ -15,6 +16,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from redis.exceptions import RedisError
+
+from gis_portal.core import replicas
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +57,16 @@ def _cache() -> dict:
     return {"ok": ok, "backend": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]}
 
 
+def _replicas() -> dict:
+    """Each read replica checked now: reachable, in recovery, its replay lag. A replica that fails
+    is skipped (reads go to the primary), so it does not make the service unready; ``degraded``
+    says that reads are not spread as configured."""
+    states = {alias: replicas.check(alias).as_dict() for alias in replicas.replica_aliases()}
+    for alias, answer in states.items():
+        answer["host"] = f"{settings.DATABASES[alias]['HOST']}:{settings.DATABASES[alias]['PORT']}"
+    return {"ok": True, "degraded": not all(s["ok"] for s in states.values()), "replicas": states}
+
+
 def _media() -> dict:
     """The uploads' directory can be written (or created: its nearest existing parent can)."""
     path = Path(settings.MEDIA_ROOT)
@@ -65,7 +78,7 @@ def _media() -> dict:
 
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
-    checks = {"database": _database(), "cache": _cache(), "media": _media()}
+    checks = {"database": _database(), "replicas": _replicas(), "cache": _cache(), "media": _media()}
     ready = all(check["ok"] for check in checks.values())
     if not ready:
         logger.warning("not ready: %s", {name: c.get("error") for name, c in checks.items() if not c["ok"]})

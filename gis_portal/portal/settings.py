@@ -41,6 +41,27 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] != "django.contrib.gis.db.backends.postgis":
     raise RuntimeError("DATABASE_URL must use the postgis:// scheme: PostGIS is the only database")
 
+# Read replicas (gis_portal.core.replicas): streaming replicas of the primary, comma-separated URLs
+# (none by default). The public's reads go to one that is in recovery and no more than
+# REPLICA_MAX_LAG_SECONDS behind (checked every REPLICA_CHECK_SECONDS in each process), writes to
+# the primary; a client that wrote reads the primary for READ_PRIMARY_AFTER_WRITE_SECONDS.
+DATABASE_REPLICAS = []
+for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS", ""), 1):
+    _replica = dj_database_url.parse(
+        _url, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"], conn_health_checks=True
+    )
+    if _replica["ENGINE"] != DATABASES["default"]["ENGINE"]:
+        raise RuntimeError(f"DATABASE_REPLICA_URLS: replica {_number} must use the postgis:// scheme")
+    # Read-only sessions: a write routed there by mistake fails instead of landing on a wrong server.
+    _replica["OPTIONS"] |= {"connect_timeout": 2, "options": "-c default_transaction_read_only=on"}
+    _replica["TEST"] = {"MIRROR": "default"}  # physical replication copies the test database too
+    DATABASES[f"replica{_number}"] = _replica
+    DATABASE_REPLICAS.append(f"replica{_number}")
+DATABASE_ROUTERS = ["gis_portal.core.replicas.ReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "5"))
+REPLICA_CHECK_SECONDS = float(os.environ.get("REPLICA_CHECK_SECONDS", "3"))
+READ_PRIMARY_AFTER_WRITE_SECONDS = int(os.environ.get("READ_PRIMARY_AFTER_WRITE_SECONDS", "15"))
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -71,6 +92,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "gis_portal.core.logs.RequestLogMiddleware",  # first: it times and logs the whole request
+    "gis_portal.core.replicas.ReadReplicaMiddleware",  # early: every later read is routed
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # early: its header goes on every response, error pages included
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -200,6 +222,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Sessions are read from the shared cache by every app server and written through to the primary
+# (cached_db): a Redis restart or eviction (it keeps nothing on disk) signs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
