@@ -134,7 +134,10 @@ class SurveyUploadListView(APIView):
 class SurveyUploadDetailView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(summary="A survey upload and its validation report", responses={200: SurveyUploadSerializer})
+    @extend_schema(
+        summary="A survey upload and its validation report",
+        responses={200: SurveyUploadSerializer, 404: ErrorSerializer},
+    )
     def get(self, request: Request, pk: int) -> Response:
         return Response(SurveyUploadSerializer(survey_upload_get(user=request.user, pk=pk)).data)
 
