@@ -181,6 +181,8 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "gis_portal"),
+        # A Redis that is down or hung costs a request at most this long (gis_portal.core.caching).
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
     }
 }
 # Proxies in front of the service (0: clients connect directly). Throttles and lock-outs take the
