@@ -1,5 +1,6 @@
-"""The disk that keeps the survey uploads' originals (MEDIA_ROOT) is full: an upload answers 507
-with the reason, and leaves no row, no staged feature and no file (not even a truncated one).
+"""The disk that keeps the survey uploads' originals (MEDIA_ROOT) is full: an upload, through the
+API or the upload page, answers 507 with the reason, and leaves no row, no staged feature and no
+file (not even a truncated one).
 
 The full disk is a small tmpfs mounted for the test and filled to the last byte; mounting needs
 root (CI runs as root), so the test is skipped elsewhere. It is unmounted at the end."""
@@ -8,6 +9,9 @@ import os
 import subprocess
 
 import pytest
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from boundaries.surveys.models import StagedFeature, SurveyUpload
 from gis_portal.core.roles import SURVEYOR
@@ -59,6 +63,15 @@ def test_a_full_disk_answers_507_and_writes_nothing(full_media_root):
     assert "walk.gpx" in response.json()["error"]["message"]
     assert (SurveyUpload.objects.count(), StagedFeature.objects.count()) == before
     assert [str(p) for p in files_under(full_media_root)] == ["filler"]  # no partial original
+
+    page_user = User.objects.get(username="surveyor")
+    page = Client()
+    page.force_login(page_user)
+    form = {"line": LINE, "file": SimpleUploadedFile("walk.gpx", data), "survey_date": "2026-11-01"}
+    answer = page.post("/surveys/", form)
+    assert answer.status_code == 507 and "walk.gpx" in answer.content.decode()  # the form again, with why
+    assert (SurveyUpload.objects.count(), StagedFeature.objects.count()) == before
+    assert [str(p) for p in files_under(full_media_root)] == ["filler"]
 
     (full_media_root / "filler").unlink()  # room again: the same upload is taken
     accepted = upload(surveyor, "walk.gpx", data)
