@@ -99,3 +99,24 @@ def test_throttles_fail_open_and_heavy_requests_run_one_at_a_time_per_worker(cli
         assert busy.status_code == 503 and busy.json()["error"]["code"] == "busy" and busy["Retry-After"] == "5"
     answer = client.get(*export)
     assert answer.status_code == 200 and b"".join(answer.streaming_content)
+
+
+def test_sign_in_answers_and_still_locks_out_with_the_cache_killed(private_redis, settings):
+    """The token throttle fails open too; what stops password guessing, django-axes' lock-out, is
+    kept in the database and still answers 429 after the failure limit."""
+    from django.contrib.auth.models import User
+    from rest_framework.test import APIClient
+
+    User.objects.create_user("guessed", password="Right-password-42")
+    private_redis.send_signal(signal.SIGKILL)
+    private_redis.wait()
+    api = APIClient()
+    token = api.post("/api/v1/auth/token", {"username": "guessed", "password": "Right-password-42"})
+    assert token.status_code == 200 and len(token.json()["token"]) == 40
+    answers = [
+        api.post("/api/v1/auth/token", {"username": "guessed", "password": "wrong"}).status_code
+        for _ in range(settings.AXES_FAILURE_LIMIT)
+    ]
+    assert answers == [400] * (settings.AXES_FAILURE_LIMIT - 1) + [429]
+    locked = api.post("/api/v1/auth/token", {"username": "guessed", "password": "Right-password-42"})
+    assert locked.status_code == 429 and locked.json()["error"]["code"] == "locked_out"
