@@ -300,3 +300,8 @@ def division_district(*, division: Division) -> Division | None:
     if division.level == Division.Level.DISTRICT:
         return division
     return Division.objects.filter(code=division.code[: CODE_DIGITS["district"]], level=Division.Level.DISTRICT).first()
+
+
+def divisions_abolished_between(*, start: datetime.date, end: datetime.date) -> list[dict]:
+    # Filled by the dated division history (issue 14); merged from that branch.
+    return []

@@ -10,6 +10,7 @@ from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
 
 from boundaries.models import Division
+from gis_portal.core.crs import WGS84
 
 
 class Facility(models.Model):
@@ -40,7 +41,7 @@ class Facility(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
     address = models.CharField(_("address"), max_length=255, blank=True)
     opening_date = models.DateField(_("opening date"), null=True, blank=True)
-    point = models.PointField(_("location"), srid=4326)
+    point = models.PointField(_("location"), srid=WGS84)
     division = models.ForeignKey(
         Division,
         on_delete=models.SET_NULL,

@@ -25,8 +25,8 @@ Rules implemented (rule id: what is checked; source)
 - ``name.generic.object_type``: the 通名 is not one this project expects for the kind of object
   (roads: 路, 街, 大道, 巷 …; bridges: 桥; residential areas: 小区, 花园, 苑 …; natural features:
   山, 河, 溪, 湖 … and Chongqing's 坝, 坪, 垭, 沱, 碛; divisions: 街道, 镇, 乡; communities: 社区;
-  villages: 村), with direction and number modifiers allowed before it (东路, 二巷). Not blocking:
-  the lists in ``OBJECT_GENERICS`` are this project's data, grouped by the classes of
+  villages: 村; counties: 区, 县, 自治县), with direction and number modifiers allowed before it
+  (东路, 二巷). Not blocking: the lists in ``OBJECT_GENERICS`` are this project's data, grouped by the classes of
   《地名管理条例》(2022) 第三条; GB/T 38207-2019 annexes A and B list common generic terms of
   human and natural features with their pinyin, but their text was not available here, so the
   lists were not checked against them.
@@ -57,6 +57,7 @@ NAME_MAX_LENGTH = 64
 
 # Kinds of named object and the 通名 each normally takes (project data, see the module docstring).
 OBJECT_GENERICS: dict[str, tuple[str, ...]] = {
+    "county": ("区", "县", "自治县", "土家族自治县", "苗族土家族自治县", "土家族苗族自治县"),
     "division": ("街道", "镇", "乡"),
     "community": ("社区",),
     "village": ("村",),

@@ -1,6 +1,6 @@
 """Page URLs of the gazetteer under /placenames/ (its API is routed with the portal's /api/v1/)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from placenames import views
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:placename_id>/", views.PlaceDetailView.as_view(), name="detail"),
     path("register/", views.register_redirect, name="register-redirect"),
     path("register/<str:code>/", views.RegisterView.as_view(), name="register"),
+    path("", include("placenames.office.urls")),
 ]

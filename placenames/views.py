@@ -9,6 +9,7 @@ from django.views.generic import TemplateView
 
 from boundaries.models import Division
 from gis_portal.core.region import CODE_DIGITS, division_code_pattern
+from gis_portal.core.roles import NAMING_OFFICER, user_has_role
 from placenames.models import PlaceName, PlaceNameVariant
 from placenames.selectors import placename_detail, placename_district_list
 
@@ -38,6 +39,7 @@ class PlaceDetailView(TemplateView):
             variant["kind_label"] = kinds.get(variant["kind"], variant["kind"])
         context["former"] = [v for v in place["variants"] if v["kind"] == "former"]
         context["others"] = [v for v in place["variants"] if v["kind"] != "former"]
+        context["can_edit_story"] = user_has_role(self.request.user, NAMING_OFFICER)
         return context
 
 

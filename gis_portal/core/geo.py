@@ -11,9 +11,9 @@ from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon
 from shapely.errors import GEOSException
 from shapely.geometry import shape
 
+from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidData
 
-WGS84 = 4326
 SOURCE_DATUMS = ("WGS84", "CGCS2000", "GCJ-02")
 
 

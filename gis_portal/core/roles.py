@@ -1,11 +1,13 @@
-"""Roles as groups: survey teams' members (surveyor), bureau staff who review (reviewer) and
-administrators. The public has no role and writes nothing. Groups and their permissions are
-(re)created after every migrate, so a new model's permissions reach the roles by themselves."""
+"""Roles as groups: survey teams' members (surveyor), bureau staff who review (reviewer), the
+place-name office's naming officers (naming_officer) and administrators. The public has no role: it
+writes only naming suggestions and notice comments. Groups and their permissions are (re)created
+after every migrate, so a new model's permissions reach the roles by themselves."""
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
 
 SURVEYOR = "surveyor"
 REVIEWER = "reviewer"
+NAMING_OFFICER = "naming_officer"
 ADMINISTRATOR = "administrator"
 
 # Model permissions per role, as "app_label.codename"; missing ones (not migrated yet) are skipped.
@@ -18,8 +20,17 @@ ROLE_PERMISSIONS = {
         "boundaries.change_marker",
         "boundaries.view_inspection",
     ],
+    NAMING_OFFICER: [
+        "office.view_namingapplication",
+        "office.decide_namingapplication",
+        "office.change_sign",
+        "office.view_sign",
+        "office.add_heritagename",
+        "office.change_heritagename",
+        "placenames.change_placename",
+    ],
 }
-ADMINISTRATOR_APPS = ["boundaries", "surveys", "placenames", "facilities"]
+ADMINISTRATOR_APPS = ["boundaries", "surveys", "placenames", "office", "facilities"]
 
 
 def roles_ensure(**_kwargs) -> None:

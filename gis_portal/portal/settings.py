@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "boundaries",
     "boundaries.surveys",
     "placenames",
+    "placenames.office",
     "facilities",
 ]
 
@@ -162,16 +163,22 @@ FILE_UPLOAD_HANDLERS = [
 # the multipart envelope); every other path Django's form-data limit. A longer body is refused
 # before it is read (413). The reverse proxy should say the same (docs/DEPLOYMENT.md).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Photos of place-name signs reported by survey teams (placenames.office.signs.photo_validate).
+PLACENAME_PHOTO_MAX_BYTES = int(os.environ.get("PLACENAME_PHOTO_MAX_BYTES", 8 * 1024 * 1024))
 REQUEST_BODY_LIMITS = {
     "/api/v1/survey-uploads": SURVEY_UPLOAD_LIMITS["max_bytes"] + 65_536,
     "/surveys/": SURVEY_UPLOAD_LIMITS["max_bytes"] + 65_536,
+    "/api/v1/naming/signs/": PLACENAME_PHOTO_MAX_BYTES + 65_536,
+    "/placenames/signs/": PLACENAME_PHOTO_MAX_BYTES + 65_536,
 }
 # Database statements of a public request end after this (below gunicorn's 30 s worker timeout), a
 # signed-in request's after the longer one; either answers 503 with Retry-After.
 PUBLIC_STATEMENT_TIMEOUT_MS = int(os.environ.get("PUBLIC_STATEMENT_TIMEOUT_MS", "10000"))
 STATEMENT_TIMEOUT_MS = int(os.environ.get("STATEMENT_TIMEOUT_MS", "25000"))
-# Expensive requests (exports, reports, suggested sites) running at once across every worker.
-HEAVY_REQUESTS_AT_ONCE = int(os.environ.get("HEAVY_REQUESTS_AT_ONCE", "2"))
+# Expensive requests (exports, reports, suggested sites) running at once across every worker: by
+# default half the cores, so that cheap look-ups keep the other half (bench/heavy_load.py: with 2
+# slots on 2 cores locate's p95 rose 7-20x under three heavy clients, with 1 about 5x).
+HEAVY_REQUESTS_AT_ONCE = int(os.environ.get("HEAVY_REQUESTS_AT_ONCE", max(1, (os.cpu_count() or 2) // 2)))
 HEAVY_REQUEST_SLOT_SECONDS = 60
 
 # The cache every worker and app server shares (Redis, started by scripts/setup.sh): throttles,
@@ -208,6 +215,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "token": "10/minute",
         "survey_upload": "30/hour",
+        "naming_suggest_anon": os.environ.get("THROTTLE_NAMING_SUGGEST_ANON", "30/hour"),
+        "naming_suggest_user": "300/hour",
         "heavy_anon": os.environ.get("THROTTLE_HEAVY_ANON", "10/minute"),
         "heavy_user": os.environ.get("THROTTLE_HEAVY_USER", "60/minute"),
     },

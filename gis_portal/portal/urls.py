@@ -13,6 +13,7 @@ from gis_portal.portal import health, tiles, views
 from gis_portal.portal.accounts import api as accounts_api
 from gis_portal.portal.accounts import views as accounts_views
 from placenames import api as placenames_api
+from placenames.office import api as office_api
 
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
@@ -39,6 +40,18 @@ api_v1 = [
     path("placenames/export.csv", placenames_api.ExportCsvView.as_view(), name="placename-export-csv"),
     path("placenames/export.geojson", placenames_api.ExportGeoJsonView.as_view(), name="placename-export-geojson"),
     path("placenames/<int:placename_id>", placenames_api.DetailView.as_view(), name="placename-detail"),
+    path("naming/applications", office_api.ApplicationListView.as_view(), name="naming-application-list"),
+    path("naming/applications/<int:pk>", office_api.ApplicationDetailView.as_view(), name="naming-application-detail"),
+    path("naming/applications/<int:pk>/notice", office_api.NoticeOpenView.as_view(), name="naming-notice-open"),
+    path("naming/applications/<int:pk>/decision", office_api.DecisionView.as_view(), name="naming-decision"),
+    path("naming/applications/<int:pk>/publish", office_api.PublishView.as_view(), name="naming-publish"),
+    path("naming/applications/<int:pk>/recheck", office_api.RecheckView.as_view(), name="naming-recheck"),
+    path("naming/applications/<int:pk>/comments", office_api.CommentView.as_view(), name="naming-comment"),
+    path("naming/notices", office_api.NoticeListView.as_view(), name="naming-notice-list"),
+    path("naming/signs", office_api.SignListView.as_view(), name="naming-sign-list"),
+    path("naming/signs/<int:pk>", office_api.SignDetailView.as_view(), name="naming-sign-detail"),
+    path("naming/signs/<int:pk>/checks", office_api.SignCheckView.as_view(), name="naming-sign-check"),
+    path("naming/heritage", office_api.HeritageListView.as_view(), name="naming-heritage-list"),
     path("facilities", facilities_api.FacilityListView.as_view(), name="facility-list"),
     path("coverage", facilities_api.CoverageView.as_view(), name="coverage"),
     path("coverage/gaps", facilities_api.CoverageGapsView.as_view(), name="coverage-gaps"),

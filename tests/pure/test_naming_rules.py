@@ -113,6 +113,7 @@ def test_parts_must_make_up_the_name_and_object_types_are_known():
 def test_every_rule_has_a_source():
     assert all(RULE_SOURCES.values())
     assert set(OBJECT_GENERICS) == {
+        "county",
         "division",
         "community",
         "village",

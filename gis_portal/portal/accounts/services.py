@@ -14,11 +14,11 @@ from rest_framework.authtoken.models import Token
 
 from boundaries.models import SurveyTeam
 from gis_portal.core.errors import Conflict, InvalidParameter, NotFound
-from gis_portal.core.roles import ADMINISTRATOR, REVIEWER, SURVEYOR
+from gis_portal.core.roles import ADMINISTRATOR, NAMING_OFFICER, REVIEWER, SURVEYOR
 
 logger = logging.getLogger(__name__)
 
-ROLES = (SURVEYOR, REVIEWER, ADMINISTRATOR)
+ROLES = (SURVEYOR, REVIEWER, NAMING_OFFICER, ADMINISTRATOR)
 
 
 def _audit(*, actor: AbstractBaseUser | None, user: User, message: str) -> None:

@@ -8,6 +8,7 @@ from boundaries.models import BoundaryLine, Division, Inspection
 from facilities.models import Facility
 from gis_portal.core.commands import ServiceCommand
 from gis_portal.core.progress import progress
+from placenames.office.synthetic import office_data_generated
 from placenames.services import gazetteer_is_built
 
 
@@ -42,6 +43,7 @@ STEPS = [
     ("generate_inspections", inspections_generated),
     ("build_gazetteer", gazetteer_is_built),
     ("generate_facilities", facilities_generated),
+    ("generate_office", office_data_generated),
 ]
 
 
