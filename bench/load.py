@@ -212,15 +212,17 @@ def main() -> int:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        started = time.monotonic()
+        started, ready = time.monotonic(), None
         while True:
             try:
-                if requests.get(f"{url}/readyz", timeout=30).status_code == 200:
+                ready = requests.get(f"{url}/readyz", timeout=30)
+                if ready.status_code == 200:
                     break
             except requests.ConnectionError:
                 pass
             if server.poll() is not None or time.monotonic() - started > 90:
-                print("gunicorn did not come up ready: is the database loaded (make run)?", file=sys.stderr)
+                why = ready.text if ready is not None else "no answer"
+                print(f"gunicorn did not come up ready ({why}): is the database loaded (make run)?", file=sys.stderr)
                 return 1
             time.sleep(0.2)
         master = psutil.Process(server.pid)
