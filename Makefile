@@ -32,3 +32,4 @@ bench:
 	.venv/bin/python bench/lines.py
 	.venv/bin/python bench/tiles.py
 	.venv/bin/python bench/heavy_load.py
+	.venv/bin/python bench/load.py

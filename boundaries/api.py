@@ -150,10 +150,15 @@ class DivisionFilter(django_filters.FilterSet):
 
 
 class DivisionSerializer(GeoFeatureModelSerializer):
-    geom = GeoJSONField(source="geojson", help_text="boundary or, for villages/communities, location (Point)")
+    geom = GeoJSONField(
+        source="geojson",
+        geometry_types=("MultiPolygon", "Point"),
+        allow_null=True,
+        help_text="boundary or, for villages/communities, location (Point); null where neither is known",
+    )
     level = serializers.CharField()
-    cluster = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    parent_code = serializers.CharField(source="parent.code", default=None, read_only=True)
+    cluster = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    parent_code = serializers.CharField(source="parent.code", default=None, read_only=True, allow_null=True)
 
     class Meta:
         model = Division
@@ -394,7 +399,9 @@ class BoundaryLineFilter(django_filters.FilterSet):
 
 
 class BoundaryLineSerializer(GeoFeatureModelSerializer):
-    geom = GeoJSONField(source="geojson", help_text=f"MultiLineString, EPSG:{WGS84}")
+    geom = GeoJSONField(
+        source="geojson", geometry_types=("MultiLineString",), help_text=f"MultiLineString, EPSG:{WGS84}"
+    )
     left = serializers.CharField(source="left_code", help_text="division code of the left side")
     right = serializers.CharField(source="right_code", help_text="division (or province) code of the right side")
     district = serializers.CharField(source="district_code", default=None, help_text="responsible district")
@@ -463,7 +470,7 @@ class BoundaryLineListView(GeoJSONListView):
 class BoundaryLineDetailView(APIView):
     @extend_schema(
         summary="One boundary line with its inspection history, markers and problems",
-        responses={200: BoundaryLineSerializer, 404: ErrorSerializer},
+        responses={200: BoundaryLineSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
     )
     def get(self, request: Request, code: str) -> Response:
         if not LINE_CODE.regex.match(code):
@@ -485,7 +492,7 @@ class MarkerFilter(django_filters.FilterSet):
 
 
 class MarkerSerializer(GeoFeatureModelSerializer):
-    geom = GeoJSONField(source="geojson", help_text=f"Point, EPSG:{WGS84}")
+    geom = GeoJSONField(source="geojson", geometry_types=("Point",), help_text=f"Point, EPSG:{WGS84}")
     line = serializers.CharField(source="line_code", help_text="line code")
 
     class Meta:

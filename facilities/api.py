@@ -5,6 +5,7 @@ import math
 
 import django_filters
 from django.contrib.gis.geos import Polygon
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
@@ -69,7 +70,7 @@ class FacilityFilter(django_filters.FilterSet):
 
 
 class FacilitySerializer(GeoFeatureModelSerializer):
-    point = GeoJSONField(source="geojson", help_text="location (Point, EPSG:4326)")
+    point = GeoJSONField(source="geojson", geometry_types=("Point",), help_text="location (Point, EPSG:4326)")
     township_code = serializers.CharField(default=None, read_only=True)
     township = serializers.CharField(source="township_name", default=None, read_only=True)
     district_code = serializers.CharField(default=None, read_only=True)
@@ -120,7 +121,11 @@ class FacilityListView(ExportThrottled, generics.ListAPIView):
     @extend_schema(
         summary="Facilities as a GeoJSON FeatureCollection (export=csv for a table)",
         parameters=[OpenApiParameter("export", str, enum=EXPORTS, description="csv: a CSV download")],
-        responses={200: FacilitySerializer(many=True), 400: ErrorSerializer},
+        responses={
+            (200, "application/json"): FacilitySerializer(many=True),
+            (200, "text/csv"): OpenApiTypes.STR,
+            400: ErrorSerializer,
+        },
     )
     def get(self, request, *args, **kwargs):
         export = ExportSerializer(data=request.query_params)
@@ -185,7 +190,12 @@ class CoverageView(ExportThrottled, APIView):
             "generated for the demo (is_synthetic)."
         ),
         parameters=[CoverageRollupQuerySerializer],
-        responses={200: dict, 400: ErrorSerializer},
+        responses={
+            (200, "application/json"): dict,
+            (200, "text/csv"): OpenApiTypes.STR,
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+        },
     )
     def get(self, request: Request) -> Response:
         q = query_validate(CoverageRollupQuerySerializer, request)
@@ -201,7 +211,12 @@ class CoverageGapsView(ExportThrottled, APIView):
     @extend_schema(
         summary="Uncovered demand points or divisions, worst first (GeoJSON FeatureCollection)",
         parameters=[CoverageGapsQuerySerializer],
-        responses={200: dict, 400: ErrorSerializer},
+        responses={
+            (200, "application/json"): dict,
+            (200, "text/csv"): OpenApiTypes.STR,
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+        },
     )
     def get(self, request: Request) -> Response:
         q = query_validate(CoverageGapsQuerySerializer, request)
@@ -218,7 +233,12 @@ class CoveragePointsView(ExportThrottled, APIView):
     @extend_schema(
         summary="Every demand point or division, covered or not, with the distance to the nearest facility",
         parameters=[CoverageGapsQuerySerializer],
-        responses={200: dict, 400: ErrorSerializer},
+        responses={
+            (200, "application/json"): dict,
+            (200, "text/csv"): OpenApiTypes.STR,
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+        },
     )
     def get(self, request: Request) -> Response:
         q = query_validate(CoverageGapsQuerySerializer, request)
@@ -239,7 +259,7 @@ class CoverageSuggestView(APIView):
         summary="Up to k suggested new sites (maximal covering location, existing facilities kept)",
         description="A GeoJSON FeatureCollection of sites, each with the population it newly covers.",
         parameters=[CoverageSuggestQuerySerializer],
-        responses={200: dict, 400: ErrorSerializer},
+        responses={200: dict, 400: ErrorSerializer, 404: ErrorSerializer},
     )
     @heavy_request
     def get(self, request: Request) -> Response:

@@ -93,11 +93,21 @@ class SearchView(APIView):
         return Response(feature_collection(placename_search(q=query["q"], limit=query["limit"], filters=filters)))
 
 
+class AutocompleteItemSerializer(serializers.Serializer):
+    """One type-ahead suggestion (documentation of the answer: the selector builds it)."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    pinyin = serializers.CharField()
+    code = serializers.CharField(allow_null=True, help_text="the statistical code where the name is a division")
+    label = serializers.CharField(help_text="the name with what it belongs to, for the list")
+
+
 class AutocompleteView(APIView):
     @extend_schema(
         summary="Type-ahead suggestions: [{id, name, pinyin, code, label}]",
         parameters=[AutocompleteQuerySerializer],
-        responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer},
+        responses={200: AutocompleteItemSerializer(many=True), 400: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
         query = query_validate(AutocompleteQuerySerializer, request)

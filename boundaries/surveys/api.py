@@ -16,6 +16,7 @@ from boundaries.surveys.selectors import survey_upload_get, survey_uploads_visib
 from boundaries.surveys.services import survey_upload_create, survey_upload_review, survey_upload_url
 from gis_portal.core.api import ErrorSerializer
 from gis_portal.core.errors import InvalidParameter
+from gis_portal.core.throttles import FailOpen
 
 
 class SurveyUploadSerializer(serializers.ModelSerializer):
@@ -71,7 +72,7 @@ class SurveyUploadCreateSerializer(serializers.Serializer):
     survey_date = serializers.DateField(required=False)
 
 
-class SurveyUploadThrottle(UserRateThrottle):
+class SurveyUploadThrottle(FailOpen, UserRateThrottle):
     """Uploads per user, through the API and the upload page alike (one count in Django's cache)."""
 
     scope = "survey_upload"
@@ -109,6 +110,7 @@ class SurveyUploadListView(APIView):
             415: ErrorSerializer,
             422: ErrorSerializer,
             429: ErrorSerializer,
+            507: ErrorSerializer,
         },
     )
     def post(self, request: Request) -> Response:
@@ -134,7 +136,10 @@ class SurveyUploadListView(APIView):
 class SurveyUploadDetailView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(summary="A survey upload and its validation report", responses={200: SurveyUploadSerializer})
+    @extend_schema(
+        summary="A survey upload and its validation report",
+        responses={200: SurveyUploadSerializer, 404: ErrorSerializer},
+    )
     def get(self, request: Request, pk: int) -> Response:
         return Response(SurveyUploadSerializer(survey_upload_get(user=request.user, pk=pk)).data)
 

@@ -8,6 +8,7 @@ or returns it; accepting a report that did not pass needs an override with a rea
 Refusals, limits hit and duplicates are logged with the user and the size.
 """
 
+import errno
 import hashlib
 import logging
 from datetime import date
@@ -28,7 +29,14 @@ from boundaries.surveys.selectors import survey_uploads_visible
 from boundaries.surveys.tolerances import line_tolerance
 from boundaries.surveys.validation import survey_upload_validate
 from gis_portal.core.crs import WGS84
-from gis_portal.core.errors import Conflict, Forbidden, InvalidParameter, NotFound, ServiceError
+from gis_portal.core.errors import (
+    Conflict,
+    Forbidden,
+    InsufficientStorage,
+    InvalidParameter,
+    NotFound,
+    ServiceError,
+)
 from gis_portal.core.roles import REVIEWER, SURVEYOR, user_has_role
 
 logger = logging.getLogger(__name__)
@@ -58,7 +66,8 @@ def survey_upload_create(
 ) -> SurveyUpload:
     """Keep, stage and validate a field file; raise a 4xx ServiceError and write nothing if the
     user may not upload for the line or the file cannot be accepted (422 when reading it passes a
-    limit). The tolerance is the line level's; the original is written after the commit."""
+    limit). The tolerance is the line level's. The original is written as the transaction's last
+    step: a full disk answers 507 and leaves no row and no file, and a failed commit removes it."""
     limits = limits or UploadLimits.from_settings()
     if not user_has_role(user, SURVEYOR):
         raise Forbidden("only members of a survey team may upload field data")
@@ -88,13 +97,19 @@ def survey_upload_create(
             user, exc.status, exc.code, name, len(data), exc.message, getattr(exc, "reader_stats", {}),
         )  # fmt: skip
         raise
+    stored: list[str] = []
     try:
         with transaction.atomic():
             upload = _stage(
                 user=user, line=line, team=team, name=name, data=data, sha256=sha256, parsed=parsed,
                 tolerance=tolerance, survey_date=survey_date,
             )  # fmt: skip
-    except IntegrityError:
+            stored.append(_store_original(upload=upload, data=data))
+    except BaseException as exc:
+        for written in stored:  # the row is gone (rolled back, or the commit failed): so goes its file
+            SurveyUpload._meta.get_field("file").storage.delete(written)
+        if not isinstance(exc, IntegrityError):
+            raise
         if not SurveyUpload.objects.filter(sha256=sha256).exists():
             raise
         logger.info("upload by %s of %s lost a race with an identical upload", user, name)
@@ -108,8 +123,8 @@ def survey_upload_create(
 
 
 def _stage(*, user, line, team, name, data, sha256, parsed, tolerance, survey_date) -> SurveyUpload:
-    """The upload row, its staged features and its report, in the caller's transaction; the original
-    file is written when that transaction commits (a rollback leaves no file behind)."""
+    """The upload row, its staged features and its report, in the caller's transaction (the caller
+    writes the original file last)."""
     upload = SurveyUpload(
         line=line,
         team=team,
@@ -142,21 +157,28 @@ def _stage(*, user, line, team, name, data, sha256, parsed, tolerance, survey_da
     upload.skip_history_when_saving = True  # the creation above is the audited step
     upload.save(update_fields=["report"])
     del upload.skip_history_when_saving
-    planned = upload.file.name
-    transaction.on_commit(lambda: _store_original(pk=upload.pk, name=planned, data=data), robust=True)
     return upload
 
 
-def _store_original(*, pk: int, name: str, data: bytes) -> None:
-    """Write an upload's original file (``FILE_UPLOAD_PERMISSIONS``: not world-readable)."""
+def _store_original(*, upload: SurveyUpload, data: bytes) -> str:
+    """Write an upload's original file (``FILE_UPLOAD_PERMISSIONS``: not world-readable) in the
+    caller's transaction and return its name; a full disk is a 507 with nothing left behind."""
     storage = SurveyUpload._meta.get_field("file").storage
+    name = storage.get_available_name(upload.file.name)  # chosen before writing: a failure knows its file
     try:
         stored = storage.save(name, ContentFile(data))
-    except OSError:
-        logger.exception("the original file of upload %s could not be written to %s", pk, name)
+    except OSError as exc:
+        if storage.exists(name):  # what a full disk let through
+            storage.delete(name)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            logger.error("no room for the original of upload %s (%d bytes) at %s", upload.pk, len(data), name)
+            raise InsufficientStorage(f"no room to keep {upload.original_name} ({len(data):,} bytes)") from exc
+        logger.exception("the original file of upload %s could not be written to %s", upload.pk, name)
         raise
     if stored != name:  # the storage found the name taken and chose another
-        SurveyUpload.objects.filter(pk=pk).update(file=stored)
+        upload.file.name = stored
+        SurveyUpload.objects.filter(pk=upload.pk).update(file=stored)
+    return stored
 
 
 def _refuse_duplicate(*, user: AbstractBaseUser, sha256: str, name: str) -> None:

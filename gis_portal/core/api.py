@@ -9,12 +9,15 @@ import rest_framework_gis.pagination
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db.models import F, QuerySet
 from django.http import Http404
-from drf_spectacular.contrib.rest_framework_gis import build_geometry_geo_schema
+from drf_spectacular.contrib.rest_framework_gis import GeoFeatureModelSerializerExtension
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, serializers
+from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework_gis import fields as gis_fields
 
@@ -72,11 +75,37 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
+# How deep a GeoJSON geometry's coordinates nest: a position is an array of numbers.
+GEOJSON_DEPTH = {"Point": 1, "MultiPoint": 2, "LineString": 2, "MultiLineString": 3, "Polygon": 3, "MultiPolygon": 4}
+
+
+def geojson_geometry_schema(types: tuple[str, ...], *, nullable: bool = False) -> dict:
+    """The OpenAPI schema of a GeoJSON geometry of one of ``types`` (or null)."""
+
+    def geometry(kind: str) -> dict:
+        coordinates = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3}
+        for _ in range(GEOJSON_DEPTH[kind] - 1):
+            coordinates = {"type": "array", "items": coordinates}
+        return {
+            "type": "object",
+            "properties": {"type": {"type": "string", "enum": [kind]}, "coordinates": coordinates},
+            "required": ["type", "coordinates"],
+        }
+
+    schema = geometry(types[0]) if len(types) == 1 else {"oneOf": [geometry(kind) for kind in types]}
+    return {**schema, "nullable": True} if nullable else schema
+
+
 class GeoJSONField(gis_fields.GeometryField):
     """A geometry the database already rendered with ST_AsGeoJSON (see ``with_geojson``): passed
-    through as parsed JSON instead of being rebuilt vertex by vertex in Python."""
+    through as parsed JSON instead of being rebuilt vertex by vertex in Python. ``geometry_types``
+    (and ``allow_null``) say what it can be, for the OpenAPI document."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, geometry_types: tuple[str, ...], **kwargs):
+        unknown = set(geometry_types) - set(GEOJSON_DEPTH)
+        if not geometry_types or unknown:
+            raise ValueError(f"GeoJSON geometry types expected, not {sorted(unknown) or 'none'}")
+        self.geometry_types = tuple(geometry_types)
         kwargs.setdefault("read_only", True)
         super().__init__(**kwargs)
 
@@ -85,14 +114,28 @@ class GeoJSONField(gis_fields.GeometryField):
 
 
 class GeoJSONFieldExtension(OpenApiSerializerFieldExtension):
-    """Describe GeoJSONField as a GeoJSON geometry in the OpenAPI document (the contrib extension
-    would look for a model field named after its ``source``, the SQL annotation)."""
+    """Describe GeoJSONField as the GeoJSON geometries it holds in the OpenAPI document (the
+    contrib extension would look for a model field named after its ``source``, the SQL annotation)."""
 
     target_class = GeoJSONField
     priority = 1
 
     def map_serializer_field(self, auto_schema, direction):
-        return build_geometry_geo_schema()
+        return geojson_geometry_schema(self.target.geometry_types, nullable=self.target.allow_null)
+
+
+class GeoJSONFeatureSerializerExtension(GeoFeatureModelSerializerExtension):
+    """A GeoJSON Feature whose geometry is a GeoJSONField: documented as that field says (the
+    contrib extension documents the model field of the same name, whatever the field renders)."""
+
+    priority = 1
+
+    def map_geo_feature_model_serializer(self, serializer, base_schema):
+        schema = super().map_geo_feature_model_serializer(serializer, base_schema)
+        field = serializer.fields[serializer.Meta.geo_field]
+        if isinstance(field, GeoJSONField):
+            schema["properties"]["geometry"] = geojson_geometry_schema(field.geometry_types, nullable=field.allow_null)
+        return schema
 
 
 def with_geojson(queryset: QuerySet, geometry: Any, *, simplify_m: float = 0) -> QuerySet:
@@ -113,12 +156,45 @@ class GeoJsonPagination(rest_framework_gis.pagination.GeoJsonPagination):
     page_size_query_param = "page_size"
     max_page_size = 2000
 
-    def get_paginated_response_schema(self, view) -> dict:
-        # rest_framework_gis renames ``results`` to ``features`` but leaves ``results`` required:
-        # the document would promise a member the answer never has.
-        schema = super().get_paginated_response_schema(view)
-        schema["required"] = ["type", "count", "features"]
-        return schema
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        # rest_framework_gis renames ``results`` to ``features`` but leaves ``results`` required, and
+        # drf-spectacular hands it the list's schema, a FeatureCollection (``<Feature>List``), which
+        # would then be documented as ``features``: the page's features are an array of the features.
+        # The list component is named after the feature's (drf_spectacular.contrib.rest_framework_gis).
+        paged = super().get_paginated_response_schema(schema)
+        ref = schema.get("$ref", "")
+        if ref.endswith("List"):
+            paged["properties"]["features"] = {"type": "array", "items": {"$ref": ref.removesuffix("List")}}
+        paged["required"] = ["type", "count", "features"]
+        return paged
+
+
+class PortalAutoSchema(AutoSchema):
+    """Each operation with the error answers the house machinery gives besides the view's own (400,
+    404, 409... documented with the view): 503 on every operation (a statement timeout, the
+    heavy-request bulkhead, the database unavailable; with Retry-After), 429 where the view is
+    throttled, 401 and 403 where it needs a signed-in user, 404 on a paged list (a page past the last).
+    All of them ``ErrorSerializer``."""
+
+    def _get_response_bodies(self, direction="response") -> dict:
+        responses = super()._get_response_bodies(direction)
+        for code in self._house_error_codes():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(ErrorSerializer, code, direction=direction)
+        return responses
+
+    def _house_error_codes(self) -> list[str]:
+        view = self.view
+        codes = ["503"]
+        if getattr(view, "pagination_class", None) and self._is_list_view():
+            codes.append("404")
+        if view.throttle_classes or type(view).get_throttles is not APIView.get_throttles:
+            codes.append("429")
+        safe = self.method in ("GET", "HEAD", "OPTIONS")
+        required = [IsAuthenticated] + ([] if safe else [IsAuthenticatedOrReadOnly])
+        if any(isinstance(p, type) and issubclass(p, tuple(required)) for p in view.permission_classes):
+            codes += ["401", "403"]
+        return codes
 
 
 def query_validate(serializer_class: type[serializers.Serializer], request: Request) -> dict:

@@ -89,6 +89,23 @@ class ServiceBusy(ServiceError):
     retry_after_s = 5
 
 
+class ServiceUnavailable(ServiceError):
+    """A service the request needs (the database) cannot be reached; the client should retry."""
+
+    status = 503
+    code = "unavailable"
+    default_message = "The service is briefly unavailable; try again in a few seconds."
+    retry_after_s = 5
+
+
+class InsufficientStorage(ServiceError):
+    """The disk that keeps the request's data is full; nothing was written."""
+
+    status = 507
+    code = "insufficient_storage"
+    default_message = "There is no room to store this; nothing was written. Tell the administrators."
+
+
 class Unprocessable(ServiceError):
     """Well-formed input that cannot be processed within the service's limits (time, memory)."""
 

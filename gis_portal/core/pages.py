@@ -5,11 +5,13 @@ status, or the API's JSON error body for machine paths. DRF views map their erro
 
 import logging
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from psycopg2 import errors as pg_errors
 
 from gis_portal.core.api import error_body
-from gis_portal.core.errors import ServiceError
+from gis_portal.core.errors import ServiceError, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +34,26 @@ def error_response(request: HttpRequest, error: ServiceError) -> HttpResponse:
     return response
 
 
+def database_unreachable(exc: BaseException | None) -> bool:
+    """The database cannot be reached or the connection was lost (a restart, a killed backend, a
+    refused connection): not a statement timeout, which ``gis_portal.core.limits`` answers."""
+    return isinstance(exc, OperationalError | InterfaceError) and not isinstance(exc.__cause__, pg_errors.QueryCanceled)
+
+
+def unavailable_response(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After while the database is unreachable: the API's JSON error on machine
+    paths, otherwise a page that needs nothing from the database (no user, no session)."""
+    error = ServiceUnavailable("the database cannot be reached; try again in a few seconds")
+    if wants_json(request):
+        return error_response(request, error)
+    response = render(request, "503.html", status=error.status)
+    response["Retry-After"] = str(error.retry_after_s)
+    return response
+
+
 class ServiceErrorMiddleware:
-    """Map a ServiceError that escapes a view to its status: a page, or JSON on machine paths."""
+    """Map a ServiceError that escapes a view to its status: a page, or JSON on machine paths; the
+    database unreachable to 503 (anywhere else, the portal's handler500 does the same)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -42,6 +62,9 @@ class ServiceErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if database_unreachable(exception):
+            logger.error("%s %s: database unreachable: %s", request.method, request.path, str(exception).strip()[:200])
+            return unavailable_response(request)
         if not isinstance(exception, ServiceError):
             return None
         if exception.status >= 500:

@@ -3,12 +3,19 @@ client cannot hold the service: a rate per signed-in user or, for the public, pe
 cap on how many expensive requests run at once across all workers (a bulkhead), so that cheap
 requests (look-up, locate, tiles) always find a free worker.
 
+When the cache is down, rate budgets fail open: the request goes through (logged). The portal's
+purpose is its public reads, and a cache outage must not become a portal outage; the database's
+statement timeouts and the workers' count still bound what one client costs, and sign-in keeps its
+lock-out, which is kept in the database (django-axes). The bulkhead falls back to one expensive
+request at a time in each worker process instead of the shared count.
+
 The client's address is the peer's unless the deployment says how many proxies stand in front
 (``NUM_PROXIES``); a client-chosen ``X-Forwarded-For`` is never trusted on its own.
 """
 
 import functools
 import logging
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import nullcontext
@@ -18,12 +25,24 @@ from django.core.cache import cache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from gis_portal.core.caching import CACHE_ERRORS, cache_down
 from gis_portal.core.errors import ServiceBusy
 
 logger = logging.getLogger(__name__)
 
 
-class RoleRateThrottle(SimpleRateThrottle):
+class FailOpen:
+    """A rate throttle that lets the request through when the cache cannot count it (see above)."""
+
+    def allow_request(self, request, view) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except CACHE_ERRORS as exc:
+            cache_down(f"{type(self).__name__} lets requests through uncounted", exc)
+            return True
+
+
+class RoleRateThrottle(FailOpen, SimpleRateThrottle):
     """A rate per signed-in user (scope ``<scope>_user``) or per address for the public (scope
     ``<scope>_anon``); subclasses set ``scope``."""
 
@@ -60,11 +79,23 @@ class HeavyRequestSlot:
     there is no bulkhead."""
 
     KEY = "heavy-requests"
+    LOCAL = threading.BoundedSemaphore(1)  # this process's one slot while the cache is down
 
     def __enter__(self) -> "HeavyRequestSlot":
         self.client = None
+        self.local = False
         if not hasattr(getattr(cache, "_cache", None), "get_client"):
             return self
+        try:
+            return self._enter_shared()
+        except CACHE_ERRORS as exc:
+            cache_down("expensive requests limited to one at a time in each worker", exc)
+        if not self.LOCAL.acquire(blocking=False):
+            raise ServiceBusy("an expensive request is running; try again in a few seconds") from None
+        self.local = True
+        return self
+
+    def _enter_shared(self) -> "HeavyRequestSlot":
         limit = settings.HEAVY_REQUESTS_AT_ONCE
         client = cache._cache.get_client(self.KEY, write=True)  # the raw Redis client: a sorted set of slots
         key = cache.make_and_validate_key(self.KEY)
@@ -84,9 +115,15 @@ class HeavyRequestSlot:
         return self
 
     def __exit__(self, *exc) -> None:
+        if self.local:
+            self.local = False
+            self.LOCAL.release()
         if self.client is not None:
-            self.client.zrem(self.key, self.token)
-            self.client = None
+            client, self.client = self.client, None
+            try:
+                client.zrem(self.key, self.token)
+            except CACHE_ERRORS as exc:  # the slot expires by itself
+                cache_down("a slot left to expire", exc)
 
 
 def heavy_slot_if(condition: bool):

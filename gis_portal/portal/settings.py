@@ -47,9 +47,7 @@ if DATABASES["default"]["ENGINE"] != "django.contrib.gis.db.backends.postgis":
 # the primary; a client that wrote reads the primary for READ_PRIMARY_AFTER_WRITE_SECONDS.
 DATABASE_REPLICAS = []
 for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS", ""), 1):
-    _replica = dj_database_url.parse(
-        _url, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"], conn_health_checks=True
-    )
+    _replica = dj_database_url.parse(_url, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"], conn_health_checks=True)
     if _replica["ENGINE"] != DATABASES["default"]["ENGINE"]:
         raise RuntimeError(f"DATABASE_REPLICA_URLS: replica {_number} must use the postgis:// scheme")
     # Read-only sessions: a write routed there by mistake fails instead of landing on a wrong server.
@@ -210,6 +208,8 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "gis_portal"),
+        # A Redis that is down or hung costs a request at most this long (gis_portal.core.caching).
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
     }
 }
 # Proxies in front of the service (0: clients connect directly). Throttles and lock-outs take the
@@ -227,7 +227,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "gis_portal.core.api.PortalAutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # Token first, so that an anonymous API write is told 401 with how to authenticate.
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -14,7 +14,6 @@ import hashlib
 from django.conf import settings
 from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.db.models.functions import Transform
-from django.core.cache import cache
 from django.db.models import BooleanField, Case, ExpressionWrapper, F, Func, OuterRef, Q, Subquery, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
@@ -25,6 +24,7 @@ from vectortiles.backends.postgis.functions import MakeEnvelope
 from boundaries.models import BoundaryLine, Cluster, Division, Marker
 from boundaries.selectors import boundary_lines_on, division_date_parse, division_versions_on, township_areas_on
 from facilities.models import Facility
+from gis_portal.core.caching import cached
 from gis_portal.core.crs import WEB_MERCATOR, WGS84
 from gis_portal.core.errors import InvalidParameter, NotFound
 from placenames.models import PlaceName, PlaceNameVariant
@@ -215,10 +215,9 @@ class TileView(View):
             raise InvalidParameter(f"cluster: no cluster {cluster[:40]!r}")
         on = division_date_parse(raw=request.GET.get("date"))
         key = "tile:" + hashlib.sha1(f"{layer}/{z}/{x}/{y}/{cluster}/{on or ''}".encode()).hexdigest()  # noqa: S324 (a cache key)
-        content = cache.get(key)
-        if content is None:
-            content = layer_class(cluster=cluster, on=on).get_tile(x, y, z)
-            cache.set(key, content, settings.TILE_CACHE_SECONDS)
+        content = cached(
+            key, settings.TILE_CACHE_SECONDS, lambda: layer_class(cluster=cluster, on=on).get_tile(x, y, z)
+        )
         response = HttpResponse(
             content, content_type="application/vnd.mapbox-vector-tile", status=200 if content else 204
         )
@@ -227,8 +226,4 @@ class TileView(View):
 
 
 def _cluster_slugs() -> set[str]:
-    slugs = cache.get("tile:clusters")
-    if slugs is None:
-        slugs = set(Cluster.objects.values_list("slug", flat=True))
-        cache.set("tile:clusters", slugs, 3600)
-    return slugs
+    return cached("tile:clusters", 3600, lambda: set(Cluster.objects.values_list("slug", flat=True)))

@@ -1,5 +1,7 @@
 """Pages of the project package, and the error handlers (JSON under /api/, HTML elsewhere)."""
 
+import sys
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -10,6 +12,7 @@ from boundaries.selectors import cluster_list, division_history_range
 from facilities.models import Facility
 from facilities.selectors import coverage_standard_list
 from gis_portal.core.api import error_body
+from gis_portal.core.pages import database_unreachable, unavailable_response
 
 # Colours of the point and line layers (ColorBrewer Set1/Dark2-like, readable on the pale map).
 CATEGORY_COLORS = {
@@ -74,6 +77,8 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    if database_unreachable(sys.exc_info()[1]):  # raised outside a view (a middleware, a template)
+        return unavailable_response(request)
     if request.path.startswith("/api/"):
         return JsonResponse(error_body(code="server_error", message="Internal server error."), status=500)
     return render(request, "500.html", status=500)

@@ -220,7 +220,8 @@ class NoticeListView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        summary="Applications under public notice (公示), with their dates", responses={200: OpenApiTypes.OBJECT}
+        summary="Applications under public notice (公示), with their dates",
+        responses={200: {"type": "array", "items": {"type": "object"}}},  # a list of applications
     )
     def get(self, request: Request) -> Response:
         return Response([application_dict(a) for a in notices_current(today=timezone.localdate())[:200]])

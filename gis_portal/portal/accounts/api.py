@@ -7,9 +7,10 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.throttling import AnonRateThrottle
 
 from gis_portal.core.api import error_body
+from gis_portal.core.throttles import FailOpen
 
 
-class TokenThrottle(AnonRateThrottle):
+class TokenThrottle(FailOpen, AnonRateThrottle):
     scope = "token"
 
 
