@@ -12,7 +12,8 @@ A model passed to ``compose`` stands for its table (``_meta.db_table``), so no t
 out. Lists are bound as one parameter (``= ANY(%(codes)s)``), never spliced into the text.
 """
 
-from collections.abc import Iterable, Mapping
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import nullcontext
 from typing import Any
 
@@ -78,3 +79,18 @@ def execute(query: sql.Composable, params: Params = None) -> int:
 def _maybe_atomic(local_settings: Mapping[str, str] | None):
     # SET LOCAL semantics need a transaction; plain reads don't open one.
     return transaction.atomic() if local_settings else nullcontext()
+
+
+def stream(query: sql.Composable, params: Params = None, *, chunk_size: int = 2000) -> Iterator[Any]:
+    """The first column of each row of a query, read through a server-side cursor ``chunk_size``
+    rows at a time inside one transaction: a large answer (a whole layer rendered by the database)
+    is sent as it is read, never held whole. Closing the generator early ends the cursor and the
+    transaction."""
+    with transaction.atomic():
+        connection.ensure_connection()
+        with connection.connection.cursor(name=f"stream_{uuid.uuid4().hex}") as cursor:
+            cursor.itersize = chunk_size
+            cursor.execute(query, params)
+            while found := cursor.fetchmany(chunk_size):
+                for found_row in found:
+                    yield found_row[0]
