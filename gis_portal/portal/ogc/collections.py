@@ -63,15 +63,12 @@ class Collection:
 
     def source(self, *, today: datetime.date) -> tuple[sql.Composed, dict]:
         """``SELECT fid, geom, <properties> FROM ...`` and its parameters."""
+        parts = {**MODELS, "today": sql.Literal(today), "cycle": sql.Literal(INSPECTION_CYCLE_YEARS)}
         columns = [sql.SQL(self.fid + " AS fid"), sql.SQL(self.geometry + " AS geom")]
-        columns += [sql.compose("(" + p.sql + ") AS {name}", name=sql.Identifier(p.name)) for p in self.properties]
-        query = sql.compose(
-            "SELECT {columns} " + self.from_sql,
-            columns=sql.join(columns, ", "),
-            **MODELS,
-            today=sql.Literal(today),
-            cycle=sql.Literal(INSPECTION_CYCLE_YEARS),
-        )
+        columns += [
+            sql.compose("(" + p.sql + ") AS {name}", name=sql.Identifier(p.name), **parts) for p in self.properties
+        ]
+        query = sql.compose("SELECT {columns} " + self.from_sql, columns=sql.join(columns, ", "), **parts)
         return query, self.params()
 
 
@@ -194,7 +191,6 @@ STORED = (
         from_sql="FROM {facility} f LEFT JOIN {division} ft ON ft.id = f.division_id"
         " LEFT JOIN {division} fd ON fd.id = f.district_id LEFT JOIN {division} fv ON fv.id = f.village_id",
         properties=(
-            Property("id", "f.id", "integer"),
             Property("name", "f.name", "string"),
             Property("category", "f.category", "string"),
             Property("operator", "f.operator", "string"),

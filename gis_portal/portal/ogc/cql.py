@@ -214,7 +214,9 @@ class _ToSQL(Evaluator):
 
     @handle(values.Envelope)
     def envelope(self, node):
-        return self.geometry_sql(box=(node.x1, node.y1, node.x2, node.y2), bind=self._bind)
+        # pygeofilter's CQL2 JSON parser fills Envelope(x1, x2, y1, y2) with a "bbox" array in its own
+        # order (minx, miny, maxx, maxy), so the fields hold those, in that order.
+        return self.geometry_sql(box=(node.x1, node.x2, node.y1, node.y2), bind=self._bind)
 
     @handle(*values.LITERALS)
     def literal(self, node):

@@ -84,6 +84,12 @@ def _json(body: dict, *, content_type: str = "application/json", headers: dict |
     return HttpResponse(json.dumps(body, ensure_ascii=False), content_type=content_type, headers=headers)
 
 
+def _with_headers(response: HttpResponse, headers: dict) -> HttpResponse:
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
 def _base(request) -> str:
     return request.build_absolute_uri("/ogc").rstrip("/")
 
@@ -160,11 +166,15 @@ class CollectionView(OgcView):
         return _json(body)
 
 
-def _property_schemas(collection) -> dict:
-    return {
-        p.name: {"title": p.name, **({"type": "string", "format": "date"} if p.type == "date" else {"type": p.type})}
-        for p in collection.properties
-    }
+def _property_schemas(collection, *, nullable: bool = False) -> dict:
+    """Each property's JSON schema (in a feature, with ``nullable``, its value may also be null)."""
+    schemas = {}
+    for p in collection.properties:
+        kind = "string" if p.type == "date" else p.type
+        schemas[p.name] = {"title": p.name, "type": [kind, "null"] if nullable else kind}
+        if p.type == "date":
+            schemas[p.name]["format"] = "date"
+    return schemas
 
 
 class SchemaView(OgcView):
@@ -182,7 +192,7 @@ class SchemaView(OgcView):
                 "type": {"type": "string", "enum": ["Feature"]},
                 "id": {"type": ["string", "integer"]},
                 "geometry": {"$ref": f"https://geojson.org/schema/{collection.geometry_type}.json"},
-                "properties": {"type": "object", "properties": _property_schemas(collection)},
+                "properties": {"type": "object", "properties": _property_schemas(collection, nullable=True)},
             },
         }
         return _json(body, content_type="application/schema+json")
@@ -307,7 +317,7 @@ class ItemsView(OgcView):
             columns = [p.name for p in collection.properties]
             rows = [(f["id"], [f["properties"].get(c) for c in columns]) for f in features]
             context = {"collection": collection, "columns": columns, "rows": rows, **tail}
-            return render(request, "ogc/items.html", context, headers=headers)
+            return _with_headers(render(request, "ogc/items.html", context), headers)
         chunks = _collection_chunks(items_stream(query, limit=limit, offset=offset), tail)
         return StreamingHttpResponse(chunks, content_type=GEOJSON, headers=headers)
 
@@ -341,10 +351,6 @@ class ItemView(OgcView):
         headers = {"Content-Crs": f"<{crs.uri}>"}
         if _wants_html(request):
             properties = list(feature["properties"].items())
-            return render(
-                request,
-                "ogc/item.html",
-                {"collection": collection, "feature": feature, "properties": properties},
-                headers=headers,
-            )
+            context = {"collection": collection, "feature": feature, "properties": properties}
+            return _with_headers(render(request, "ogc/item.html", context), headers)
         return _json(feature, content_type=GEOJSON, headers=headers)
