@@ -94,3 +94,34 @@ def stream(query: sql.Composable, params: Params = None, *, chunk_size: int = 20
             while found := cursor.fetchmany(chunk_size):
                 for found_row in found:
                     yield found_row[0]
+
+
+def geojson_feature(
+    *,
+    geometry: sql.Composable,
+    properties: Iterable[tuple[str, sql.Composable]],
+    id: sql.Composable | None = None,
+    precision: int = 6,
+    id_first: bool = False,
+) -> sql.Composed:
+    """An SQL expression writing one GeoJSON Feature as text: the geometry with ``ST_AsGeoJSON``
+    (``precision`` decimals; null when there is none), the properties with ``json_build_object`` in
+    the order given, and the ``id`` when given (before ``type`` with ``id_first``, as DRF-gis does).
+    PostgreSQL writes the feature; Python only joins the texts."""
+    pairs = join((compose("{key}, {value}", key=sql.Literal(key), value=value) for key, value in properties), ", ")
+    head = """'{{"type":"Feature"'"""
+    if id is not None:
+        head = (
+            """'{{"id":' || to_json({id})::text || ',"type":"Feature"'"""
+            if id_first
+            else ("""'{{"type":"Feature","id":' || to_json({id})::text""")
+        )
+    return compose(
+        head
+        + """ || ',"geometry":' || COALESCE(ST_AsGeoJSON({geometry}, {precision}), 'null')
+           || ',"properties":' || json_build_object({pairs})::text || '}}'""",
+        id=id if id is not None else sql.SQL(""),
+        geometry=geometry,
+        precision=sql.Literal(precision),
+        pairs=pairs,
+    )

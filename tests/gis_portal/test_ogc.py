@@ -385,3 +385,13 @@ def test_html_pages_show_data_as_text(client):
     assert first.name in text and f"items/{first.code}?f=html" in text
     item = client.get(f"/ogc/collections/townships/items/{first.code}", HTTP_ACCEPT="text/html")
     assert item["Content-Type"].startswith("text/html") and first.name in item.content.decode()
+
+
+def test_documents_are_cacheable_and_pages_are_not_shared(client):
+    first = client.get("/ogc/collections/facilities")
+    assert first["ETag"] and "public" in first["Cache-Control"]
+    assert client.get("/ogc/collections/facilities", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    page = client.get("/ogc/collections/facilities/items", {"limit": 1})
+    assert "max-age=60" in page["Cache-Control"]
+    html = client.get("/ogc/collections/facilities", {"f": "html"})
+    assert "ETag" not in html and "public" not in html.get("Cache-Control", "")

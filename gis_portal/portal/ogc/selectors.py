@@ -194,20 +194,11 @@ def _feature_sql(query: ItemsQuery) -> sql.Composed:
         geometry = sql.compose("ST_Transform({g}, {srid})", g=geometry, srid=sql.Literal(crs.srid))
     if crs.lat_first:
         geometry = sql.compose("ST_FlipCoordinates({g})", g=geometry)
-    pairs = sql.join(
-        (
-            sql.compose("{key}, {value}", key=sql.Literal(p.name), value=sql.Identifier("t", p.name))
-            for p in query.collection.properties
-        ),
-        ", ",
-    )
-    return sql.compose(
-        """'{{"type":"Feature","id":' || to_json(t.fid)::text || ',"geometry":'
-           || COALESCE(ST_AsGeoJSON({geometry}, {precision}), 'null')
-           || ',"properties":' || json_build_object({pairs})::text || '}}'""",
+    return sql.geojson_feature(
+        id=sql.SQL("t.fid"),
         geometry=geometry,
-        precision=sql.Literal(crs.precision),
-        pairs=pairs,
+        properties=[(p.name, sql.Identifier("t", p.name)) for p in query.collection.properties],
+        precision=crs.precision,
     )
 
 

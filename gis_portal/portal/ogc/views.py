@@ -17,6 +17,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from gis_portal.core.api import ConditionalGetMixin
 from gis_portal.core.errors import InvalidParameter
 from gis_portal.core.throttles import OgcReadThrottle, run_in_heavy_slot
 from gis_portal.portal.ogc import collections as layers
@@ -58,6 +59,7 @@ ITEMS_PARAMETERS = {
     "filter-crs",
 }
 CHUNK = 500  # features per written chunk
+ITEMS_MAX_AGE_S = 60  # a streamed page has no ETag (it is not hashed before it is sent): cached briefly
 
 
 class _FirstRenderer(BaseContentNegotiation):
@@ -94,7 +96,7 @@ def _base(request) -> str:
     return request.build_absolute_uri("/ogc").rstrip("/")
 
 
-class OgcView(APIView):
+class OgcView(ConditionalGetMixin, APIView):
     renderer_classes = [JSONRenderer]
     content_negotiation_class = _FirstRenderer
     throttle_classes = [OgcReadThrottle]
@@ -319,6 +321,7 @@ class ItemsView(OgcView):
             context = {"collection": collection, "columns": columns, "rows": rows, **tail}
             return _with_headers(render(request, "ogc/items.html", context), headers)
         chunks = _collection_chunks(items_stream(query, limit=limit, offset=offset), tail)
+        headers["Cache-Control"] = f"public, max-age={ITEMS_MAX_AGE_S}"
         return StreamingHttpResponse(chunks, content_type=GEOJSON, headers=headers)
 
 
