@@ -31,4 +31,5 @@ bench:
 	.venv/bin/python bench/coverage.py
 	.venv/bin/python bench/lines.py
 	.venv/bin/python bench/tiles.py
+	.venv/bin/python bench/layers.py
 	.venv/bin/python bench/heavy_load.py

@@ -395,3 +395,14 @@ def test_documents_are_cacheable_and_pages_are_not_shared(client):
     assert "max-age=60" in page["Cache-Control"]
     html = client.get("/ogc/collections/facilities", {"f": "html"})
     assert "ETag" not in html and "public" not in html.get("Cache-Control", "")
+
+
+def test_simplify_vendor_parameter(client):
+    def vertices(page) -> int:
+        return sum(len(ring) for f in page["features"] for polygon in f["geometry"]["coordinates"] for ring in polygon)
+
+    full = items(client, "districts", limit=40)
+    simple = items(client, "districts", limit=40, simplify=2000)
+    assert simple["numberReturned"] == full["numberReturned"] == 38
+    assert vertices(simple) < vertices(full) / 2
+    assert_error(client.get("/ogc/collections/districts/items", {"simplify": "-1"}), 400)

@@ -2,6 +2,7 @@
 exercised in tests/gis_portal/test_ogc.py), the description of a collection, and the OpenAPI 3.0
 document of /ogc/ (GDAL reads the ``limit`` maximum and the filter languages from it)."""
 
+from gis_portal.core.api import MAX_SIMPLIFY_M
 from gis_portal.core.region import REGION_BOUNDS
 from gis_portal.portal.ogc.collections import STORED, Collection
 from gis_portal.portal.ogc.selectors import CRS84, CRSS
@@ -127,6 +128,11 @@ def openapi_document(*, base: str) -> dict:
             "filter-lang", "language of filter", {"type": "string", "enum": FILTER_LANGS, "default": "cql2-text"}
         ),
         _parameter("filter-crs", "CRS of the filter's geometries", crs),
+        _parameter(
+            "simplify",
+            "vendor parameter: simplify geometry to about this tolerance, metres",
+            {"type": "number", "minimum": 0, "maximum": MAX_SIMPLIFY_M},
+        ),
         f,
     ]
     # Each stored collection's items with its queryables as parameters (property=value).

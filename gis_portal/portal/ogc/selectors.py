@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from gis_portal.core import sql
+from gis_portal.core.api import METRES_PER_DEGREE
 from gis_portal.core.crs import CGCS2000, WEB_MERCATOR, WGS84
 from gis_portal.core.errors import InvalidParameter, NotFound
 from gis_portal.portal.ogc.collections import Collection
@@ -131,6 +132,7 @@ class ItemsQuery:
     source: sql.Composable
     where: list
     params: dict
+    simplify_m: float = 0  # a vendor parameter: geometry simplified to about this tolerance, metres
 
     def column(self, name: str) -> sql.Composable:
         return sql.Identifier("t", "geom" if name == GEOMETRY else name)
@@ -146,12 +148,15 @@ def items_query(
     cql=None,
     filter_crs: Crs | None = None,
     equals: dict | None = None,
+    simplify_m: float = 0,
     today: datetime.date,
 ) -> ItemsQuery:
     """The selection of a request: ``bbox`` (in ``bbox_crs``), ``dates`` on the collection's date
     property, a parsed CQL2 filter (geometries in ``filter_crs``) and property=value pairs."""
     source, params = collection.source(today=today)
-    query = ItemsQuery(collection=collection, crs=crs, source=source, where=[], params=dict(params))
+    query = ItemsQuery(
+        collection=collection, crs=crs, source=source, where=[], params=dict(params), simplify_m=simplify_m
+    )
     counter = iter(range(10**6))
 
     def bind(value):
@@ -190,6 +195,12 @@ def _feature_sql(query: ItemsQuery) -> sql.Composed:
     """The text of one feature: id, geometry (in the CRS asked for) and properties, in SQL."""
     crs = query.crs
     geometry = sql.SQL("t.geom")
+    if query.simplify_m > 0:
+        geometry = sql.compose(
+            "ST_SimplifyPreserveTopology({g}, {tolerance})",
+            g=geometry,
+            tolerance=sql.Literal(query.simplify_m / METRES_PER_DEGREE),
+        )
     if crs.srid != WGS84:
         geometry = sql.compose("ST_Transform({g}, {srid})", g=geometry, srid=sql.Literal(crs.srid))
     if crs.lat_first:
@@ -211,10 +222,12 @@ def items_count(query: ItemsQuery) -> int:
     return found["n"]
 
 
-def items_stream(query: ItemsQuery, *, limit: int, offset: int) -> Iterator[str]:
-    """The features of one page as GeoJSON texts, in the collection's order, read as they come."""
-    page = sql.compose(
-        "SELECT {feature} FROM ({source}) t WHERE {where} ORDER BY {order}, t.fid LIMIT {limit} OFFSET {offset}",
+def items_page_sql(query: ItemsQuery, *, limit: int, offset: int) -> sql.Composed:
+    """The SELECT of one page's feature texts, in the collection's order. The page is chosen first,
+    then only its features are written (rows skipped by ``offset`` are never rendered)."""
+    return sql.compose(
+        "SELECT {feature} FROM (SELECT * FROM ({source}) t WHERE {where} ORDER BY {order}, t.fid"
+        " LIMIT {limit} OFFSET {offset}) t ORDER BY {order}, t.fid",
         feature=_feature_sql(query),
         source=query.source,
         where=_where(query),
@@ -222,7 +235,11 @@ def items_stream(query: ItemsQuery, *, limit: int, offset: int) -> Iterator[str]
         limit=sql.Literal(limit),
         offset=sql.Literal(offset),
     )
-    return sql.stream(page, query.params)
+
+
+def items_stream(query: ItemsQuery, *, limit: int, offset: int) -> Iterator[str]:
+    """The features of one page as GeoJSON texts, in the collection's order, read as they come."""
+    return sql.stream(items_page_sql(query, limit=limit, offset=offset), query.params)
 
 
 def item_get(query: ItemsQuery, *, fid: str) -> str:

@@ -17,7 +17,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from gis_portal.core.api import ConditionalGetMixin
+from gis_portal.core.api import ConditionalGetMixin, simplify_m_parse
 from gis_portal.core.errors import InvalidParameter
 from gis_portal.core.throttles import OgcReadThrottle, run_in_heavy_slot
 from gis_portal.portal.ogc import collections as layers
@@ -47,6 +47,7 @@ from gis_portal.portal.ogc.selectors import (
 logger = logging.getLogger(__name__)
 
 ITEMS_PARAMETERS = {
+    "simplify",
     "f",
     "limit",
     "offset",
@@ -256,6 +257,7 @@ def _selection(request, collection):
         cql=cql,
         filter_crs=crs_parse(request.GET.get("filter-crs"), parameter="filter-crs"),
         equals=equals,
+        simplify_m=simplify_m_parse(request.GET.get("simplify")),
         today=timezone.localdate(),
     )
     return query, crs
