@@ -9,7 +9,7 @@ from pathlib import Path
 import drf_spectacular
 import jsonschema
 import pytest
-from django.contrib.gis.geos import Point, Polygon
+from django.contrib.gis.geos import GEOSGeometry, Point, Polygon
 from pyproj import Transformer
 
 from boundaries.models import BoundaryLine, Division, Marker
@@ -406,3 +406,30 @@ def test_simplify_vendor_parameter(client):
     assert simple["numberReturned"] == full["numberReturned"] == 38
     assert vertices(simple) < vertices(full) / 2
     assert_error(client.get("/ogc/collections/districts/items", {"simplify": "-1"}), 400)
+
+
+def test_every_spatial_function_selects_what_the_orm_does(client):
+    square = Polygon.from_bbox((106.4, 29.4, 106.7, 29.7))
+    wkt = "POLYGON((106.4 29.4, 106.7 29.4, 106.7 29.7, 106.4 29.7, 106.4 29.4))"
+    facilities = Facility.objects.all()
+    cases = [
+        ("facilities", f"S_WITHIN(geometry, {wkt})", facilities.filter(point__within=square).count()),
+        ("facilities", f"S_DISJOINT(geometry, {wkt})", facilities.filter(point__disjoint=square).count()),
+    ]
+    one = Facility.objects.order_by("id").first()
+    point = f"POINT({one.point.x} {one.point.y})"
+    cases.append(("facilities", f"S_EQUALS(geometry, {point})", facilities.filter(point__equals=one.point).count()))
+    townships = Division.objects.filter(level="township")
+    cases += [
+        ("townships", f"S_CONTAINS(geometry, {point})", townships.filter(geom__contains=one.point).count()),
+        ("townships", f"S_OVERLAPS(geometry, {wkt})", townships.filter(geom__overlaps=square).count()),
+        ("townships", f"S_TOUCHES(geometry, {wkt})", townships.filter(geom__touches=square).count()),
+    ]
+    line = "LINESTRING(106.0 29.5, 107.0 29.6)"
+    crossing = GEOSGeometry(f"SRID=4326;{line}")
+    cases.append(
+        ("boundary-lines", f"S_CROSSES(geometry, {line})", BoundaryLine.objects.filter(geom__crosses=crossing).count())
+    )
+    for collection, text, expected in cases:
+        assert matched(client, collection, filter=text) == expected, text
+    assert cases[0][2] > 0 and cases[3][2] == 1 and cases[6][2] > 0

@@ -16,6 +16,7 @@ from owslib.ogcapi.features import Features
 from boundaries.models import Division
 from facilities.models import Facility
 from placenames.models import PlaceName
+from tests.helpers import assert_error
 
 V1_DIVISION_FIELDS = {
     "code",
@@ -135,3 +136,34 @@ def test_geopackage_and_shapefile_downloads_are_whole_with_chinese_names(portal_
     assert len(frame) == PlaceName.objects.count()
     assert set(frame["name"]) == set(PlaceName.objects.values_list("name", flat=True))
     assert "渝中区" in set(frame["name"])
+
+
+def test_downloads_of_a_district_or_a_cluster(portal_server, tmp_path):
+    gpkg = tmp_path / "facilities.gpkg"
+    gpkg.write_bytes(_download(portal_server, "facilities", "gpkg&district_code=500103"))
+    frame = pyogrio.read_dataframe(gpkg)
+    expected = Facility.objects.filter(district__code="500103")
+    assert len(frame) == expected.count() > 0
+    assert set(frame["name"]) == set(expected.values_list("name", flat=True))
+
+    archive = zipfile.ZipFile(io.BytesIO(_download(portal_server, "townships", "shp&cluster=se_wuling")))
+    archive.extractall(tmp_path / "shp")
+    frame = pyogrio.read_dataframe(next((tmp_path / "shp").glob("*.shp")))
+    assert len(frame) == Division.objects.filter(level="township", cluster="se_wuling").count() > 0
+
+
+@pytest.mark.django_db
+def test_bad_download_requests_are_400_or_404(client):
+    assert_error(client.get("/ogc/collections/facilities/download", {"f": "xls"}), 400)
+    assert_error(client.get("/ogc/collections/facilities/download", {"f": "gpkg", "crs": "x"}), 400)
+    assert_error(client.get("/ogc/collections/facilities/download", {"f": "gpkg", "colour": "red"}), 400)
+    assert_error(client.get("/ogc/collections/rivers/download", {"f": "gpkg"}), 404, "not_found")
+
+
+@pytest.mark.django_db
+def test_the_map_and_the_collections_page_link_the_downloads(client):
+    assert 'href="/ogc/collections?f=html"' in client.get("/").content.decode()
+    page = client.get("/ogc/collections", {"f": "html"}).content.decode()
+    for collection in ("townships", "villages", "facilities", "placenames", "boundary-lines", "markers"):
+        assert f"/ogc/collections/{collection}/download?f=gpkg" in page
+        assert f"/ogc/collections/{collection}/download?f=shp" in page

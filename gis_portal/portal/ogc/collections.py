@@ -76,7 +76,7 @@ def _division(level: str, title: str, geometry_type: str) -> Collection:
     return Collection(
         id={"district": "districts", "township": "townships", "village": "villages"}[level],
         title=title,
-        description=str(_("Statistical divisions of one level (2023), with population; generated parts flagged.")),
+        description=_("Statistical divisions of one level (2023), with population; generated parts flagged."),
         geometry_type=geometry_type,
         fid="d.code",
         geometry="COALESCE(d.geom, d.point)",
@@ -101,13 +101,13 @@ def _division(level: str, title: str, geometry_type: str) -> Collection:
 NEXT_DUE = "(l.last_inspected + make_interval(years => {cycle}))::date"
 
 STORED = (
-    _division("district", str(_("Districts and counties")), "MultiPolygon"),
-    _division("township", str(_("Townships and streets")), "MultiPolygon"),
-    _division("village", str(_("Villages and communities")), "Point"),
+    _division("district", _("Districts and counties"), "MultiPolygon"),
+    _division("township", _("Townships and streets"), "MultiPolygon"),
+    _division("village", _("Villages and communities"), "Point"),
     Collection(
         id="placenames",
-        title=str(_("Standard place names")),
-        description=str(_("Standard place names with their pinyin, feature class and validity dates.")),
+        title=_("Standard place names"),
+        description=_("Standard place names with their pinyin, feature class and validity dates."),
         geometry_type="Point",
         fid="n.id",
         geometry="n.point",
@@ -132,8 +132,8 @@ STORED = (
     ),
     Collection(
         id="boundary-lines",
-        title=str(_("Boundary lines")),
-        description=str(_("Provincial, county and township boundary lines with their inspection status.")),
+        title=_("Boundary lines"),
+        description=_("Provincial, county and township boundary lines with their inspection status."),
         geometry_type="MultiLineString",
         fid="l.code",
         geometry="l.geom",
@@ -164,8 +164,8 @@ STORED = (
     ),
     Collection(
         id="markers",
-        title=str(_("Boundary markers")),
-        description=str(_("Boundary markers (界桩) on the lines, with their status.")),
+        title=_("Boundary markers"),
+        description=_("Boundary markers (界桩) on the lines, with their status."),
         geometry_type="Point",
         fid="m.number",
         geometry="m.geom",
@@ -183,8 +183,8 @@ STORED = (
     ),
     Collection(
         id="facilities",
-        title=str(_("Facilities")),
-        description=str(_("Elder-care, funeral and community-service facilities.")),
+        title=_("Facilities"),
+        description=_("Elder-care, funeral and community-service facilities."),
         geometry_type="Point",
         fid="f.id",
         geometry="f.point",

@@ -45,8 +45,8 @@ def collection_document(collection: Collection, *, base: str) -> dict:
     href = f"{base}/collections/{collection.id}"
     return {
         "id": collection.id,
-        "title": collection.title,
-        "description": collection.description,
+        "title": str(collection.title),
+        "description": str(collection.description),
         "itemType": "feature",
         "extent": {"spatial": {"bbox": [list(REGION_BOUNDS)], "crs": CRS84}},
         "crs": list(CRSS),

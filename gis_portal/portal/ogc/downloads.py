@@ -1,6 +1,8 @@
-"""Whole layers as files for desktop GIS: a GeoPackage, or a zipped Shapefile (UTF-8, with its
-``.cpg``), written by GDAL's ``ogr2ogr`` straight from the collection's SQL (the same source and
-properties as the OGC items) into a temporary directory that is gone once the answer is sent.
+"""Layers as files for desktop GIS: a GeoPackage, or a zipped Shapefile (UTF-8, with its ``.cpg``),
+written by GDAL's ``ogr2ogr`` straight from the collection's SQL (the same source and properties as
+the OGC items) into a temporary directory that is gone once the answer is sent. Whole, or selected
+with the items' parameters: a property's value (``district_code=500103``, ``cluster=urban_core``),
+``bbox``, ``datetime`` or a CQL2 ``filter``.
 
 Shapefile limits apply to that format only: field names are cut to 10 characters by GDAL
 (``elderly_population`` becomes ``elderly_po``), booleans become integers.
@@ -16,13 +18,12 @@ from pathlib import Path
 
 from django.db import connection
 from django.http import FileResponse
-from django.utils import timezone
 
-from gis_portal.core import sql
 from gis_portal.core.errors import InvalidParameter, ServiceError
 from gis_portal.core.throttles import HeavyReadThrottle, heavy_request
 from gis_portal.portal.ogc import collections as layers
-from gis_portal.portal.ogc.views import OgcView
+from gis_portal.portal.ogc.selectors import items_table_sql
+from gis_portal.portal.ogc.views import OgcView, selection
 
 logger = logging.getLogger(__name__)
 
@@ -39,19 +40,11 @@ class DownloadFailed(ServiceError):
     default_message = "The file could not be written; try again later."
 
 
-def _layer_sql(collection) -> str:
-    """The collection's whole layer as one SQL text with its values quoted by psycopg2."""
-    source, params = collection.source(today=timezone.localdate())
-    columns = sql.join([sql.Identifier("t", p.name) for p in collection.properties] + [sql.SQL("t.geom")], ", ")
-    query = sql.compose(
-        "SELECT {columns} FROM ({source}) t ORDER BY {order}, t.fid",
-        columns=columns,
-        source=source,
-        order=sql.Identifier("t", collection.order),
-    )
+def _layer_sql(query) -> str:
+    """The selected features as one SQL text with its values quoted by psycopg2."""
     connection.ensure_connection()
     with connection.connection.cursor() as cursor:
-        return cursor.mogrify(query, params).decode()
+        return cursor.mogrify(items_table_sql(query), query.params).decode()
 
 
 def _pg_source() -> tuple[str, dict]:
@@ -68,11 +61,12 @@ def _pg_source() -> tuple[str, dict]:
     return "PG:" + text, env
 
 
-def layer_file(collection, *, fmt: str, directory: Path) -> Path:
-    """Write the collection's whole layer into ``directory`` as ``fmt``; the file's path."""
+def layer_file(query, *, fmt: str, directory: Path) -> Path:
+    """Write the selected features of a collection into ``directory`` as ``fmt``; the file's path."""
+    collection = query.collection
     driver, suffix, _ = FORMATS[fmt]
     query_file = directory / "layer.sql"
-    query_file.write_text(_layer_sql(collection), encoding="utf-8")
+    query_file.write_text(_layer_sql(query), encoding="utf-8")
     name = collection.id.replace("-", "_")
     target = directory / (name + ".gpkg" if fmt == "gpkg" else name)
     source, env = _pg_source()
@@ -115,9 +109,12 @@ class DownloadView(OgcView):
         if fmt not in FORMATS:
             raise InvalidParameter(f"f: {fmt[:20]!r} is not one of {', '.join(FORMATS)}")
         collection = layers.collection_get(collection_id)
+        if request.GET.get("crs") or request.GET.get("limit"):
+            raise InvalidParameter("a download is the whole selection in CRS84 (EPSG:4326): no crs or limit")
+        query, _ = selection(request, collection)
         directory = Path(tempfile.mkdtemp(prefix="layer-"))
         try:
-            path = layer_file(collection, fmt=fmt, directory=directory)
+            path = layer_file(query, fmt=fmt, directory=directory)
             handle = path.open("rb")  # the open file outlives its directory, removed now
         finally:
             shutil.rmtree(directory, ignore_errors=True)

@@ -237,6 +237,18 @@ def items_page_sql(query: ItemsQuery, *, limit: int, offset: int) -> sql.Compose
     )
 
 
+def items_table_sql(query: ItemsQuery) -> sql.Composed:
+    """The whole selection as a table (the properties as columns, then ``geom``), for a file."""
+    columns = [sql.Identifier("t", p.name) for p in query.collection.properties] + [sql.SQL("t.geom")]
+    return sql.compose(
+        "SELECT {columns} FROM ({source}) t WHERE {where} ORDER BY {order}, t.fid",
+        columns=sql.join(columns, ", "),
+        source=query.source,
+        where=_where(query),
+        order=sql.Identifier("t", query.collection.order),
+    )
+
+
 def items_stream(query: ItemsQuery, *, limit: int, offset: int) -> Iterator[str]:
     """The features of one page as GeoJSON texts, in the collection's order, read as they come."""
     return sql.stream(items_page_sql(query, limit=limit, offset=offset), query.params)

@@ -188,7 +188,7 @@ class SchemaView(OgcView):
         body = {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": f"{_base(request)}/collections/{collection.id}/schema",
-            "title": collection.title,
+            "title": str(collection.title),
             "type": "object",
             "required": ["type", "geometry", "properties"],
             "properties": {
@@ -211,7 +211,7 @@ class QueryablesView(OgcView):
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": f"{base}/collections/{collection.id}/queryables",
             "type": "object",
-            "title": collection.title,
+            "title": str(collection.title),
             "properties": properties,
             "additionalProperties": False,
         }
@@ -233,7 +233,7 @@ def _int(request, name: str, *, default: int, minimum: int, maximum: int | None 
     return min(value, maximum) if maximum else value
 
 
-def _selection(request, collection):
+def selection(request, collection):
     """The query of an items request, its CRS and page, from the query parameters (400 if bad)."""
     crs = crs_parse(request.GET.get("crs"), parameter="crs")
     cql = None
@@ -295,7 +295,7 @@ class ItemsView(OgcView):
     def answer(self, request, collection_id: str, limit: int):
         collection = layers.collection_get(collection_id)
         offset = _int(request, "offset", default=0, minimum=0)
-        query, crs = _selection(request, collection)
+        query, crs = selection(request, collection)
         matched = _checked_count(query)
         returned = max(0, min(limit, matched - offset))
         links = [
