@@ -13,8 +13,9 @@ import pytest
 from django.contrib.gis.geos import Polygon
 from owslib.ogcapi.features import Features
 
-from boundaries.models import Division
+from boundaries.models import BoundaryLine, Division, Marker
 from facilities.models import Facility
+from facilities.selectors import coverage_gaps
 from placenames.models import PlaceName
 from tests.helpers import assert_error
 
@@ -167,3 +168,19 @@ def test_the_map_and_the_collections_page_link_the_downloads(client):
     for collection in ("townships", "villages", "facilities", "placenames", "boundary-lines", "markers"):
         assert f"/ogc/collections/{collection}/download?f=gpkg" in page
         assert f"/ogc/collections/{collection}/download?f=shp" in page
+
+
+def test_gdal_reads_the_other_collections_whole(portal_server, tmp_path):
+    expected = {
+        "districts": Division.objects.filter(level="district").count(),
+        "placenames": PlaceName.objects.count(),
+        "boundary-lines": BoundaryLine.objects.count(),
+        "markers": Marker.objects.count(),
+        "coverage-gaps-funeral_home-presence": coverage_gaps(category="funeral_home", kind="presence")[
+            "total_uncovered"
+        ],
+    }
+    for collection, count in expected.items():
+        target = tmp_path / f"{collection}.gpkg"
+        ogr2ogr(portal_server, collection, target, "-nln", "layer")
+        assert pyogrio.read_info(target, layer="layer")["features"] == count > 0, collection
