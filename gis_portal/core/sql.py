@@ -81,13 +81,23 @@ def _maybe_atomic(local_settings: Mapping[str, str] | None):
     return transaction.atomic() if local_settings else nullcontext()
 
 
-def stream(query: sql.Composable, params: Params = None, *, chunk_size: int = 2000) -> Iterator[Any]:
+def stream(
+    query: sql.Composable,
+    params: Params = None,
+    *,
+    chunk_size: int = 2000,
+    local_settings: Mapping[str, str] | None = None,
+) -> Iterator[Any]:
     """The first column of each row of a query, read through a server-side cursor ``chunk_size``
     rows at a time inside one transaction: a large answer (a whole layer rendered by the database)
-    is sent as it is read, never held whole. Closing the generator early ends the cursor and the
-    transaction."""
+    is sent as it is read, never held whole. ``local_settings`` hold for this transaction alone
+    (e.g. ``{"work_mem": "32MB"}``). Closing the generator early ends the cursor and the transaction."""
     with transaction.atomic():
         connection.ensure_connection()
+        if local_settings:
+            with connection.cursor() as settings_cursor:
+                for name, value in local_settings.items():
+                    settings_cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
         with connection.connection.cursor(name=f"stream_{uuid.uuid4().hex}") as cursor:
             cursor.itersize = chunk_size
             cursor.execute(query, params)
