@@ -36,7 +36,7 @@ from facilities.api import FacilitySerializer  # noqa: E402
 from facilities.selectors import facility_list  # noqa: E402
 from gis_portal.core.api import GeoJsonPagination, with_geojson  # noqa: E402
 from gis_portal.portal.ogc import collections as layers  # noqa: E402
-from gis_portal.portal.ogc.selectors import CRS84, CRSS, items_page_sql, items_query  # noqa: E402
+from gis_portal.portal.ogc.selectors import CRS84, CRSS, PAGE_SETTINGS, items_page_sql, items_query  # noqa: E402
 
 PAGE = 10_000
 # name: (OGC collection, simplify metres, the serializer path's queryset and serializer)
@@ -153,7 +153,9 @@ def database_alone(collection_id: str, *, simplify_m: float, limit: int) -> floa
     with connection.connection.cursor() as cursor:
         text = whole % cursor.mogrify(page, query.params).decode()
     settings = connection.settings_dict
-    env = {**os.environ, "PGPASSWORD": settings["PASSWORD"] or ""}
+    # The same work_mem as the service's page queries (PAGE_SETTINGS).
+    options = " ".join(f"-c {name}={value}" for name, value in PAGE_SETTINGS.items())
+    env = {**os.environ, "PGPASSWORD": settings["PASSWORD"] or "", "PGOPTIONS": options}
     command = [
         "psql",
         "-X",
