@@ -15,8 +15,9 @@ from pyproj import Transformer
 from boundaries.models import BoundaryLine, Division, Marker
 from facilities.models import Facility
 from facilities.selectors import coverage_gaps
+from gis_portal.core.throttles import HeavyRequestSlot
 from gis_portal.portal.ogc.document import CONFORMANCE, MAX_LIMIT
-from tests.helpers import assert_error
+from tests.helpers import assert_error, cache_clear_own
 
 pytestmark = pytest.mark.django_db
 
@@ -433,3 +434,20 @@ def test_every_spatial_function_selects_what_the_orm_does(client):
     for collection, text, expected in cases:
         assert matched(client, collection, filter=text) == expected, text
     assert cases[0][2] > 0 and cases[3][2] == 1 and cases[6][2] > 0
+
+
+def test_large_pages_take_a_heavy_slot_and_items_are_throttled(client, settings):
+    settings.HEAVY_REQUESTS_AT_ONCE = 1
+    with HeavyRequestSlot():  # another worker's large page or export is running
+        busy = client.get("/ogc/collections/facilities/items", {"limit": 5000})
+        assert_error(busy, 503, "busy")
+        assert client.get("/ogc/collections/facilities/items", {"limit": 1000}).status_code == 200
+    assert len(items(client, "facilities", limit=5000)["features"]) == 5000  # the slot is free again
+    framework = settings.REST_FRAMEWORK
+    settings.REST_FRAMEWORK = {
+        **framework,
+        "DEFAULT_THROTTLE_RATES": {**framework["DEFAULT_THROTTLE_RATES"], "ogc_anon": "3/minute"},
+    }
+    cache_clear_own()  # forget the requests above
+    answers = [client.get("/ogc/collections").status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 429]

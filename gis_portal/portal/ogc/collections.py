@@ -10,10 +10,12 @@ like the stored layers.
 """
 
 import datetime
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
 from boundaries.models import BoundaryLine, Division, Inspection, Marker
@@ -32,6 +34,7 @@ MODELS = {
     "facility": Facility,
     "placename": PlaceName,
 }
+GAPS_CACHE_S = 60
 MAX_GAPS = 100_000  # more than the demand points of any rule (11,270 villages and communities)
 
 
@@ -231,12 +234,22 @@ def _merged_type(kinds: set[str]) -> str:
     return "number" if kinds == {"integer", "number"} else "string"
 
 
+def _gaps_features(standard: CoverageStandard) -> list[dict]:
+    """The standard's gaps, kept ``GAPS_CACHE_S`` in the shared cache: a GIS client pages through
+    them in many requests, and each computation takes up to half a second. Keyed by the rule, so an
+    edited standard is computed afresh; a facility's change shows within ``GAPS_CACHE_S``."""
+    rule = hashlib.md5(json.dumps(standard.describe(), sort_keys=True).encode(), usedforsecurity=False).hexdigest()
+    return cache.get_or_set(
+        f"ogc-gaps:{rule}",
+        lambda: coverage_gaps(category=standard.category, kind=standard.kind, limit=MAX_GAPS)["features"],
+        GAPS_CACHE_S,
+    )
+
+
 def _gaps_collection(standard: CoverageStandard, *, computed: bool = True) -> Collection:
     """The uncovered demand points of one active standard (worst first), computed now; without
     ``computed``, only what describes the collection (its id, title and description)."""
-    features = []
-    if computed:
-        features = coverage_gaps(category=standard.category, kind=standard.kind, limit=MAX_GAPS)["features"]
+    features = _gaps_features(standard) if computed else []
     seen: dict[str, set[str]] = {}
     for feature in features:
         for name, value in feature["properties"].items():
