@@ -114,6 +114,7 @@ class ConditionalGetMixin:
     keep no modification time.) Streamed answers and HTML pages are left alone."""
 
     cache_max_age_s = 300
+    vary = ("Accept-Encoding",)  # plus what else chooses the answer (e.g. Accept, where it picks HTML)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -125,7 +126,7 @@ class ConditionalGetMixin:
             return response  # pages carry a CSRF token and the user's name: never shared
         response["ETag"] = f'"{hashlib.md5(response.content, usedforsecurity=False).hexdigest()}"'
         patch_cache_control(response, public=True, max_age=self.cache_max_age_s)
-        patch_vary_headers(response, ["Accept-Encoding"])
+        patch_vary_headers(response, self.vary)
         return get_conditional_response(request, etag=response["ETag"], response=response)
 
 

@@ -390,10 +390,10 @@ def test_html_pages_show_data_as_text(client):
 
 def test_documents_are_cacheable_and_pages_are_not_shared(client):
     first = client.get("/ogc/collections/facilities")
-    assert first["ETag"] and "public" in first["Cache-Control"]
+    assert first["ETag"] and "public" in first["Cache-Control"] and "Accept" in first["Vary"]
     assert client.get("/ogc/collections/facilities", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
     page = client.get("/ogc/collections/facilities/items", {"limit": 1})
-    assert "max-age=60" in page["Cache-Control"]
+    assert "max-age=60" in page["Cache-Control"] and "Accept" in page["Vary"]
     html = client.get("/ogc/collections/facilities", {"f": "html"})
     assert "ETag" not in html and "public" not in html.get("Cache-Control", "")
 

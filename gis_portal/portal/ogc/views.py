@@ -104,6 +104,7 @@ class OgcView(ConditionalGetMixin, APIView):
     authentication_classes = []  # public reads: no session (and so no CSRF) needed
     permission_classes = []
     schema = None  # described by /ogc/api, not /api/v1/schema/
+    vary = ("Accept", "Accept-Encoding")  # a browser's Accept picks the HTML page
 
 
 class LandingView(OgcView):
@@ -324,6 +325,7 @@ class ItemsView(OgcView):
             return _with_headers(render(request, "ogc/items.html", context), headers)
         chunks = _collection_chunks(items_stream(query, limit=limit, offset=offset), tail)
         headers["Cache-Control"] = f"public, max-age={ITEMS_MAX_AGE_S}"
+        headers["Vary"] = "Accept, Accept-Encoding"
         return StreamingHttpResponse(chunks, content_type=GEOJSON, headers=headers)
 
 
