@@ -184,3 +184,12 @@ def test_gdal_reads_the_other_collections_whole(portal_server, tmp_path):
         target = tmp_path / f"{collection}.gpkg"
         ogr2ogr(portal_server, collection, target, "-nln", "layer")
         assert pyogrio.read_info(target, layer="layer")["features"] == count > 0, collection
+
+
+def test_gdal_with_its_default_page_of_ten_reads_townships_whole(portal_server, tmp_path):
+    """Without PAGE_SIZE GDAL 3.6 asks 10 features at a time: 104 requests, within the OGC rate."""
+    target = tmp_path / "townships.gpkg"
+    command = ["ogr2ogr", "-f", "GPKG", str(target), f"OAPIF:{portal_server}/ogc/", "townships"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    assert pyogrio.read_info(target)["features"] == 1031
