@@ -51,6 +51,7 @@ from boundaries.selectors import (
 )
 from gis_portal.core.api import (
     SIMPLIFY_PARAMETER,
+    ConditionalGetMixin,
     ErrorSerializer,
     GeoJSONField,
     GeoJsonPagination,
@@ -68,7 +69,7 @@ from gis_portal.core.roles import user_is_staff_member
 # A paginated GeoJSON FeatureCollection of ``base_queryset()``, its ``geometry`` rendered in SQL; where
 # ``simplifiable``, simplified to the ``simplify`` query parameter (metres). (A comment, not a docstring:
 # drf-spectacular would print a docstring into every subclass's operation.)
-class GeoJSONListView(generics.ListAPIView):
+class GeoJSONListView(ConditionalGetMixin, generics.ListAPIView):
     pagination_class = GeoJsonPagination
     geometry = "geom"
     simplifiable = False

@@ -1,10 +1,12 @@
 """API of the facilities: /api/v1/facilities, /api/v1/coverage, /api/v1/coverage/gaps and
 /api/v1/coverage/suggest, each with a CSV export (``export=csv``)."""
 
+import json
 import math
 
 import django_filters
 from django.contrib.gis.geos import Polygon
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
@@ -22,9 +24,17 @@ from facilities.selectors import (
     coverage_points,
     coverage_suggest,
     facility_export_rows,
+    facility_features,
     facility_list,
 )
-from gis_portal.core.api import ErrorSerializer, GeoJSONField, GeoJsonPagination, query_validate, with_geojson
+from gis_portal.core.api import (
+    ConditionalGetMixin,
+    ErrorSerializer,
+    GeoJSONField,
+    GeoJsonPagination,
+    query_validate,
+    with_geojson,
+)
 from gis_portal.core.formats import csv_response, feature_rows
 from gis_portal.core.region import division_code_validator
 from gis_portal.core.throttles import HeavyReadThrottle, heavy_request, heavy_slot_if
@@ -110,13 +120,29 @@ class ExportThrottled:
         return throttles
 
 
-class FacilityListView(ExportThrottled, generics.ListAPIView):
-    serializer_class = FacilitySerializer
+class FacilityListView(ConditionalGetMixin, ExportThrottled, generics.ListAPIView):
+    serializer_class = FacilitySerializer  # describes the answer; the features are written in SQL
     filterset_class = FacilityFilter
     pagination_class = GeoJsonPagination
 
     def get_queryset(self):
         return with_geojson(facility_list(), "point")
+
+    def list(self, request, *args, **kwargs):
+        # The page's ids by the filters and the paginator, then its features rendered by PostgreSQL.
+        ids = self.paginate_queryset(self.filter_queryset(facility_list()).values_list("pk", flat=True))
+        paginator = self.paginator
+        head = json.dumps(
+            {
+                "type": "FeatureCollection",
+                "count": paginator.page.paginator.count,
+                "next": paginator.get_next_link(),
+                "previous": paginator.get_previous_link(),
+            },
+            ensure_ascii=False,
+        )
+        features = ",".join(facility_features(ids=list(ids)))
+        return HttpResponse(f'{head[:-1]}, "features": [{features}]}}', content_type="application/json")
 
     @extend_schema(
         summary="Facilities as a GeoJSON FeatureCollection (export=csv for a table)",

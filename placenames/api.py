@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from boundaries.models import Cluster, Division
-from gis_portal.core.api import ErrorSerializer, query_validate
+from gis_portal.core.api import ConditionalGetMixin, ErrorSerializer, query_validate
 from gis_portal.core.errors import NotFound
 from gis_portal.core.formats import csv_response, geojson_collection, geojson_feature
 from gis_portal.core.region import division_code_validator
@@ -81,7 +81,7 @@ def feature_collection(places: list[dict]) -> dict:
     return geojson_collection([placename_feature(p) for p in places], note=SYNTHETIC_NOTE)
 
 
-class SearchView(APIView):
+class SearchView(ConditionalGetMixin, APIView):
     @extend_schema(
         summary="Search standard place names (Chinese, traditional, pinyin, initials, prefix, typo, homophone)",
         parameters=[SearchQuerySerializer],

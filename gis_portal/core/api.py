@@ -2,6 +2,7 @@
 services' ``ServiceError``) to ``{"error": {"code": ..., "message": ...}}``, query-parameter
 validation, the ``simplify`` parameter, GeoJSON rendered by the database and its pagination."""
 
+import hashlib
 import json
 from typing import Any
 
@@ -9,6 +10,7 @@ import rest_framework_gis.pagination
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db.models import F, QuerySet
 from django.http import Http404
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from drf_spectacular.contrib.rest_framework_gis import GeoFeatureModelSerializerExtension
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
@@ -146,6 +148,29 @@ def with_geojson(queryset: QuerySet, geometry: Any, *, simplify_m: float = 0) ->
     if simplify_m > 0:
         geometry = SimplifyPreserveTopology(geometry, simplify_m / METRES_PER_DEGREE)
     return queryset.annotate(geojson=AsGeoJSON(geometry, precision=6))
+
+
+class ConditionalGetMixin:
+    """A read-only public answer that clients and proxies may cache: ``ETag`` (a hash of the body,
+    so it changes exactly when the answer does), ``304 Not Modified`` for a matching
+    ``If-None-Match``, and ``Cache-Control: public, max-age``. (No ``Last-Modified``: the tables
+    keep no modification time.) Streamed answers and HTML pages are left alone."""
+
+    cache_max_age_s = 300
+    vary = ("Accept-Encoding",)  # plus what else chooses the answer (e.g. Accept, where it picks HTML)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method not in ("GET", "HEAD") or response.status_code != 200 or response.streaming:
+            return response
+        if hasattr(response, "render") and not response.is_rendered:
+            response.render()
+        if not response.get("Content-Type", "").startswith(("application/", "text/csv")):
+            return response  # pages carry a CSRF token and the user's name: never shared
+        response["ETag"] = f'"{hashlib.md5(response.content, usedforsecurity=False).hexdigest()}"'
+        patch_cache_control(response, public=True, max_age=self.cache_max_age_s)
+        patch_vary_headers(response, self.vary)
+        return get_conditional_response(request, etag=response["ETag"], response=response)
 
 
 class GeoJsonPagination(rest_framework_gis.pagination.GeoJsonPagination):

@@ -12,7 +12,8 @@ A model passed to ``compose`` stands for its table (``_meta.db_table``), so no t
 out. Lists are bound as one parameter (``= ANY(%(codes)s)``), never spliced into the text.
 """
 
-from collections.abc import Iterable, Mapping
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import nullcontext
 from typing import Any
 
@@ -83,3 +84,61 @@ def execute(query: sql.Composable, params: Params = None) -> int:
 def _maybe_atomic(local_settings: Mapping[str, str] | None, alias: str):
     # SET LOCAL semantics need a transaction; plain reads don't open one.
     return transaction.atomic(using=alias) if local_settings else nullcontext()
+
+
+def stream(
+    query: sql.Composable,
+    params: Params = None,
+    *,
+    chunk_size: int = 2000,
+    local_settings: Mapping[str, str] | None = None,
+) -> Iterator[Any]:
+    """The first column of each row of a query, read through a server-side cursor ``chunk_size``
+    rows at a time inside one transaction: a large answer (a whole layer rendered by the database)
+    is sent as it is read, never held whole. ``local_settings`` hold for this transaction alone
+    (e.g. ``{"work_mem": "32MB"}``). Closing the generator early ends the cursor and the transaction."""
+    alias = read_alias()  # a read: a replica in a public request, like ``rows``
+    with transaction.atomic(using=alias):
+        db = connections[alias]
+        db.ensure_connection()
+        if local_settings:
+            with db.cursor() as settings_cursor:
+                for name, value in local_settings.items():
+                    settings_cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+        with db.connection.cursor(name=f"stream_{uuid.uuid4().hex}") as cursor:
+            cursor.itersize = chunk_size
+            cursor.execute(query, params)
+            while found := cursor.fetchmany(chunk_size):
+                for found_row in found:
+                    yield found_row[0]
+
+
+def geojson_feature(
+    *,
+    geometry: sql.Composable,
+    properties: Iterable[tuple[str, sql.Composable]],
+    id: sql.Composable | None = None,
+    precision: int = 6,
+    id_first: bool = False,
+) -> sql.Composed:
+    """An SQL expression writing one GeoJSON Feature as text: the geometry with ``ST_AsGeoJSON``
+    (``precision`` decimals; null when there is none), the properties with ``json_build_object`` in
+    the order given, and the ``id`` when given (before ``type`` with ``id_first``, as DRF-gis does).
+    PostgreSQL writes the feature; Python only joins the texts."""
+    pairs = join((compose("{key}, {value}", key=sql.Literal(key), value=value) for key, value in properties), ", ")
+    head = """'{{"type":"Feature"'"""
+    if id is not None:
+        head = (
+            """'{{"id":' || to_json({id})::text || ',"type":"Feature"'"""
+            if id_first
+            else ("""'{{"type":"Feature","id":' || to_json({id})::text""")
+        )
+    return compose(
+        head
+        + """ || ',"geometry":' || COALESCE(ST_AsGeoJSON({geometry}, {precision}), 'null')
+           || ',"properties":' || json_build_object({pairs})::text || '}}'""",
+        id=id if id is not None else sql.SQL(""),
+        geometry=geometry,
+        precision=sql.Literal(precision),
+        pairs=pairs,
+    )

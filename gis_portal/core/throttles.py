@@ -66,6 +66,12 @@ class RoleRateThrottle(FailOpen, SimpleRateThrottle):
         return allowed
 
 
+class OgcReadThrottle(RoleRateThrottle):
+    """OGC API – Features: GIS clients page through whole layers, many requests a minute."""
+
+    scope = "ogc"
+
+
 class HeavyReadThrottle(RoleRateThrottle):
     """Exports, reports and suggested sites: seconds of database and solver time per request."""
 
@@ -137,19 +143,25 @@ def heavy_request(method):
 
     @functools.wraps(method)
     def wrapper(view, request, *args, **kwargs):
-        slot = HeavyRequestSlot().__enter__()
-        try:
-            response = method(view, request, *args, **kwargs)
-        except BaseException:
-            slot.__exit__()
-            raise
-        if getattr(response, "streaming", False):
-            response.streaming_content = _SlotReleasingChunks(response.streaming_content, slot)
-        else:
-            slot.__exit__()
-        return response
+        return run_in_heavy_slot(method, view, request, *args, **kwargs)
 
     return wrapper
+
+
+def run_in_heavy_slot(call, *args, **kwargs):
+    """``call(*args, **kwargs)`` (a view answering a request) inside a HeavyRequestSlot, which a
+    streamed answer keeps until it has been sent."""
+    slot = HeavyRequestSlot().__enter__()
+    try:
+        response = call(*args, **kwargs)
+    except BaseException:
+        slot.__exit__()
+        raise
+    if getattr(response, "streaming", False):
+        response.streaming_content = _SlotReleasingChunks(response.streaming_content, slot)
+    else:
+        slot.__exit__()
+    return response
 
 
 class _SlotReleasingChunks:

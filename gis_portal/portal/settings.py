@@ -242,6 +242,8 @@ REST_FRAMEWORK = {
         "naming_suggest_user": "300/hour",
         "heavy_anon": os.environ.get("THROTTLE_HEAVY_ANON", "10/minute"),
         "heavy_user": os.environ.get("THROTTLE_HEAVY_USER", "60/minute"),
+        "ogc_anon": os.environ.get("THROTTLE_OGC_ANON", "6000/minute"),
+        "ogc_user": os.environ.get("THROTTLE_OGC_USER", "12000/minute"),
     },
     "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]

@@ -73,6 +73,7 @@ urlpatterns = [
     path("coverage/", facilities_views.CoverageDashboardView.as_view(), name="coverage-dashboard"),
     path("coverage/report", facilities_views.CoverageReportView.as_view(), name="coverage-report"),
     path("api/v1/", include(api_v1)),
+    path("ogc/", include("gis_portal.portal.ogc.urls")),
     path("tiles/<str:layer>/<str:z>/<str:x>/<str:y>.pbf", tiles.TileView.as_view(), name="tile"),
     path("placenames/", include("placenames.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,0 +1,249 @@
+"""Benchmark of whole layers as GeoJSON: each layer (facilities, villages and communities, townships
+at simplify=50) through the service (OGC API items over HTTP from one gunicorn worker, 10,000
+features a request, following ``next``), through the DRF serializer path the v1 lists used
+(the DRF view with ``GeoFeatureModelSerializer``, in this process, so without HTTP: a lower bound
+of that path), and from the database alone (``psql`` writing the same features). Facilities also
+at 1,000 features (one page). It prints the time to the first byte of a streamed page and the
+worker's peak resident memory over its baseline, and last one line:
+``layers: facilities service/database X.XX, serializer/service Y.Y``.
+
+Run after `make run` has loaded the data:  .venv/bin/python bench/layers.py [--repeat 3]
+"""
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from common import ROOT, django_setup, free_port
+
+django_setup()
+
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from rest_framework import generics  # noqa: E402
+from rest_framework.test import APIRequestFactory  # noqa: E402
+
+from boundaries.api import DivisionSerializer  # noqa: E402
+from boundaries.selectors import division_list  # noqa: E402
+from facilities.api import FacilitySerializer  # noqa: E402
+from facilities.selectors import facility_list  # noqa: E402
+from gis_portal.core.api import GeoJsonPagination, with_geojson  # noqa: E402
+from gis_portal.portal.ogc import collections as layers  # noqa: E402
+from gis_portal.portal.ogc.selectors import CRS84, CRSS, PAGE_SETTINGS, items_page_sql, items_query  # noqa: E402
+
+PAGE = 10_000
+# name: (OGC collection, simplify metres, the serializer path's queryset and serializer)
+LAYERS = {
+    "facilities": ("facilities", 0, lambda: with_geojson(facility_list(), "point"), FacilitySerializer),
+    "villages": (
+        "villages",
+        0,
+        lambda: with_geojson(division_list().filter(level="village"), "shape"),
+        DivisionSerializer,
+    ),
+    "townships": (
+        "townships",
+        50,
+        lambda: with_geojson(division_list().filter(level="township"), "shape", simplify_m=50),
+        DivisionSerializer,
+    ),
+}
+
+
+class Server:
+    """One gunicorn worker serving the portal; ``get`` follows a layer's pages."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [
+                str(ROOT / ".venv/bin/gunicorn"),
+                "gis_portal.portal.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "1",
+                "--timeout",
+                "300",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "THROTTLE_OGC_ANON": "100000/minute"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(150):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+
+    def request(self, path: str) -> http.client.HTTPResponse:
+        # gunicorn's sync worker closes each connection after its answer: one connection a request.
+        client = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
+        client.request("GET", path)
+        return client.getresponse()
+
+    def worker_peak_mb(self) -> float:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        status = Path(f"/proc/{children[0]}/status").read_text()
+        kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+        return kb / 1024
+
+    def layer(self, path: str) -> tuple[float, float, int, int]:
+        """Seconds for the whole layer, seconds to the first byte of its first page, features, bytes."""
+        start = time.perf_counter()
+        first_byte = None
+        features = size = 0
+        while path:
+            response = self.request(path)
+            head = response.read(1)
+            first_byte = first_byte or time.perf_counter() - start
+            body = head + response.read()
+            if response.status != 200:
+                raise SystemExit(f"{path} answered {response.status}: {body[:200]!r}")
+            page = _tail(body)  # the members after the features: parsing 8 MB here would be timed
+            features += page["numberReturned"]
+            size += len(body)
+            following = next((link["href"] for link in page["links"] if link["rel"] == "next"), None)
+            path = urlsplit(following)._replace(scheme="", netloc="").geturl() if following else None
+        return time.perf_counter() - start, first_byte, features, size
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
+class WholePagination(GeoJsonPagination):
+    max_page_size = 100_000
+
+
+def serializer_path(queryset, serializer, *, limit: int | None) -> tuple[float, int]:
+    """The v1 list as a DRF view wrote it before issue 12: the queryset (geometry already rendered by
+    ST_AsGeoJSON), GeoFeatureModelSerializer, the GeoJSON paginator and the JSON renderer, called
+    in this process (no HTTP, so a lower bound of that path's time)."""
+    view = type(
+        "SerializerList",
+        (generics.ListAPIView,),
+        {"serializer_class": serializer, "pagination_class": WholePagination, "get_queryset": lambda self: queryset},
+    ).as_view()
+    request = APIRequestFactory().get("/", {"page_size": limit or 100_000}, HTTP_HOST="127.0.0.1")
+    start = time.perf_counter()
+    response = view(request)
+    response.render()
+    if response.status_code != 200:
+        raise SystemExit(f"serializer path answered {response.status_code}")
+    return time.perf_counter() - start, len(response.content)
+
+
+def database_alone(collection_id: str, *, simplify_m: float, limit: int) -> float:
+    """``psql`` writing the layer's FeatureCollection (the same feature SQL) to /dev/null."""
+    collection = layers.collection_get(collection_id)
+    query = items_query(collection, crs=CRSS[CRS84], simplify_m=simplify_m, today=timezone.localdate())
+    page = items_page_sql(query, limit=limit, offset=0)
+    whole = "SELECT '{\"type\":\"FeatureCollection\",\"features\":[' || string_agg(f, ',') || ']}' FROM (%s) p(f)"
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        text = whole % cursor.mogrify(page, query.params).decode()
+    settings = connection.settings_dict
+    # The same work_mem as the service's page queries (PAGE_SETTINGS).
+    options = " ".join(f"-c {name}={value}" for name, value in PAGE_SETTINGS.items())
+    env = {**os.environ, "PGPASSWORD": settings["PASSWORD"] or "", "PGOPTIONS": options}
+    command = [
+        "psql",
+        "-X",
+        "-q",
+        "-At",
+        "-h",
+        settings["HOST"] or "127.0.0.1",
+        "-p",
+        str(settings["PORT"] or 5432),
+        "-U",
+        settings["USER"],
+        "-d",
+        settings["NAME"],
+        "-o",
+        "/dev/null",
+        "-c",
+        text,
+    ]
+    start = time.perf_counter()
+    subprocess.run(command, env=env, check=True)
+    return time.perf_counter() - start
+
+
+def best(samples: list[float]) -> float:
+    return min(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement (the best is shown)")
+    args = parser.parse_args()
+    server = Server()
+    results = {}
+    try:
+        server.layer("/ogc/collections/townships/items?limit=10")  # warm up the worker
+        baseline_mb = server.worker_peak_mb()
+        cases = [("facilities 1,000", "facilities", 1000), *((name, name, None) for name in LAYERS)]
+        print(
+            f"{'layer':<18}{'features':>9}{'MB':>7}{'service s':>11}{'1st byte ms':>13}{'serializer s':>14}"
+            f"{'database s':>12}{'ser/svc':>9}{'svc/db':>8}"
+        )
+        for label, name, limit in cases:
+            collection, simplify_m, queryset, serializer = LAYERS[name]
+            page = min(limit or PAGE, PAGE)
+            path = f"/ogc/collections/{collection}/items?limit={page}" + (
+                f"&simplify={simplify_m}" if simplify_m else ""
+            )
+            if limit:
+                path += "&offset=0"
+            service = []
+            for _ in range(args.repeat):
+                seconds, first_byte, count, size = server.layer(path) if not limit else _one_page(server, path)
+                service.append((seconds, first_byte))
+            serializer_s = best([serializer_path(queryset(), serializer, limit=limit)[0] for _ in range(args.repeat)])
+            database_s = best(
+                [database_alone(collection, simplify_m=simplify_m, limit=limit or 10**6) for _ in range(args.repeat)]
+            )
+            service_s = best([s for s, _ in service])
+            first_ms = statistics.median([f for _, f in service]) * 1000
+            results[label] = (service_s, serializer_s, database_s)
+            print(
+                f"{label:<18}{count:>9}{size / 1e6:>7.1f}{service_s:>11.3f}{first_ms:>13.1f}{serializer_s:>14.3f}"
+                f"{database_s:>12.3f}{serializer_s / service_s:>9.1f}{service_s / database_s:>8.2f}"
+            )
+        peak_mb = server.worker_peak_mb()
+        print(
+            f"worker peak resident memory (VmHWM): {peak_mb:.0f} MB, {baseline_mb:.0f} MB after warm-up"
+            f" (Django and its libraries), so {peak_mb - baseline_mb:.0f} MB for the layers"
+        )
+    finally:
+        server.close()
+    service_s, serializer_s, database_s = results["facilities"]
+    ratios = f"service/database {service_s / database_s:.2f}, serializer/service {serializer_s / service_s:.1f}"
+    print(f"layers: facilities {ratios}")
+
+
+def _one_page(server: Server, path: str) -> tuple[float, float, int, int]:
+    start = time.perf_counter()
+    response = server.request(path)
+    head = response.read(1)
+    first_byte = time.perf_counter() - start
+    body = head + response.read()
+    return time.perf_counter() - start, first_byte, _tail(body)["numberReturned"], len(body)
+
+
+def _tail(body: bytes) -> dict:
+    return json.loads(b"{" + body[body.rindex(b'"numberMatched"') :])
+
+
+if __name__ == "__main__":
+    main()
