@@ -204,6 +204,8 @@ class DivisionVersionSerializer(GeoFeatureModelSerializer):
 
     geom = GeoJSONField(
         source="geojson",
+        geometry_types=("MultiPolygon", "Point"),
+        allow_null=True,
         help_text="the polygon or point of the unit as it lives on today (null: its area went into another unit)",
     )
     cluster = serializers.SlugRelatedField(slug_field="slug", read_only=True)
