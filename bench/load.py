@@ -1,8 +1,8 @@
 """Load: mixed public traffic from locust (headless, in this process) against the portal as `make run`
 serves it (gunicorn with gunicorn.conf.py) over this environment's loaded database, on loopback.
 
-After a warm-up (10 clients for WARMUP_S, 10 s, not counted: every worker has loaded what it
-loads once and served every kind of request), three phases in one run, each with its own statistics:
+After a warm-up (30 clients without pauses for WARMUP_S, 15 s, not counted: every worker has loaded
+what it loads once and served every kind of request), three phases in one run, each with its own statistics:
 1. baseline: one client, no pause between requests (BASELINE_S, 20 s): each endpoint's latency alone;
 2. load: 50 users of mixed public traffic, each pausing 1-3 s between requests (a person at a map),
    for 60 s: p50 and p95 per endpoint, errors, requests/s, and the workers' memory (RSS) from start
@@ -42,7 +42,7 @@ from locust import FastHttpUser, between, constant, task  # noqa: E402
 from locust.env import Environment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-WARMUP_S = 10
+WARMUP_S = 15
 BASELINE_S = 20
 SATURATION_S = 20
 LAYERS = ["townships", "villages", "placenames", "facilities", "boundary-lines", "markers"]
@@ -148,12 +148,17 @@ def sample_region(url: str) -> None:
     SAMPLE["names"] = [f["properties"]["name"] for f in chosen]
 
 
-def run_phase(url: str, user_class: type, users: int, seconds: float):
+def run_phase(url: str, user_class: type, users: int, seconds: float, *, every_s: float = 0, probe=None):
+    """Run ``users`` for ``seconds``; call ``probe()`` every ``every_s`` seconds meanwhile."""
     user_class.host = url
     env = Environment(user_classes=[user_class], host=url)
     runner = env.create_local_runner()
     runner.start(users, spawn_rate=users)
-    gevent.sleep(seconds)
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        gevent.sleep(min(left, every_s or left))
+        if probe and time.monotonic() < end - 1:
+            probe()
     runner.quit()
     return env.stats
 
@@ -229,14 +234,23 @@ def main() -> int:
         print(f"gunicorn (gunicorn.conf.py): {len(master.children())} workers, up and ready in "
               f"{time.monotonic() - started:.1f} s; {os.cpu_count()} cores shared with this client")  # fmt: skip
         sample_region(url)
-        run_phase(url, BaselineUser, 10, WARMUP_S)
+        run_phase(url, BaselineUser, 30, WARMUP_S)
 
         baseline = run_phase(url, BaselineUser, 1, BASELINE_S)
         missed = report(f"baseline, 1 client without pauses, {BASELINE_S} s", baseline)
 
         rss_start = workers_rss(master)
-        load = run_phase(url, PublicUser, args.users, args.seconds)
+        series = [rss_start]
+        load = run_phase(
+            url, PublicUser, args.users, args.seconds, every_s=15, probe=lambda: series.append(workers_rss(master))
+        )
         rss_end = workers_rss(master)
+        series.append(rss_end)
+        for pid in rss_start:
+            print(
+                f"  worker {pid} RSS every 15 s, MiB: "
+                + " ".join(f"{point.get(pid, 0) / 2**20:.0f}" for point in series)
+            )
         missed += report(f"load, {args.users} users pausing 1-3 s, {args.seconds:.0f} s", load, baseline)
         start_mb, end_mb = sum(rss_start.values()) / 2**20, sum(rss_end.values()) / 2**20
         kept = set(rss_start) & set(rss_end)
