@@ -18,15 +18,13 @@ from gis_portal.core.errors import NotFound
 from gis_portal.core.formats import csv_response, geojson_collection, geojson_feature
 from gis_portal.core.region import division_code_validator
 from placenames.models import PlaceName
+from placenames.search import placename_autocomplete, placename_search, search_filters
 from placenames.selectors import (
-    placename_autocomplete,
     placename_detail,
     placename_district_list,
     placename_duplicates,
     placename_name_on,
     placename_nearby,
-    placename_search,
-    search_filters,
 )
 
 SYNTHETIC_NOTE = "Records with is_synthetic=true (locations, former names) are generated for the demo."

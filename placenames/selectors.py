@@ -1,21 +1,15 @@
-"""Reads of the gazetteer: search and autocomplete, one place's detail, the names nearest a point,
-the duplicate-name check of a naming application, and a district's names (for its exports and its
-printed list).
+"""Reads of the gazetteer: a place's columns and hierarchy (shared with ``placenames.search``), one
+place's detail, the names nearest a point, the duplicate-name check of a naming application, a
+district's names (for its exports and its printed list) and a name in use on a date.
 
-Search runs in SQL on indexed columns (see ``placenames.models``): exact and prefix matches use
-b-tree indexes on "C"-collated columns, one index range scan per rank (larger divisions first);
-fuzzy matches use pg_trgm GIN indexes. The SQL is composed with ``gis_portal.core.sql``: tables
-come from the models, columns are identifiers, every value (the labels of the match tiers too) is
-a bound parameter, and rows are read by column name. Points are EPSG:4326; distances are geodesic
-metres.
+The SQL is composed with ``gis_portal.core.sql``: tables come from the models, columns are
+identifiers, every value is a bound parameter, and rows are read by column name. Points are
+EPSG:4326; distances are geodesic metres.
 """
 
 import datetime
-import functools
 import json
 import logging
-from dataclasses import dataclass
-from typing import NamedTuple
 
 from django.db import models
 from django.db.models import QuerySet
@@ -31,196 +25,6 @@ from placenames.text import pinyin_plain, query_normalise
 logger = logging.getLogger(__name__)
 
 CHANGE_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
-TIERS = {1: "exact", 2: "prefix", 3: "pinyin", 4: "fuzzy"}
-RANKS = sorted({*PlaceName.RANK.values(), PlaceName.OTHER_RANK})  # 0 municipality ... 4 other features
-# Variants a query can match; not the traditional-character form, as queries are simplified first.
-SEARCHABLE_VARIANTS = ["alias", "former", "minority"]
-VARIANT_CANDIDATES = 200  # variants matching by prefix that are read at most
-# The fuzzy pass (the costliest: 5-40 ms at a million names) runs only when the better tiers found
-# fewer names than this, i.e. only when nothing matched exactly, by prefix or by sound.
-FUZZY_BELOW = 1
-# Pinyin word-similarity thresholds tried in turn: the stricter one is about three times cheaper on
-# the GIN index (fewer candidate rows to recheck); the looser one runs only if it found nothing.
-WORD_SIMILARITY_STEPS = (0.7, 0.6)
-MAX_QUERY = 64  # longer queries cannot match a name (names are at most 64 characters)
-
-# What a candidate row says of its match, bound as parameters: the tier (``TIERS``) and the field
-# that matched (a variant's own kind stands in for the field when a variant matched).
-MATCH_LABELS = {f"tier_{name}": tier for tier, name in TIERS.items()} | {
-    f"field_{field}": field for field in ("name", "specific", "pinyin", "initials", "fuzzy")
-}
-
-
-class FilterShape(NamedTuple):
-    """Which search filters are set. The search's SQL depends on this only (the filters' values are
-    parameters), so each form of the query is composed once."""
-
-    level: bool = False
-    district: bool = False
-    cluster: bool = False
-    date: bool = False
-
-    def where(self, alias: str = "p", *, validity: str | None = None) -> sql.Composed:
-        """SQL conditions on a place name ``alias``, each after an ``AND``; ``validity`` is the alias
-        whose valid_from/valid_to the ``date`` filter checks (the name or the variant that matched).
-        The values are the parameters of ``SearchFilters.values()``."""
-        parts = []
-        if self.level:
-            parts.append(sql.compose(" AND {column} = %(level)s", column=sql.Identifier(alias, "feature_class")))
-        if self.district:
-            parts.append(sql.compose(" AND {column} = %(district_id)s", column=sql.Identifier(alias, "district_id")))
-        if self.cluster:
-            parts.append(sql.compose(" AND {column} = %(cluster)s", column=sql.Identifier(alias, "cluster_id")))
-        if self.date:
-            v = validity or alias
-            parts.append(
-                sql.compose(
-                    " AND ({start} IS NULL OR {start} <= %(date)s) AND ({end} IS NULL OR {end} >= %(date)s)",
-                    start=sql.Identifier(v, "valid_from"),
-                    end=sql.Identifier(v, "valid_to"),
-                )
-            )
-        return sql.Composed(parts)
-
-
-@dataclass
-class SearchFilters:
-    level: str | None = None
-    district_id: int | None = None
-    cluster: str | None = None
-    date: datetime.date | None = None
-
-    def shape(self) -> FilterShape:
-        return FilterShape(
-            level=bool(self.level), district=bool(self.district_id), cluster=bool(self.cluster), date=bool(self.date)
-        )
-
-    def values(self) -> dict:
-        return {"level": self.level, "district_id": self.district_id, "cluster": self.cluster, "date": self.date}
-
-
-def search_filters(
-    *, level: str | None = None, district: str | None = None, cluster: str | None = None, date=None
-) -> SearchFilters:
-    """Validate the filters; ``district`` is a 6-digit district code or a district's name."""
-    district_id = None
-    if district:
-        lookup = {"code": district} if district.isdigit() else {"name": district}
-        district_id = (
-            Division.objects.filter(level=Division.Level.DISTRICT, **lookup).values_list("id", flat=True).first()
-        )
-        if district_id is None:
-            raise InvalidParameter(f"district: no district or county {district!r}")
-    return SearchFilters(level=level or None, district_id=district_id, cluster=cluster or None, date=date)
-
-
-def _like_prefix(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-# --- the candidates of a search: one branch per way of matching ----------------------------------
-
-# A place name whose ``column`` equals the query.
-EXACT_SQL = """SELECT p.id, %(tier_exact)s, {field}, {column}::text, NULL::bigint, 1.0::real
-  FROM {placename} p WHERE {column} = %(q)s{filters}"""
-
-# Aliases, former names and minority-language spellings whose ``column`` starts with the query
-# (exact when it equals it); the date filter checks the variant's own validity.
-VARIANTS_SQL = """SELECT v.placename_id, CASE WHEN {column} = %(q)s THEN %(tier_exact)s ELSE %(tier_prefix)s END,
-       v.kind, v.name::text, v.id, 1.0::real
-  FROM {variant} v JOIN {placename} p ON p.id = v.placename_id
- WHERE v.kind = ANY(%(variant_kinds)s) AND {column} LIKE %(qlike)s{filters}
- LIMIT %(variant_candidates)s"""
-
-# Place names whose ``column`` starts with ``pattern``: at most %(k)s per rank, each read from the
-# (rank, column) index.
-PREFIX_BY_RANK_SQL = """SELECT x.* FROM unnest(%(ranks)s) AS r(rank) CROSS JOIN LATERAL (
-    SELECT p.id AS pid, {tier} AS tier, {field} AS kind, {column}::text AS matched,
-           NULL::bigint AS vid, 0.5::real AS score
-      FROM {placename} p
-     WHERE p.rank = r.rank AND {column} LIKE {pattern}{filters}
-     ORDER BY {column} LIMIT %(k)s) x"""
-
-# Chinese: trigram similarity of the characters (``%``, threshold 0.3). Pinyin: word similarity
-# (``<%``, threshold 0.7 then 0.6), which tolerates a letter dropped or swapped inside a longer name
-# and is far more selective on the GIN index than plain similarity over common pinyin trigrams.
-FUZZY_SQL = """SELECT p.id, %(tier_fuzzy)s, %(field_fuzzy)s, {column}::text, NULL::bigint, {score}
-  FROM {placename} p WHERE {match}{filters}
- ORDER BY {score} DESC LIMIT %(k)s"""
-FUZZY_CHINESE = ("{column} %% %(q)s", "similarity({column}, %(q)s)")
-FUZZY_PINYIN = ("%(q)s <%% {column}", "word_similarity(%(q)s, {column})")
-
-
-def _exact(*, column: str, field: str, shape: FilterShape) -> sql.Composed:
-    return sql.compose(
-        EXACT_SQL,
-        field=sql.Placeholder(f"field_{field}"),
-        column=sql.Identifier("p", column),
-        filters=shape.where(),
-        placename=PlaceName,
-    )
-
-
-def _variants(*, column: str, shape: FilterShape) -> sql.Composed:
-    return sql.compose(
-        VARIANTS_SQL,
-        column=sql.Identifier("v", column),
-        filters=shape.where(validity="v"),
-        placename=PlaceName,
-        variant=PlaceNameVariant,
-    )
-
-
-def _prefix_by_rank(*, column: str, tier: str, field: str, pattern: str, shape: FilterShape) -> sql.Composed:
-    return sql.compose(
-        PREFIX_BY_RANK_SQL,
-        tier=sql.Placeholder(f"tier_{tier}"),
-        field=sql.Placeholder(f"field_{field}"),
-        column=sql.Identifier("p", column),
-        pattern=sql.Placeholder(pattern),
-        filters=shape.where(),
-        placename=PlaceName,
-    )
-
-
-def _candidates(*, chinese: bool, shape: FilterShape, homophones: bool) -> sql.Composed:
-    """Exact matches (name, 专名, a variant; or pinyin, initials, a variant's pinyin), then prefix
-    matches by rank; with ``homophones``, names whose pinyin starts with the query's pinyin."""
-    if chinese:
-        branches = [
-            _exact(column="name", field="name", shape=shape),
-            _exact(column="specific", field="specific", shape=shape),
-            _variants(column="name", shape=shape),
-            _prefix_by_rank(column="name", tier="prefix", field="name", pattern="qlike", shape=shape),
-        ]
-        if homophones:
-            branches.append(
-                _prefix_by_rank(column="pinyin_plain", tier="pinyin", field="pinyin", pattern="qplike", shape=shape)
-            )
-    else:
-        branches = [
-            _exact(column="pinyin_plain", field="pinyin", shape=shape),
-            _exact(column="initials", field="initials", shape=shape),
-            _variants(column="pinyin_plain", shape=shape),
-            _prefix_by_rank(column="pinyin_plain", tier="prefix", field="pinyin", pattern="qlike", shape=shape),
-            _prefix_by_rank(column="initials", tier="prefix", field="initials", pattern="qlike", shape=shape),
-        ]
-    return sql.SQL("\nUNION ALL\n").join(sql.compose("({branch})", branch=branch) for branch in branches)
-
-
-def _fuzzy(*, chinese: bool, shape: FilterShape) -> sql.Composed:
-    column = sql.Identifier("p", "name" if chinese else "pinyin_plain")
-    match, score = FUZZY_CHINESE if chinese else FUZZY_PINYIN
-    return sql.compose(
-        FUZZY_SQL,
-        column=column,
-        match=sql.compose(match, column=column),
-        score=sql.compose(score, column=column),
-        filters=shape.where(),
-        placename=PlaceName,
-    )
-
-
 # --- a place name's columns and its hierarchy -----------------------------------------------------
 
 # The place and the divisions above it: a1 its parent division, a2 and a3 further up; d the division
@@ -240,23 +44,6 @@ PLACE_JOINS = sql.compose(
 )
 ANCESTORS = ("a3", "a2", "a1")  # from the top down
 
-# Candidates ranked: each place once (by its best match), best tier first, then larger divisions,
-# closer score, shorter name; with the place's columns and the variant that matched, if any.
-RANKED_SQL = """
-WITH cand(pid, tier, kind, matched, vid, score) AS ({candidates}),
-best AS (SELECT DISTINCT ON (pid) * FROM cand ORDER BY pid, tier, score DESC, vid NULLS FIRST),
-top AS (
-    SELECT b.*, p.rank, p.name FROM best b JOIN {placename} p ON p.id = b.pid
-     ORDER BY b.tier, p.rank, b.score DESC, length(p.name), p.name, p.id LIMIT %(limit)s
-)
-SELECT {place_columns}, top.tier, top.kind AS field, top.matched, v.name AS variant_name,
-       v.kind AS variant_kind, v.valid_from AS variant_valid_from, v.valid_to AS variant_valid_to
-  FROM top JOIN {placename} p ON p.id = top.pid
-  {place_joins}
-  LEFT JOIN {variant} v ON v.id = top.vid
- ORDER BY top.tier, top.rank, top.score DESC, length(top.name), top.name, top.pid
-"""
-
 PLACES_SQL = "SELECT {place_columns} FROM {placename} p {place_joins} WHERE {where} ORDER BY p.rank, p.name"
 
 # The ``limit`` names nearest the point: %(candidates)s from the GiST index by KNN ``<->`` (planar,
@@ -272,7 +59,9 @@ NEARBY_SQL = """SELECT {place_columns}, p.distance_m
  ORDER BY p.distance_m, p.id"""
 
 
-def _place_query(template: str, **parts: sql.Composable) -> sql.Composed:
+def place_query(template: str, **parts: sql.Composable) -> sql.Composed:
+    """``template`` composed with the place's columns and joins (``{place_columns}``, ``{place_joins}``)
+    and the gazetteer's tables (``{placename}``, ``{variant}``)."""
     return sql.compose(
         template,
         place_columns=PLACE_COLUMNS,
@@ -283,7 +72,8 @@ def _place_query(template: str, **parts: sql.Composable) -> sql.Composed:
     )
 
 
-def _place(row: dict) -> dict:
+def place_answer(row: dict) -> dict:
+    """A place row (``PLACE_COLUMNS``) as the API gives it, with its hierarchy from the top down."""
     hierarchy = [
         {"code": row[f"{a}_code"], "name": row[f"{a}_name"], "level": row[f"{a}_level"]}
         for a in ANCESTORS
@@ -303,108 +93,10 @@ def _place(row: dict) -> dict:
     }
 
 
-def _matched(row: dict) -> dict:
-    variant = row["variant_kind"]
-    answer = {
-        "tier": TIERS[row["tier"]],
-        "field": row["field"],
-        "text": row["variant_name"] or row["matched"],
-        "former": variant == PlaceNameVariant.Kind.FORMER,
-    }
-    if variant:
-        valid_from, valid_to = row["variant_valid_from"], row["variant_valid_to"]
-        answer.update(
-            variant=variant,
-            valid_from=valid_from.isoformat() if valid_from else None,
-            valid_to=valid_to.isoformat() if valid_to else None,
-        )
-    return answer
-
-
-@functools.cache
-def _search_query(*, chinese: bool, homophones: bool, shape: FilterShape) -> sql.Composed:
-    """The ranked search over the exact, prefix and homophone candidates."""
-    return _place_query(RANKED_SQL, candidates=_candidates(chinese=chinese, shape=shape, homophones=homophones))
-
-
-@functools.cache
-def _fuzzy_query(*, chinese: bool, shape: FilterShape) -> sql.Composed:
-    """The ranked search over the fuzzy candidates."""
-    return _place_query(RANKED_SQL, candidates=_fuzzy(chinese=chinese, shape=shape))
-
-
-def _ranked(query: sql.Composable, params: dict, *, word_similarity: float | None = None) -> list[dict]:
-    settings = None if word_similarity is None else {"pg_trgm.word_similarity_threshold": str(word_similarity)}
-    return sql.rows(query, params, local_settings=settings)
-
-
-# --- the reads ------------------------------------------------------------------------------------
-
-
-def placename_search(
-    *, q: str, limit: int = 20, filters: SearchFilters | None = None, fuzzy: bool = True
-) -> list[dict]:
-    """Standard names matching ``q``, best first: exact (name, 专名, pinyin, initials, a former name
-    or alias) > prefix > same pinyin as the query (homophones: 沙平坝 -> 沙坪坝区) > fuzzy (trigram
-    similarity on the characters, word similarity on the pinyin); then larger divisions first. The
-    fuzzy pass runs only when the better tiers found nothing (``FUZZY_BELOW``): a near-miss is worth
-    its cost when the query found nothing else. Each answer carries ``matched``."""
-    filters = filters or SearchFilters()
-    text, chinese = query_normalise(q[: MAX_QUERY * 4])
-    if not text or len(text) > MAX_QUERY:
-        return []
-    qp = pinyin_plain(text) if chinese else text
-    params = {
-        **filters.values(),
-        **MATCH_LABELS,
-        "q": text,
-        "qlike": _like_prefix(text),
-        "qplike": _like_prefix(qp),
-        "ranks": RANKS,
-        "variant_kinds": SEARCHABLE_VARIANTS,
-        "variant_candidates": VARIANT_CANDIDATES,
-        "k": limit,
-        "limit": limit,
-    }
-    # Homophones from two characters on: one character's pinyin prefix matches too much.
-    homophones = chinese and len(text) >= 2 and bool(qp)
-    shape = filters.shape()
-    rows = _ranked(_search_query(chinese=chinese, homophones=homophones, shape=shape), params)
-    if fuzzy and len(rows) < FUZZY_BELOW and len(text) >= (2 if chinese else 3):
-        # The fuzzy tier ranks last: its names (not found already) fill the remaining places.
-        found = {row["id"] for row in rows}
-        fuzzy_query, fuzzy_params = _fuzzy_query(chinese=chinese, shape=shape), {**params, "limit": limit + len(rows)}
-        fuzzy_rows = []
-        for threshold in (() if chinese else WORD_SIMILARITY_STEPS) or (None,):
-            fuzzy_rows = _ranked(fuzzy_query, fuzzy_params, word_similarity=threshold)
-            if fuzzy_rows:
-                break
-        rows += [row for row in fuzzy_rows if row["id"] not in found][: limit - len(rows)]
-    return [{**_place(row), "matched": _matched(row)} for row in rows]
-
-
-def placename_autocomplete(*, q: str, limit: int = 10) -> list[dict]:
-    """Type-ahead: exact and prefix matches only (no fuzzy pass), with a label carrying the
-    district and township so that same names can be told apart."""
-    results = placename_search(q=q, limit=limit, fuzzy=False)
-    answer = []
-    for item in results:
-        above = [
-            h["name"] for h in item["hierarchy"] if h["level"] in ("district", "township") and h["name"] != item["name"]
-        ]
-        label = item["name"] + (f"（{' '.join(above)}）" if above else "")
-        if item["matched"]["former"]:
-            label += f" ← {item['matched']['text']}"
-        answer.append(
-            {"id": item["id"], "name": item["name"], "pinyin": item["pinyin"], "code": item["code"], "label": label}
-        )
-    return answer
-
-
 def _places_where(where: sql.Composable, params: dict) -> list[dict]:
     """The places meeting the condition ``where`` (on alias ``p``, its values in ``params``), larger
     divisions first, then by name."""
-    return [_place(row) for row in sql.rows(_place_query(PLACES_SQL, where=where), params)]
+    return [place_answer(row) for row in sql.rows(place_query(PLACES_SQL, where=where), params)]
 
 
 # What a place's detail adds to its columns, in this order, and what it shows of each variant.
@@ -441,8 +133,8 @@ def placename_nearby(*, lon: float, lat: float, limit: int = 10) -> list[dict]:
     (spheroid). Candidates come from the GiST index by KNN ``<->`` (planar, in degrees), a margin
     more than asked; the answer is ordered by the geodesic distance."""
     params = {"lon": lon, "lat": lat, "srid": WGS84, "limit": limit, "candidates": limit * 3 + 20}
-    rows = sql.rows(_place_query(NEARBY_SQL), params)
-    return [{**_place(row), "distance_m": round(row["distance_m"], 1)} for row in rows]
+    rows = sql.rows(place_query(NEARBY_SQL), params)
+    return [{**place_answer(row), "distance_m": round(row["distance_m"], 1)} for row in rows]
 
 
 SAME_NAME_OR_PINYIN = "{scope} AND (p.name = %(name)s OR p.pinyin_plain = %(plain)s)"
