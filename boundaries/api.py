@@ -64,6 +64,7 @@ from gis_portal.core.errors import InvalidParameter
 from gis_portal.core.formats import csv_response
 from gis_portal.core.region import division_code_pattern, division_code_validator
 from gis_portal.core.roles import user_is_staff_member
+from gis_portal.core.throttles import HeavyReadThrottle
 
 
 # A paginated GeoJSON FeatureCollection of ``base_queryset()``, its ``geometry`` rendered in SQL; where
@@ -332,6 +333,12 @@ CHANGE_CSV_FIELDS = [
 
 
 class DivisionChangeListView(APIView):
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        if self.request.query_params.get("export") == "csv":  # an export: throttled like every other
+            throttles.append(HeavyReadThrottle())
+        return throttles
+
     @extend_schema(
         summary="Division changes (区划调整) derived from the yearly lists, with their evidence",
         parameters=[DivisionChangeQuerySerializer],
@@ -575,6 +582,8 @@ class MergerImpactQuerySerializer(serializers.Serializer):
 
 
 class MergerImpactView(APIView):
+    throttle_classes = [HeavyReadThrottle]  # polygon unions and line roll-ups: seconds of database time
+
     @extend_schema(
         summary="The impact of merging townships, before anything is decided (no change is made)",
         parameters=[MergerImpactQuerySerializer],

@@ -5,6 +5,7 @@ look-ups of a district or cluster by code.
 Geometries are EPSG:4326; distances and lengths are geodesic metres (spheroid)."""
 
 import datetime
+import json
 import time
 
 from django.contrib.gis.db.models import GeometryField
@@ -777,3 +778,44 @@ def merger_impact(*, codes: list[str], today: datetime.date, unit: str | None = 
         "lines_joined": [joined[key] for key in sorted(joined)],
         "names_that_change": [{"code": u["code"], "name": u["name"]} for u in figures["units"]],
     }
+
+
+CHANGE_SHAPE_SIMPLIFY_M = 50
+
+
+def division_change_shapes(*, changes: list[dict]) -> dict:
+    """A GeoJSON FeatureCollection of the current polygons the changes (rows of
+    ``division_change_row``) concern, for their map: the unit after a change, or the unit before
+    it where nothing came after, as the polygon it lives on as today (simplified to about 50 m);
+    units without a polygon of their own are left out."""
+    wanted = {}
+    for row in changes:
+        code = row["after_code"] or row["before_code"]
+        wanted.setdefault(code, row)
+    versions = with_geojson(
+        DivisionVersion.objects.filter(code__in=wanted, geometry_from__geom__isnull=False).annotate(
+            shape=F("geometry_from__geom")
+        ),
+        "shape",
+        simplify_m=CHANGE_SHAPE_SIMPLIFY_M,
+    ).order_by("code", F("valid_from").desc(nulls_last=True))
+    features, seen = [], set()
+    for version in versions:
+        if version.code in seen:
+            continue
+        seen.add(version.code)
+        row = wanted[version.code]
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": json.loads(version.geojson),
+                "properties": {
+                    "code": version.code,
+                    "name": version.name,
+                    "type": row["type"],
+                    "type_display": row["type_display"],
+                    "is_synthetic": version.is_synthetic,
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}

@@ -11,6 +11,7 @@ from boundaries.selectors import (
     boundary_line_list,
     division_change_list,
     division_change_row,
+    division_change_shapes,
     division_change_steps,
     division_successors,
     division_timeline,
@@ -82,6 +83,7 @@ class DivisionChangesPageView(TemplateView):
         if district not in districts:
             district = ""
         groups: dict[str, list[dict]] = {}
+        shapes = {"type": "FeatureCollection", "features": []}
         if chosen is not None:
             changes = division_change_list(
                 since=chosen["changed_by"],
@@ -91,6 +93,8 @@ class DivisionChangesPageView(TemplateView):
             ).filter(changed_by=chosen["changed_by"])
             for change in changes:
                 groups.setdefault(change.district_code, []).append(division_change_row(change))
+            if level in (Division.Level.DISTRICT, Division.Level.TOWNSHIP):
+                shapes = division_change_shapes(changes=[row for rows in groups.values() for row in rows])
         context.update(
             steps=steps,
             step=chosen,
@@ -99,6 +103,7 @@ class DivisionChangesPageView(TemplateView):
             districts=sorted(districts.items()),
             groups=[(code, districts.get(code, code), rows) for code, rows in sorted(groups.items())],
             total=sum(len(rows) for rows in groups.values()),
+            shapes=shapes,
         )
         return context
 

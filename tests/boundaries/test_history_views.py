@@ -143,3 +143,20 @@ def test_map_date_control_is_kept_in_the_hash_and_dates_locate(page, portal_serv
     township = "#locate-result dd[data-level='township']"
     page.wait_for_function(f"() => document.querySelector(\"{township}\")?.innerText.includes('{XINSHENG_STREET}')")
     assert page.errors == []
+
+
+def test_changes_page_maps_the_units_it_lists(client):
+    page = client.get("/divisions/changes/", {"step": "2020-06-30", "district": "500110"})
+    shapes = page.context["shapes"]["features"]
+    assert {f["properties"]["code"] for f in shapes} == {"500110007", XINSHENG_STREET}
+    assert all(f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in shapes)
+    assert 'id="changes-shapes"' in page.content.decode()
+
+
+@pytest.mark.browser
+def test_changes_page_map_draws_in_the_browser(page, portal_server):
+    page.goto(portal_server + "/divisions/changes/?step=2021-10-31")
+    page.wait_for_selector("#changes-map[data-shapes]", timeout=30_000)
+    drawn = int(page.get_attribute("#changes-map", "data-shapes"))
+    assert drawn > 10 and page.locator("path.leaflet-interactive").count() == drawn
+    assert page.errors == []
