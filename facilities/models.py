@@ -172,3 +172,26 @@ class CoverageStandard(models.Model):
             "description": self.description,
             "source": self.source,
         }
+
+
+class NearestFacility(models.Model):
+    """Maintained, never edited: for each category with an active radius standard, each
+    village/community point's nearest open facility of the category and its geodesic distance
+    (metres on the WGS84 spheroid; ``facility`` and ``distance_m`` NULL when the category has no
+    open facility). Filled by one KNN pass and kept current by the services that create, move,
+    close and import facilities and change a standard (``facilities.services``); coverage of a
+    radius standard reads it (covered = ``distance_m`` within the point's radius).
+
+    ``point`` is the demand point the row was computed for: a row whose point no longer equals the
+    division's (a division moved by the boundaries' import) is ignored and computed live, as is a
+    demand point that has no row yet."""
+
+    category = models.CharField(max_length=32, choices=Facility.Category.choices)
+    demand = models.ForeignKey(Division, on_delete=models.CASCADE, related_name="+", db_index=False)
+    point = models.PointField(srid=4326)
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, null=True, related_name="+")
+    distance_m = models.FloatField(null=True)
+
+    class Meta:
+        verbose_name = _("nearest facility")
+        constraints = [models.UniqueConstraint(fields=["demand", "category"], name="one_nearest_per_demand_category")]

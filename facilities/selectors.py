@@ -15,7 +15,7 @@ from django.db.models.functions import Round
 
 from boundaries.models import Cluster, Division
 from boundaries.selectors import cluster_check, district_by_code
-from facilities.models import CoverageStandard, Facility
+from facilities.models import CoverageStandard, Facility, NearestFacility
 from facilities.siting import SitingProblem, sites_greedy, sites_mclp
 from gis_portal.core import sql
 from gis_portal.core.errors import InvalidData, InvalidParameter, NotFound
@@ -76,21 +76,40 @@ def coverage_standard_get(*, category: str, kind: str | None = None) -> Coverage
 
 # --- the demand units of a standard -------------------------------------------------------------
 
-# Radius rules: every village/community point of the rule's kinds, covered when an open facility of
-# the category lies within its radius (geodesic metres).
+# The nearest open facility of the category to a demand point ``{p}``: the 5 nearest by sphere
+# distance (geography KNN on the category's partial index), then the least spheroid distance among
+# them (ties: the lower id). Sphere and spheroid distances differ by well under 1%, so the spheroid's
+# nearest is among the sphere's five unless five facilities lie within that margin of each other.
+# ``{where}`` adds conditions (e.g. a gate that skips the search).
+NEAREST_ONE = """
+SELECT c.id AS facility_id, c.distance_m FROM (
+    SELECT f.id, ST_Distance(f.point::geography, {p}::geography) AS distance_m
+      FROM {facility} f
+     WHERE f.category = %(category)s AND f.status = %(open)s {where}
+     ORDER BY f.point::geography <-> {p}::geography LIMIT 5) c
+ ORDER BY c.distance_m, c.id LIMIT 1"""
+
+
+def nearest_one(p: str, where: str = "") -> sql.Composed:
+    return sql.compose(NEAREST_ONE, p=sql.SQL(p), where=sql.SQL(where), facility=Facility)
+
+
+# Radius rules: every village/community point of the rule's kinds, covered when its nearest open
+# facility of the category lies within its radius (geodesic metres). The nearest is read from the
+# maintained table (``NearestFacility``); a point without a current row there is searched live.
 RADIUS_UNITS = """
 units AS (
     SELECT d.id, d.code, d.name, d.kind, t.parent_id AS district_id, d.cluster_id, d.point AS geom,
            COALESCE(d.population, 0)::bigint AS population,
            COALESCE(d.elderly_population, 0)::bigint AS elderly,
            (CASE WHEN d.kind = 'community' THEN %(ru)s ELSE %(rr)s END)::float AS radius_m,
-           EXISTS (SELECT 1 FROM {facility} f
-                    WHERE f.category = %(category)s AND f.status = %(open)s
-                      AND ST_DWithin(f.point::geography, d.point::geography,
-                                     (CASE WHEN d.kind = 'community' THEN %(ru)s ELSE %(rr)s END)::float)
-           ) AS covered,
-           NULL::int AS facility_count, NULL::bigint AS beds, NULL::float AS beds_required
+           COALESCE(COALESCE(n.distance_m, live.distance_m)
+                    <= (CASE WHEN d.kind = 'community' THEN %(ru)s ELSE %(rr)s END)::float, false) AS covered,
+           NULL::int AS facility_count, NULL::bigint AS beds, NULL::float AS beds_required,
+           COALESCE(n.distance_m, live.distance_m) AS distance_m
       FROM {division} d JOIN {division} t ON t.id = d.parent_id
+      LEFT JOIN {nearest} n ON n.demand_id = d.id AND n.category = %(category)s AND n.point = d.point
+      LEFT JOIN LATERAL ({live}) live ON true
      WHERE d.level = 'village' AND d.point IS NOT NULL AND d.kind = ANY(%(kinds)s)
        AND (%(district_id)s::bigint IS NULL OR t.parent_id = %(district_id)s)
        AND (%(cluster)s::text IS NULL OR d.cluster_id = %(cluster)s)
@@ -112,7 +131,7 @@ units0 AS (
 ),
 units AS (
     SELECT id, code, name, kind, district_id, cluster_id, geom, population, elderly, radius_m,
-           {covered} AS covered, facility_count, beds, {required} AS beds_required
+           {covered} AS covered, facility_count, beds, {required} AS beds_required, NULL::float AS distance_m
       FROM units0
      WHERE (%(district_id)s::bigint IS NULL OR district_id = %(district_id)s)
        AND (%(cluster)s::text IS NULL OR cluster_id = %(cluster)s)
@@ -155,7 +174,8 @@ def _units(
     tables = {"division": Division, "facility": Facility}
     if standard.kind == CoverageStandard.Kind.RADIUS:
         params.update(kinds=coverage_demand_kinds(standard), ru=standard.radius_urban_m, rr=standard.radius_rural_m)
-        return sql.compose(RADIUS_UNITS, **tables), params
+        live = nearest_one("d.point", "AND n.id IS NULL")  # only for a point without a current row
+        return sql.compose(RADIUS_UNITS, nearest=NearestFacility, live=live, **tables), params
     if standard.level not in LEVELS:
         raise InvalidData(f"standard {standard.pk}: level {standard.level!r} is not district, township or village")
     facility_unit, district_of_unit, villages_under = LEVELS[standard.level]
@@ -300,20 +320,18 @@ def coverage_by_division(
 POINTS_SQL = """
 WITH {units}
 SELECT u.code, u.name, u.kind, dist.code AS district_code, dist.name AS district, u.cluster_id AS cluster,
-       u.population, u.elderly, near.distance_m, u.facility_count, u.beds, u.beds_required, u.radius_m,
+       u.population, u.elderly, COALESCE(u.distance_m, near.distance_m) AS distance_m, u.facility_count,
+       u.beds, u.beds_required, u.radius_m,
        ST_AsGeoJSON(u.geom, 6) AS geojson, count(*) OVER () AS total, u.covered
   FROM units u LEFT JOIN {division} dist ON dist.id = u.district_id
-  LEFT JOIN LATERAL (
-        SELECT ST_Distance(f.point::geography, u.geom::geography) AS distance_m FROM {facility} f
-         WHERE f.category = %(category)s AND f.status = %(open)s
-         ORDER BY f.point::geography <-> u.geom::geography LIMIT 1) near ON true
+  LEFT JOIN LATERAL ({near}) near ON true
  WHERE NOT (u.covered AND %(only_uncovered)s)
  ORDER BY u.covered, {order}, u.code
  LIMIT %(limit)s
 """
 WORST_FIRST = {
     CoverageStandard.Kind.CAPACITY: "(u.beds_required - u.beds) DESC",
-    CoverageStandard.Kind.RADIUS: "u.elderly DESC, near.distance_m DESC NULLS FIRST",
+    CoverageStandard.Kind.RADIUS: "u.elderly DESC, u.distance_m DESC NULLS FIRST",
     CoverageStandard.Kind.PRESENCE: "u.elderly DESC, near.distance_m DESC NULLS FIRST",
 }
 
@@ -349,8 +367,10 @@ def coverage_points(
     standard = coverage_standard_get(category=category, kind=kind)
     units, params = _units(standard, district_id=district_id_or_none(district_code), cluster=cluster_or_none(cluster))
     params.update(limit=limit, only_uncovered=only_uncovered)
+    # Radius units carry their nearest distance; divisions (presence, capacity) search it here.
+    near = nearest_one("u.geom", "AND u.radius_m IS NULL")
     query = sql.compose(
-        POINTS_SQL, units=units, order=sql.SQL(WORST_FIRST[standard.kind]), division=Division, facility=Facility
+        POINTS_SQL, units=units, near=near, order=sql.SQL(WORST_FIRST[standard.kind]), division=Division
     )
     found = sql.rows(query, params, local_settings=NO_JIT)
     features = []

@@ -20,7 +20,8 @@ from django.db import connection, transaction
 from psycopg2.extras import execute_values
 
 from boundaries.models import Division, DivisionPiece
-from facilities.models import Facility
+from facilities.models import CoverageStandard, Facility, NearestFacility
+from facilities.selectors import nearest_one
 from gis_portal.core import sql
 from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidData, InvalidParameter
@@ -69,25 +70,124 @@ def facilities_derive_divisions(*, facility_ids: list[int] | None = None) -> int
     return sql.execute(DERIVE_SQL, {"all": facility_ids is None, "ids": facility_ids or []})
 
 
+# --- the maintained nearest-facility table ---------------------------------------------------------
+
+# Rows for the demand points of a category that have none or whose point moved: one KNN pass.
+NEAREST_FILL_SQL = """
+INSERT INTO {nearest} (category, demand_id, point, facility_id, distance_m)
+SELECT %(category)s, d.id, d.point, near.facility_id, near.distance_m
+  FROM {division} d
+  LEFT JOIN LATERAL ({nearest_one}) near ON true
+ WHERE d.level = 'village' AND d.point IS NOT NULL
+   AND NOT EXISTS (SELECT 1 FROM {nearest} n
+                    WHERE n.demand_id = d.id AND n.category = %(category)s AND n.point = d.point)
+ON CONFLICT (demand_id, category) DO UPDATE
+   SET point = EXCLUDED.point, facility_id = EXCLUDED.facility_id, distance_m = EXCLUDED.distance_m
+"""
+
+# Rows that one of the given (new or moved, open) facilities is nearer to than their current
+# nearest (ties: the lower id, as a fresh search). A planar distance in degrees times 90,000 is
+# below the geodesic metres anywhere south of 35°N (a degree of longitude is at least 91 km
+# there), so it prunes the far rows before the spheroid distance is computed.
+NEAREST_CLOSER_SQL = """
+UPDATE {nearest} n SET facility_id = best.facility_id, distance_m = best.distance_m
+  FROM (SELECT n2.id AS row_id, c.id AS facility_id, c.distance_m
+          FROM {nearest} n2
+          CROSS JOIN LATERAL (
+                SELECT f.id, ST_Distance(f.point::geography, n2.point::geography) AS distance_m
+                  FROM {facility} f
+                 WHERE f.id = ANY(%(ids)s) AND f.category = %(category)s AND f.status = %(open)s
+                   AND (n2.distance_m IS NULL OR (f.point <-> n2.point) * 90000 <= n2.distance_m)
+                 ORDER BY 2, 1 LIMIT 1) c
+         WHERE n2.category = %(category)s) best
+ WHERE n.id = best.row_id
+   AND (n.distance_m IS NULL OR best.distance_m < n.distance_m
+        OR (best.distance_m = n.distance_m AND best.facility_id < n.facility_id))
+"""
+
+
+def coverage_tracked_categories() -> list[str]:
+    """The categories whose nearest facilities are kept: those with an active radius standard."""
+    return sorted(
+        set(
+            CoverageStandard.objects.filter(active=True, kind=CoverageStandard.Kind.RADIUS).values_list(
+                "category", flat=True
+            )
+        )
+    )
+
+
+def _nearest_fill(category: str) -> int:
+    query = sql.compose(
+        NEAREST_FILL_SQL, nearest=NearestFacility, division=Division, nearest_one=nearest_one("d.point")
+    )
+    return sql.execute(query, {"category": category, "open": OPEN})
+
+
+@transaction.atomic
+def coverage_nearest_rebuild() -> int:
+    """Compute the nearest-facility table from scratch: one KNN pass per tracked category.
+    Returns the rows written."""
+    NearestFacility.objects.all()._raw_delete(NearestFacility.objects.db)
+    written = sum(_nearest_fill(category) for category in coverage_tracked_categories())
+    sql.execute(sql.compose("ANALYZE {nearest}", nearest=NearestFacility))
+    logger.info("nearest-facility table rebuilt: %d rows", written)
+    return written
+
+
+def coverage_nearest_refresh(*, facility_ids: list[int]) -> None:
+    """Bring the nearest-facility table up to date after the given facilities were created,
+    moved, closed, re-categorised or deleted: rows that pointed at one of them are searched
+    again, rows that one of them (now open) is nearer to take it, and demand points without a
+    current row (new or moved divisions, a category that gained a radius standard) get one.
+    Rows of categories no longer tracked are dropped. Call it inside the writing transaction."""
+    tracked = coverage_tracked_categories()
+    NearestFacility.objects.exclude(category__in=tracked)._raw_delete(NearestFacility.objects.db)
+    NearestFacility.objects.filter(facility_id__in=facility_ids)._raw_delete(NearestFacility.objects.db)
+    closer = sql.compose(NEAREST_CLOSER_SQL, nearest=NearestFacility, facility=Facility)
+    for category in tracked:
+        if facility_ids:
+            sql.execute(closer, {"ids": facility_ids, "category": category, "open": OPEN})
+        _nearest_fill(category)
+
+
+@transaction.atomic
+def coverage_standard_save(*, standard: CoverageStandard) -> CoverageStandard:
+    """Save a coverage standard (the admin's path) and keep the nearest-facility table in step:
+    a category that gains an active radius standard is filled, one that loses it dropped."""
+    standard.save()
+    coverage_nearest_refresh(facility_ids=[])
+    return standard
+
+
 @transaction.atomic
 def facility_create(*, name: str, category: str, point: Point, **fields) -> Facility:
     """Create a facility and derive its divisions from its point."""
     facility = Facility.objects.create(name=name, category=category, point=point, **fields)
     facilities_derive_divisions(facility_ids=[facility.pk])
+    coverage_nearest_refresh(facility_ids=[facility.pk])
     facility.refresh_from_db(fields=["division", "district", "village"])
     return facility
 
 
 @transaction.atomic
 def facility_update(*, facility: Facility, **fields) -> Facility:
-    """Change a facility's fields; a new point derives its divisions again."""
+    """Change a facility's fields; a new point derives its divisions again, and a new point,
+    status or category updates the nearest-facility table."""
     for name, value in fields.items():
         setattr(facility, name, value)
     facility.save(update_fields=list(fields))
     if "point" in fields:
         facilities_derive_divisions(facility_ids=[facility.pk])
         facility.refresh_from_db(fields=["division", "district", "village"])
+    if {"point", "status", "category"} & set(fields):
+        coverage_nearest_refresh(facility_ids=[facility.pk])
     return facility
+
+
+def facility_close(*, facility: Facility) -> Facility:
+    """Close a facility: it no longer covers anything."""
+    return facility_update(facility=facility, status=Facility.Status.CLOSED)
 
 
 # --- import ---------------------------------------------------------------------------------------
@@ -281,6 +381,7 @@ def facilities_import(
         logger.info("facility import of %s refused: %d points outside Chongqing", path.name, len(problems))
         raise InvalidData.from_lines(path.name, problems, what="record")
     sql.execute(sql.compose("ANALYZE {facility}", facility=Facility))
+    coverage_nearest_refresh(facility_ids=ids)
     report.created = len(ids)
     for _, r in rows:
         report.by_category[r["category"]] = report.by_category.get(r["category"], 0) + 1
