@@ -26,7 +26,9 @@ GROUP_BYS = ("district", "cluster", "municipality")
 OPEN = Facility.Status.OPEN
 # The analysis queries' cost estimate (a correlated index probe per demand point) makes PostgreSQL
 # JIT-compile them, which costs more (0.2-0.8 s) than the queries themselves.
-NO_JIT = {"jit": "off"}
+# Nor do parallel workers pay here: starting them costs more than the few thousand rows they'd share.
+# A list of all the gaps sorts tens of thousands of rows: in memory, not on disk.
+NO_JIT = {"jit": "off", "max_parallel_workers_per_gather": "0", "work_mem": "32MB"}
 
 
 def facility_list() -> QuerySet[Facility]:
@@ -95,24 +97,20 @@ def nearest_one(p: str, where: str = "") -> sql.Composed:
 
 
 # Radius rules: every village/community point of the rule's kinds, covered when its nearest open
-# facility of the category lies within its radius (geodesic metres). The nearest is read from the
-# maintained table (``NearestFacility``); a point without a current row there is searched live.
+# facility of the category lies within its radius (geodesic metres), read from the maintained
+# table (``NearestFacility``; an edited radius applies at once, as the distance is stored).
 RADIUS_UNITS = """
 units AS (
-    SELECT d.id, d.code, d.name, d.kind, t.parent_id AS district_id, d.cluster_id, d.point AS geom,
-           COALESCE(d.population, 0)::bigint AS population,
-           COALESCE(d.elderly_population, 0)::bigint AS elderly,
-           (CASE WHEN d.kind = 'community' THEN %(ru)s ELSE %(rr)s END)::float AS radius_m,
-           COALESCE(COALESCE(n.distance_m, live.distance_m)
-                    <= (CASE WHEN d.kind = 'community' THEN %(ru)s ELSE %(rr)s END)::float, false) AS covered,
-           NULL::int AS facility_count, NULL::bigint AS beds, NULL::float AS beds_required,
-           COALESCE(n.distance_m, live.distance_m) AS distance_m
-      FROM {division} d JOIN {division} t ON t.id = d.parent_id
-      LEFT JOIN {nearest} n ON n.demand_id = d.id AND n.category = %(category)s AND n.point = d.point
-      LEFT JOIN LATERAL ({live}) live ON true
-     WHERE d.level = 'village' AND d.point IS NOT NULL AND d.kind = ANY(%(kinds)s)
-       AND (%(district_id)s::bigint IS NULL OR t.parent_id = %(district_id)s)
-       AND (%(cluster)s::text IS NULL OR d.cluster_id = %(cluster)s)
+    SELECT n.demand_id AS id, n.code, n.name, n.kind, n.district_id, n.cluster_id, n.point AS geom,
+           n.population, n.elderly,
+           (CASE WHEN n.kind = 'community' THEN %(ru)s ELSE %(rr)s END)::float AS radius_m,
+           COALESCE(n.distance_m <= (CASE WHEN n.kind = 'community' THEN %(ru)s ELSE %(rr)s END)::float, false)
+               AS covered,
+           NULL::int AS facility_count, NULL::bigint AS beds, NULL::float AS beds_required, n.distance_m
+      FROM {nearest} n
+     WHERE n.category = %(category)s AND n.kind = ANY(%(kinds)s)
+       AND (%(district_id)s::bigint IS NULL OR n.district_id = %(district_id)s)
+       AND (%(cluster)s::text IS NULL OR n.cluster_id = %(cluster)s)
 )"""
 
 # Presence and capacity rules: every division of the rule's level (and kinds), with its open
@@ -174,8 +172,7 @@ def _units(
     tables = {"division": Division, "facility": Facility}
     if standard.kind == CoverageStandard.Kind.RADIUS:
         params.update(kinds=coverage_demand_kinds(standard), ru=standard.radius_urban_m, rr=standard.radius_rural_m)
-        live = nearest_one("d.point", "AND n.id IS NULL")  # only for a point without a current row
-        return sql.compose(RADIUS_UNITS, nearest=NearestFacility, live=live, **tables), params
+        return sql.compose(RADIUS_UNITS, nearest=NearestFacility), params
     if standard.level not in LEVELS:
         raise InvalidData(f"standard {standard.pk}: level {standard.level!r} is not district, township or village")
     facility_unit, district_of_unit, villages_under = LEVELS[standard.level]
@@ -234,36 +231,48 @@ def _rule(standard: CoverageStandard) -> dict:
 
 # --- roll-ups -------------------------------------------------------------------------------------
 
-# Per roll-up: the groups (key, code, name, cluster, sort) and how a unit joins its group.
+# Per roll-up: the groups (key, code, name, cluster, sort), a unit's group key, and how the units'
+# sums (one row per key) join their group.
 GROUPS = {
     "district": (
         """SELECT g.id::text AS key, g.code, g.name, c.slug AS cluster, g.code AS sort
              FROM {division} g LEFT JOIN {cluster} c ON c.slug = g.cluster_id
             WHERE g.level = 'district' AND (%(district_id)s::bigint IS NULL OR g.id = %(district_id)s)""",
-        "u.district_id::text = g.key",
+        "u.district_id::text",
+        "per.key = g.key",
     ),
     "cluster": (
         "SELECT g.slug AS key, g.slug AS code, g.name, g.slug AS cluster, lpad(g.sort_order::text, 4, '0') AS sort"
         " FROM {cluster} g",
-        "u.cluster_id = g.key",
+        "u.cluster_id",
+        "per.key = g.key",
     ),
     "municipality": (
         "SELECT g.code AS key, g.code, g.name, NULL::text AS cluster, g.code AS sort"
         " FROM {division} g WHERE g.level = 'municipality'",
+        "''",
         "true",
     ),
 }
 
+# The units are summed per group key first (a few dozen rows), then joined to every group.
 ROLLUP_SQL = """
-WITH {units}, g AS ({groups})
-SELECT g.code, g.name, g.cluster, count(u.id) AS demand_points, count(u.id) FILTER (WHERE u.covered) AS covered,
-       COALESCE(sum(u.population), 0) AS population,
-       COALESCE(sum(u.population) FILTER (WHERE u.covered), 0) AS population_covered,
-       COALESCE(sum(u.elderly), 0) AS elderly_population,
-       COALESCE(sum(u.elderly) FILTER (WHERE u.covered), 0) AS elderly_covered,
-       sum(u.beds) AS beds, sum(u.beds_required) AS beds_required,
-       COALESCE(sum(u.facility_count), 0) AS facilities
-  FROM g LEFT JOIN units u ON {join}
+WITH {units}, g AS ({groups}),
+per AS (
+    SELECT {unit_key} AS key, count(u.id) AS demand_points, count(u.id) FILTER (WHERE u.covered) AS covered,
+           sum(u.population) AS population, sum(u.population) FILTER (WHERE u.covered) AS population_covered,
+           sum(u.elderly) AS elderly_population, sum(u.elderly) FILTER (WHERE u.covered) AS elderly_covered,
+           sum(u.beds) AS beds, sum(u.beds_required) AS beds_required, sum(u.facility_count) AS facilities
+      FROM units u GROUP BY 1
+)
+SELECT g.code, g.name, g.cluster, COALESCE(sum(per.demand_points), 0)::bigint AS demand_points,
+       COALESCE(sum(per.covered), 0)::bigint AS covered, COALESCE(sum(per.population), 0) AS population,
+       COALESCE(sum(per.population_covered), 0) AS population_covered,
+       COALESCE(sum(per.elderly_population), 0) AS elderly_population,
+       COALESCE(sum(per.elderly_covered), 0) AS elderly_covered,
+       sum(per.beds) AS beds, sum(per.beds_required) AS beds_required,
+       COALESCE(sum(per.facilities), 0) AS facilities
+  FROM g LEFT JOIN per ON {join}
  GROUP BY g.code, g.name, g.cluster, g.sort
  ORDER BY g.sort
 """
@@ -281,9 +290,13 @@ def coverage_by_division(
         raise InvalidParameter(f"group_by {group_by!r} is not one of {', '.join(GROUP_BYS)}")
     standard = coverage_standard_get(category=category, kind=kind)
     units, params = _units(standard, district_id=district_id_or_none(district_code))
-    groups, join = GROUPS[group_by]
+    groups, unit_key, join = GROUPS[group_by]
     query = sql.compose(
-        ROLLUP_SQL, units=units, groups=sql.compose(groups, division=Division, cluster=Cluster), join=sql.SQL(join)
+        ROLLUP_SQL,
+        units=units,
+        groups=sql.compose(groups, division=Division, cluster=Cluster),
+        unit_key=sql.SQL(unit_key),
+        join=sql.SQL(join),
     )
     label = coverage_rule_label(standard)
     results = []
@@ -321,8 +334,8 @@ POINTS_SQL = """
 WITH {units}
 SELECT u.code, u.name, u.kind, dist.code AS district_code, dist.name AS district, u.cluster_id AS cluster,
        u.population, u.elderly, COALESCE(u.distance_m, near.distance_m) AS distance_m, u.facility_count,
-       u.beds, u.beds_required, u.radius_m,
-       ST_AsGeoJSON(u.geom, 6) AS geojson, count(*) OVER () AS total, u.covered
+       u.beds, u.beds_required, u.radius_m, ST_X(u.geom) AS lon, ST_Y(u.geom) AS lat,
+       count(*) OVER () AS total, u.covered
   FROM units u LEFT JOIN {division} dist ON dist.id = u.district_id
   LEFT JOIN LATERAL ({near}) near ON true
  WHERE NOT (u.covered AND %(only_uncovered)s)
@@ -368,7 +381,10 @@ def coverage_points(
     units, params = _units(standard, district_id=district_id_or_none(district_code), cluster=cluster_or_none(cluster))
     params.update(limit=limit, only_uncovered=only_uncovered)
     # Radius units carry their nearest distance; divisions (presence, capacity) search it here.
-    near = nearest_one("u.geom", "AND u.radius_m IS NULL")
+    if standard.kind == CoverageStandard.Kind.RADIUS:
+        near = sql.SQL("SELECT NULL::float AS distance_m")
+    else:
+        near = nearest_one("u.geom")
     query = sql.compose(
         POINTS_SQL, units=units, near=near, order=sql.SQL(WORST_FIRST[standard.kind]), division=Division
     )
@@ -395,7 +411,8 @@ def coverage_points(
             props["facilities"] = r["facility_count"]
         else:
             props.update(beds=int(r["beds"]), beds_required=round(float(r["beds_required"]), 1))
-        features.append(geojson_feature(geometry=r["geojson"], properties=props))
+        point = {"type": "Point", "coordinates": [round(r["lon"], 6), round(r["lat"], 6)]}
+        features.append({"type": "Feature", "geometry": point, "properties": props})
     total_key = "total_uncovered" if only_uncovered else "total"
     return geojson_collection(
         features, category=category, rule=_rule(standard), **{total_key: found[0]["total"] if found else 0}

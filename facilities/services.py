@@ -72,17 +72,18 @@ def facilities_derive_divisions(*, facility_ids: list[int] | None = None) -> int
 
 # --- the maintained nearest-facility table ---------------------------------------------------------
 
-# Rows for the demand points of a category that have none or whose point moved: one KNN pass.
+# Rows for demand points of a category (all that have none, or the given divisions, replaced):
+# one KNN pass.
 NEAREST_FILL_SQL = """
-INSERT INTO {nearest} (category, demand_id, point, facility_id, distance_m)
-SELECT %(category)s, d.id, d.point, near.facility_id, near.distance_m
-  FROM {division} d
+INSERT INTO {nearest} (category, demand_id, code, name, kind, district_id, cluster_id, population, elderly,
+                       point, facility_id, distance_m)
+SELECT %(category)s, d.id, d.code, d.name, d.kind, t.parent_id, d.cluster_id, COALESCE(d.population, 0),
+       COALESCE(d.elderly_population, 0), d.point, near.facility_id, near.distance_m
+  FROM {division} d JOIN {division} t ON t.id = d.parent_id
   LEFT JOIN LATERAL ({nearest_one}) near ON true
  WHERE d.level = 'village' AND d.point IS NOT NULL
-   AND NOT EXISTS (SELECT 1 FROM {nearest} n
-                    WHERE n.demand_id = d.id AND n.category = %(category)s AND n.point = d.point)
-ON CONFLICT (demand_id, category) DO UPDATE
-   SET point = EXCLUDED.point, facility_id = EXCLUDED.facility_id, distance_m = EXCLUDED.distance_m
+   AND (%(division_ids)s::bigint[] IS NULL OR d.id = ANY(%(division_ids)s))
+   AND NOT EXISTS (SELECT 1 FROM {nearest} n WHERE n.demand_id = d.id AND n.category = %(category)s)
 """
 
 # Rows that one of the given (new or moved, open) facilities is nearer to than their current
@@ -117,17 +118,29 @@ def coverage_tracked_categories() -> list[str]:
     )
 
 
-def _nearest_fill(category: str) -> int:
+def _nearest_fill(category: str, division_ids: list[int] | None = None) -> int:
     query = sql.compose(
         NEAREST_FILL_SQL, nearest=NearestFacility, division=Division, nearest_one=nearest_one("d.point")
     )
-    return sql.execute(query, {"category": category, "open": OPEN})
+    return sql.execute(query, {"category": category, "open": OPEN, "division_ids": division_ids})
 
 
 @transaction.atomic
-def coverage_nearest_rebuild() -> int:
-    """Compute the nearest-facility table from scratch: one KNN pass per tracked category.
-    Returns the rows written."""
+def coverage_nearest_division_saved(*, sender, instance: Division, **_signal) -> None:
+    """A division saved one by one (the admin, a test's fixture; imports send
+    ``divisions_changed`` instead): its rows are computed again from its current point,
+    population and parents. The receiver of Division's ``post_save``: the boundaries cannot call
+    the facilities, so there is no service path."""
+    NearestFacility.objects.filter(demand_id=instance.pk)._raw_delete(NearestFacility.objects.db)
+    if instance.level == Division.Level.VILLAGE:
+        for category in coverage_tracked_categories():
+            _nearest_fill(category, division_ids=[instance.pk])
+
+
+@transaction.atomic
+def coverage_nearest_rebuild(**_signal) -> int:
+    """Compute the nearest-facility table from scratch: one KNN pass per tracked category (also
+    the receiver of ``boundaries.signals.divisions_changed``). Returns the rows written."""
     NearestFacility.objects.all()._raw_delete(NearestFacility.objects.db)
     written = sum(_nearest_fill(category) for category in coverage_tracked_categories())
     sql.execute(sql.compose("ANALYZE {nearest}", nearest=NearestFacility))
@@ -139,7 +152,7 @@ def coverage_nearest_refresh(*, facility_ids: list[int]) -> None:
     """Bring the nearest-facility table up to date after the given facilities were created,
     moved, closed, re-categorised or deleted: rows that pointed at one of them are searched
     again, rows that one of them (now open) is nearer to take it, and demand points without a
-    current row (new or moved divisions, a category that gained a radius standard) get one.
+    row (new divisions, a category that gained a radius standard) get one.
     Rows of categories no longer tracked are dropped. Call it inside the writing transaction."""
     tracked = coverage_tracked_categories()
     NearestFacility.objects.exclude(category__in=tracked)._raw_delete(NearestFacility.objects.db)
