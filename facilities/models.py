@@ -6,6 +6,7 @@ that township) are derived from its point in SQL (see ``facilities.services.faci
 and never typed in.
 """
 
+from django.conf import settings
 from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -203,3 +204,27 @@ class NearestFacility(models.Model):
         verbose_name = _("nearest facility")
         constraints = [models.UniqueConstraint(fields=["demand", "category"], name="one_nearest_per_demand_category")]
         indexes = [models.Index(fields=["category", "kind", "district_id"], name="nearest_category_kind_district")]
+
+
+class Scenario(models.Model):
+    """A planner's what-if, saved under a name: facilities to add (points with a category and beds)
+    and to close (ids) for one category's standard and an area (a district, a cluster or the
+    municipality). Only the definition is kept; its coverage is computed when it is opened, against
+    the data of that day. Listed for its owner; readable by every planner (shared by link)."""
+
+    name = models.CharField(_("name"), max_length=128)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="coverage_scenarios", verbose_name=_("owner")
+    )
+    category = models.CharField(_("category"), max_length=32, choices=Facility.Category.choices)
+    kind = models.CharField(_("kind"), max_length=16, choices=CoverageStandard.Kind.choices, blank=True)
+    district_code = models.CharField(_("district/county"), max_length=6, blank=True)
+    cluster = models.CharField(_("cluster"), max_length=32, blank=True)
+    added = models.JSONField(_("facilities added"), default=list)
+    closed = models.JSONField(_("facilities closed"), default=list)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("coverage scenario")
+        verbose_name_plural = _("coverage scenarios")

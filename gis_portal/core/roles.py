@@ -1,11 +1,13 @@
-"""Roles as groups: survey teams' members (surveyor), bureau staff who review (reviewer) and
-administrators. The public has no role and writes nothing. Groups and their permissions are
-(re)created after every migrate, so a new model's permissions reach the roles by themselves."""
+"""Roles as groups: survey teams' members (surveyor), bureau staff who review (reviewer), planners
+who try what-if coverage scenarios (planner) and administrators. The public has no role and writes
+nothing. Groups and their permissions are (re)created after every migrate, so a new model's
+permissions reach the roles by themselves."""
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
 
 SURVEYOR = "surveyor"
 REVIEWER = "reviewer"
+PLANNER = "planner"
 ADMINISTRATOR = "administrator"
 
 # Model permissions per role, as "app_label.codename"; missing ones (not migrated yet) are skipped.
@@ -18,6 +20,7 @@ ROLE_PERMISSIONS = {
         "boundaries.change_marker",
         "boundaries.view_inspection",
     ],
+    PLANNER: ["facilities.add_scenario", "facilities.view_scenario"],
 }
 ADMINISTRATOR_APPS = ["boundaries", "surveys", "placenames", "facilities"]
 

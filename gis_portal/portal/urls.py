@@ -44,6 +44,13 @@ api_v1 = [
     path("coverage/gaps", facilities_api.CoverageGapsView.as_view(), name="coverage-gaps"),
     path("coverage/points", facilities_api.CoveragePointsView.as_view(), name="coverage-points"),
     path("coverage/suggest", facilities_api.CoverageSuggestView.as_view(), name="coverage-suggest"),
+    path("coverage/scenario", facilities_api.CoverageScenarioView.as_view(), name="coverage-scenario"),
+    path("coverage/scenarios", facilities_api.ScenarioListView.as_view(), name="coverage-scenarios"),
+    path(
+        "coverage/scenarios/<int:scenario_id>",
+        facilities_api.ScenarioDetailView.as_view(),
+        name="coverage-scenario-detail",
+    ),
 ]
 
 urlpatterns = [
