@@ -28,7 +28,8 @@ import geopandas  # noqa: E402
 import numpy as np  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
-from facilities.models import CoverageStandard  # noqa: E402
+from facilities.models import CoverageStandard, NearestFacility  # noqa: E402
+from facilities.scenarios import coverage_scenario, scenario_check  # noqa: E402
 from facilities.selectors import coverage_by_division, coverage_demand_kinds, coverage_gaps  # noqa: E402
 from facilities.services import coverage_nearest_rebuild  # noqa: E402
 
@@ -127,6 +128,27 @@ def run(standard: CoverageStandard, *, label: str, repeat: int) -> dict:
     return {"points": points, "service": service_s, "geopandas": geopandas_s, "load": load_s, "gaps": gaps_s}
 
 
+def scenario(standard: CoverageStandard, *, repeat: int) -> float:
+    """A region scenario: stations at the 5 demand points farthest from one, and the station
+    nearest to most points closed; computed (today, scenario, change, gaps) and rolled back."""
+    far = NearestFacility.objects.filter(category=standard.category).order_by("-distance_m")[:5]
+    add = [{"lon": n.point.x, "lat": n.point.y, "category": standard.category} for n in far]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT facility_id FROM facilities_nearestfacility WHERE category = %s AND facility_id IS NOT NULL"
+            " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+            [standard.category],
+        )
+        close = [cursor.fetchone()[0]]
+    definition = scenario_check(category=standard.category, kind="radius", add=add, close=close)
+    seconds, result = timed(lambda: coverage_scenario(definition=definition), repeat=repeat)
+    print(
+        f"  scenario (region, 5 added, 1 closed): {seconds * 1000:8.1f} ms  covered "
+        f"{result['today']['covered']:,} -> {result['scenario']['covered']:,} ({result['change']['covered']:+d})"
+    )
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--category", default="elder_station")
@@ -139,6 +161,7 @@ def main() -> None:
     print(f"coverage benchmark: {args.category}, {standard.radius_urban_m} m / {standard.radius_rural_m} m, "
           f"{os.cpu_count()} CPUs, median of {args.repeat}")  # fmt: skip
     region = run(standard, label="region", repeat=args.repeat)
+    scenario_s = scenario(standard, repeat=args.repeat)
     with transaction.atomic():
         multiply_demand(standard, factor=args.factor)
         fill_start = time.perf_counter()
@@ -163,7 +186,7 @@ def main() -> None:
     print(
         f"coverage: region service/geopandas {region['service'] / region['geopandas']:.2f}, "
         f"{args.factor}x service/geopandas {bigger['service'] / bigger['geopandas']:.2f}, "
-        f"gaps {args.factor}x {bigger['gaps'] * 1000:.0f} ms"
+        f"gaps {args.factor}x {bigger['gaps'] * 1000:.0f} ms, scenario 5+1 {scenario_s * 1000:.0f} ms"
     )
 
 

@@ -92,15 +92,14 @@ SELECT %(category)s, d.id, d.code, d.name, d.kind, t.parent_id, d.cluster_id, CO
 # there), so it prunes the far rows before the spheroid distance is computed.
 NEAREST_CLOSER_SQL = """
 UPDATE {nearest} n SET facility_id = best.facility_id, distance_m = best.distance_m
-  FROM (SELECT n2.id AS row_id, c.id AS facility_id, c.distance_m
+  FROM (SELECT DISTINCT ON (n2.id) n2.id AS row_id, f.id AS facility_id,
+               ST_Distance(f.point::geography, n2.point::geography) AS distance_m
           FROM {nearest} n2
-          CROSS JOIN LATERAL (
-                SELECT f.id, ST_Distance(f.point::geography, n2.point::geography) AS distance_m
-                  FROM {facility} f
-                 WHERE f.id = ANY(%(ids)s) AND f.category = %(category)s AND f.status = %(open)s
-                   AND (n2.distance_m IS NULL OR (f.point <-> n2.point) * 90000 <= n2.distance_m)
-                 ORDER BY 2, 1 LIMIT 1) c
-         WHERE n2.category = %(category)s) best
+          JOIN (SELECT id, point FROM {facility}
+                 WHERE id = ANY(%(ids)s) AND category = %(category)s AND status = %(open)s) f
+            ON n2.distance_m IS NULL OR ST_DWithin(n2.point, f.point, n2.distance_m / 90000.0)
+         WHERE n2.category = %(category)s
+         ORDER BY n2.id, 3, 2) best
  WHERE n.id = best.row_id
    AND (n.distance_m IS NULL OR best.distance_m < n.distance_m
         OR (best.distance_m = n.distance_m AND best.facility_id < n.facility_id))
