@@ -162,9 +162,12 @@ FILE_UPLOAD_HANDLERS = [
 # the multipart envelope); every other path Django's form-data limit. A longer body is refused
 # before it is read (413). The reverse proxy should say the same (docs/DEPLOYMENT.md).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Batch locate (boundaries.locate_batch): a CSV (id, x, y) or GeoJSON of at most this many points.
+LOCATE_BATCH_LIMITS = {"max_bytes": 16 * 1024 * 1024, "max_points": 100_000}
 REQUEST_BODY_LIMITS = {
     "/api/v1/survey-uploads": SURVEY_UPLOAD_LIMITS["max_bytes"] + 65_536,
     "/surveys/": SURVEY_UPLOAD_LIMITS["max_bytes"] + 65_536,
+    "/api/v1/locate/batch": LOCATE_BATCH_LIMITS["max_bytes"] + 65_536,
 }
 # Database statements of a public request end after this (below gunicorn's 30 s worker timeout), a
 # signed-in request's after the longer one; either answers 503 with Retry-After.

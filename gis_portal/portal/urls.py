@@ -24,6 +24,7 @@ api_v1 = [
     ),
     path("auth/token", accounts_api.TokenView.as_view(), name="auth-token"),
     path("locate", boundaries_api.LocateView.as_view(), name="locate"),
+    path("locate/batch", boundaries_api.LocateBatchView.as_view(), name="locate-batch"),
     path("divisions", boundaries_api.DivisionListView.as_view(), name="division-list"),
     path("boundary-lines", boundaries_api.BoundaryLineListView.as_view(), name="boundary-line-list"),
     path("boundary-lines/<str:code>", boundaries_api.BoundaryLineDetailView.as_view(), name="boundary-line-detail"),
