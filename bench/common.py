@@ -42,8 +42,9 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(*, workers: int) -> Iterator[Callable[[str], tuple[bytes, float]]]:
-    """Serve the portal (this environment's DATABASE_URL) with gunicorn; yield ``get(path)`` that
-    returns the body and the seconds the request took, and stops the run on a non-2xx answer."""
+    """Serve the portal (this environment's DATABASE_URL) with gunicorn; yield ``get(path)`` (or
+    ``get(path, method="POST", body=..., headers=...)``) that returns the body and the seconds the
+    request took, and stops the run on a non-2xx answer."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -66,11 +67,11 @@ def gunicorn(*, workers: int) -> Iterator[Callable[[str], tuple[bytes, float]]]:
                 break
             except OSError:
                 time.sleep(0.1)
-        client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        client = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
-        def get(path: str) -> tuple[bytes, float]:
+        def get(path: str, *, method: str = "GET", body: bytes | None = None, headers: dict | None = None):
             start = time.perf_counter()
-            client.request("GET", path)
+            client.request(method, path, body=body, headers=headers or {})
             response = client.getresponse()
             body = response.read()
             elapsed = time.perf_counter() - start

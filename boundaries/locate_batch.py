@@ -55,24 +55,28 @@ def _read_csv(name: str, text: str) -> BatchInput:
     if missing:
         raise InvalidData(f"{name}: missing column(s) {', '.join(missing)} (x is the longitude, y the latitude)")
     ix, iy = columns.index("x"), columns.index("y")
-    rows, xs, ys, errors = [], [], [], []
+    rows = [row for row in reader if row]
+    _too_many(len(rows))
+    try:  # every row good: converted at C speed
+        xs = np.array([row[ix] for row in rows], dtype=float)
+        ys = np.array([row[iy] for row in rows], dtype=float)
+        if np.isfinite(xs).all() and np.isfinite(ys).all():
+            return BatchInput("csv", xs, ys, header=header, rows=rows)
+    except (ValueError, IndexError):
+        pass
+    # Some row is bad: read again, row by row, for the line numbers.
+    reader = csv.reader(io.StringIO(text))
+    next(reader)
+    errors = []
     for row in reader:
         if not row:
             continue
-        line = reader.line_num
         x = _number(row[ix]) if len(row) > ix else None
         y = _number(row[iy]) if len(row) > iy else None
         if x is None or y is None:
             raw_x, raw_y = (row[i] if len(row) > i else "" for i in (ix, iy))
-            errors.append(f"line {line}: x, y {raw_x!r}, {raw_y!r} are not numbers")
-            continue
-        rows.append(row)
-        xs.append(x)
-        ys.append(y)
-        _too_many(len(rows))
-    if errors:
-        raise InvalidData.from_lines(name, errors, what="row")
-    return BatchInput("csv", np.array(xs, dtype=float), np.array(ys, dtype=float), header=header, rows=rows)
+            errors.append(f"line {reader.line_num}: x, y {raw_x!r}, {raw_y!r} are not numbers")
+    raise InvalidData.from_lines(name, errors, what="row")
 
 
 def _read_geojson(name: str, text: str) -> BatchInput:
@@ -121,23 +125,50 @@ def locate_batch(*, batch: BatchInput, datum: str) -> list[tuple | None]:
     return division_locate_batch(lon=lon, lat=lat)
 
 
+def _suffixes(answers: list[tuple | None]) -> list[str]:
+    """Each row's added columns as CSV text, rendered once per distinct answer (most points share
+    their village with many others)."""
+    rendered: dict[tuple | None, str] = {}
+
+    def render(answer: tuple | None) -> str:
+        out = io.StringIO()
+        values = (
+            ["false", *("",) * len(LOCATE_BATCH_FIELDS)] if answer is None else ["true", *(v or "" for v in answer)]
+        )
+        csv.writer(out, lineterminator="").writerow(values)
+        return out.getvalue()
+
+    return [rendered[a] if a in rendered else rendered.setdefault(a, render(a)) for a in answers]
+
+
 def locate_batch_csv(batch: BatchInput, answers: list[tuple | None]) -> str:
     """The rows as read (CSV) or the features' id and coordinates (GeoJSON), with the divisions."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    blank = ("",) * len(LOCATE_BATCH_FIELDS)
+    writer = csv.writer(out, lineterminator="")
+    suffixes = _suffixes(answers)
     if batch.format == "csv":
         writer.writerow([*batch.header, *ADDED_FIELDS])
-        writer.writerows(
-            [*row, "false", *blank] if answer is None else [*row, "true", *(v or "" for v in answer)]
-            for row, answer in zip(batch.rows, answers, strict=True)
-        )
+        heads = batch.rows
     else:
         writer.writerow(["id", "x", "y", *ADDED_FIELDS])
-        for feature, x, y, answer in zip(batch.rows, batch.lon.tolist(), batch.lat.tolist(), answers, strict=True):
-            head = [feature.get("id", ""), repr(x), repr(y)]
-            writer.writerow([*head, "false", *blank] if answer is None else [*head, "true", *(v or "" for v in answer)])
-    return "\ufeff" + out.getvalue()  # the BOM: spreadsheet programs read the Chinese
+        heads = [
+            [feature.get("id", ""), repr(x), repr(y)]
+            for feature, x, y in zip(batch.rows, batch.lon.tolist(), batch.lat.tolist(), strict=True)
+        ]
+    lines = io.StringIO()
+    csv.writer(lines, lineterminator="\n").writerows(heads)
+    parts = lines.getvalue().split("\n")
+    if len(parts) == len(heads) + 1:  # no field spans lines: each row's text, then its suffix
+        body = "".join(f"\n{head},{suffix}" for head, suffix in zip(parts[:-1], suffixes, strict=True))
+    else:
+        rest = io.StringIO()
+        for head, suffix in zip(heads, suffixes, strict=True):
+            rest.write("\n")
+            writer_of_rest = csv.writer(rest, lineterminator="")
+            writer_of_rest.writerow(head)
+            rest.write("," + suffix)
+        body = rest.getvalue()
+    return "\ufeff" + out.getvalue() + body + "\n"  # the BOM: spreadsheet programs read the Chinese
 
 
 def locate_batch_geojson(batch: BatchInput, answers: list[tuple | None]) -> str:
