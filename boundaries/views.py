@@ -1,10 +1,12 @@
 """Pages of the boundary lines: the inspection dashboard and a line's page with its history."""
 
+from django.conf import settings
 from django.utils import timezone
 from django.views.generic import TemplateView
 
 from boundaries.models import BoundaryLine
 from boundaries.selectors import boundary_line_get, boundary_line_history, boundary_line_list, inspection_summary
+from gis_portal.core.geo import SOURCE_DATUMS
 from gis_portal.core.roles import user_is_staff_member
 
 # The overdue list shows the lines the bureau itself inspects; township lines are counted only.
@@ -44,4 +46,18 @@ class BoundaryLinePageView(TemplateView):
         line = boundary_line_get(code=kwargs["code"], today=timezone.localdate())
         internal = user_is_staff_member(self.request.user)
         context.update(line=line, history=boundary_line_history(line=line, internal=internal), internal=internal)
+        return context
+
+
+class LocateBatchPageView(TemplateView):
+    """The batch locate form: a CSV (id, x, y) or GeoJSON file and its stated datum, sent to
+    /api/v1/locate/batch; the located file comes back as a download, an error as text."""
+
+    template_name = "boundaries/locate_batch.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["datums"] = SOURCE_DATUMS
+        context["max_points"] = settings.LOCATE_BATCH_LIMITS["max_points"]
+        context["max_mb"] = settings.LOCATE_BATCH_LIMITS["max_bytes"] // (1024 * 1024)
         return context

@@ -59,6 +59,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("", views.MapView.as_view(), name="map"),
     path("inspections/", boundaries_views.InspectionDashboardView.as_view(), name="inspections"),
+    path("locate/batch/", boundaries_views.LocateBatchPageView.as_view(), name="locate-batch-page"),
     path("inspections/lines/<str:code>/", boundaries_views.BoundaryLinePageView.as_view(), name="inspection-line"),
     path("coverage/", facilities_views.CoverageDashboardView.as_view(), name="coverage-dashboard"),
     path("coverage/report", facilities_views.CoverageReportView.as_view(), name="coverage-report"),
