@@ -344,7 +344,7 @@ class CoverageScenarioView(APIView):
 class ScenarioListView(APIView):
     permission_classes = [IsAuthenticated, PlannerOnly]
 
-    @extend_schema(summary="Your saved scenarios", responses={200: dict})
+    @extend_schema(summary="Your saved scenarios", operation_id="coverage_scenarios_list", responses={200: dict})
     def get(self, request: Request) -> Response:
         return Response({"results": [_scenario_summary(s) for s in scenario_list(user=request.user)]})
 
@@ -367,6 +367,7 @@ class ScenarioDetailView(APIView):
 
     @extend_schema(
         summary="A saved scenario and its coverage computed on today's data (any planner)",
+        operation_id="coverage_scenarios_retrieve",
         responses={200: dict, 400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer},
     )
     def get(self, request: Request, scenario_id: int) -> Response:

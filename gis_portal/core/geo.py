@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import prcoords
 import shapely
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon
 from shapely.errors import GEOSException
@@ -17,8 +18,8 @@ SOURCE_DATUMS = ("WGS84", "CGCS2000", "GCJ-02")
 
 
 # GCJ-02 ("Mars coordinates"): the published forward offset (Krasovsky ellipsoid constants), and
-# its inverse by fixed-point iteration, vectorised over arrays. The iteration is the one prcoords'
-# ``gcj_wgs_bored`` runs point by point, to the same tolerance (well under a centimetre).
+# its inverse by fixed-point iteration, vectorised over arrays: the iteration prcoords'
+# ``gcj_wgs_bored`` runs point by point, agreeing with it within 3e-8 degrees (a few millimetres).
 _GCJ_A = 6378245.0
 _GCJ_EE = 0.00669342162296594323
 
@@ -55,9 +56,15 @@ def gcj02_to_wgs84(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def _gcj02_to_wgs84_coords(coords: np.ndarray) -> np.ndarray:
-    """Rectify an (n, 2) array of GCJ-02 lon/lat to WGS84 (``gcj02_to_wgs84``)."""
-    lon, lat = gcj02_to_wgs84(coords[:, 0], coords[:, 1])
-    return np.column_stack([lon, lat])
+    """Rectify an (n, 2) array of GCJ-02 lon/lat to WGS84 with prcoords' iterative inverse,
+    accurate to well under a metre (the forward offset is 100-700 m around Chongqing). Imports of
+    polygons keep this one, so a re-import reproduces the stored vertices bit for bit; many points
+    at once go through ``gcj02_to_wgs84`` (within 3e-8 degrees of it, 100 times faster)."""
+    out = np.empty_like(coords)
+    for i, (lon, lat) in enumerate(coords):
+        wgs = prcoords.gcj_wgs_bored(prcoords.Coords(lat, lon))
+        out[i] = (wgs.lon, wgs.lat)
+    return out
 
 
 def to_wgs84_arrays(lon: np.ndarray, lat: np.ndarray, *, datum: str) -> tuple[np.ndarray, np.ndarray]:
