@@ -333,8 +333,10 @@ def coverage_by_division(
 POINTS_SQL = """
 WITH {units}
 SELECT u.code, u.name, u.kind, dist.code AS district_code, dist.name AS district, u.cluster_id AS cluster,
-       u.population, u.elderly, COALESCE(u.distance_m, near.distance_m) AS distance_m, u.facility_count,
-       u.beds, u.beds_required, u.radius_m, ST_X(u.geom) AS lon, ST_Y(u.geom) AS lat,
+       u.population::bigint, u.elderly::bigint,
+       round(COALESCE(u.distance_m, near.distance_m)::numeric, 1)::float8 AS distance_m, u.facility_count,
+       u.beds::bigint, round(u.beds_required::numeric, 1)::float8 AS beds_required, u.radius_m,
+       round(ST_X(u.geom)::numeric, 6)::float8 AS lon, round(ST_Y(u.geom)::numeric, 6)::float8 AS lat,
        count(*) OVER () AS total, u.covered
   FROM units u LEFT JOIN {division} dist ON dist.id = u.district_id
   LEFT JOIN LATERAL ({near}) near ON true
@@ -389,30 +391,36 @@ def coverage_points(
         POINTS_SQL, units=units, near=near, order=sql.SQL(WORST_FIRST[standard.kind]), division=Division
     )
     found = sql.rows(query, params, local_settings=NO_JIT)
-    features = []
-    for rank, r in enumerate(found, start=1):
-        props = {
-            "rank": rank,
-            "code": r["code"],
-            "name": r["name"],
-            "kind": r["kind"],
-            "district_code": r["district_code"],
-            "district": r["district"],
-            "cluster": r["cluster"],
-            "population": int(r["population"]),
-            "elderly_population": int(r["elderly"]),
-            "nearest_facility_m": round(r["distance_m"], 1) if r["distance_m"] is not None else None,
-            "covered": r["covered"],
-            "is_synthetic": True,
+    # Numbers arrive rounded from SQL (distances 0.1 m, coordinates 1e-6 degrees, about 0.1 m): a
+    # list of every gap is tens of thousands of rows, so each row is built in one expression.
+    if standard.kind == CoverageStandard.Kind.RADIUS:
+        extra = ("radius_m", "radius_m")
+    elif standard.kind == CoverageStandard.Kind.PRESENCE:
+        extra = ("facilities", "facility_count")
+    else:
+        extra = None
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+            "properties": {
+                "rank": rank,
+                "code": r["code"],
+                "name": r["name"],
+                "kind": r["kind"],
+                "district_code": r["district_code"],
+                "district": r["district"],
+                "cluster": r["cluster"],
+                "population": r["population"],
+                "elderly_population": r["elderly"],
+                "nearest_facility_m": r["distance_m"],
+                "covered": r["covered"],
+                "is_synthetic": True,
+                **({extra[0]: r[extra[1]]} if extra else {"beds": r["beds"], "beds_required": r["beds_required"]}),
+            },
         }
-        if standard.kind == CoverageStandard.Kind.RADIUS:
-            props["radius_m"] = r["radius_m"]
-        elif standard.kind == CoverageStandard.Kind.PRESENCE:
-            props["facilities"] = r["facility_count"]
-        else:
-            props.update(beds=int(r["beds"]), beds_required=round(float(r["beds_required"]), 1))
-        point = {"type": "Point", "coordinates": [round(r["lon"], 6), round(r["lat"], 6)]}
-        features.append({"type": "Feature", "geometry": point, "properties": props})
+        for rank, r in enumerate(found, start=1)
+    ]
     total_key = "total_uncovered" if only_uncovered else "total"
     return geojson_collection(
         features, category=category, rule=_rule(standard), **{total_key: found[0]["total"] if found else 0}
