@@ -436,14 +436,29 @@ SELECT u.id, u.code, u.name, u.kind, u.population, u.elderly, ST_X(u.geom) AS lo
   FROM units u LEFT JOIN {division} dist ON dist.id = u.district_id
  WHERE NOT u.covered AND u.geom IS NOT NULL ORDER BY u.code
 """
-# Pairs (candidate a, demand b) within b's radius; a bounding-box test in degrees (generous: 1 degree
-# of longitude is at least 80 km here) prunes before the exact geodesic one.
+# Pairs (candidate c, demand d) with c within d's radius. Candidates are the places a site can go:
+# every community, village and township seat of the area (not only the uncovered points). A
+# bounding-box test in degrees (generous: 1 degree of longitude is at least 80 km here) prunes
+# before the exact geodesic one, on the divisions' point index.
 SUGGEST_PAIRS_SQL = """
 WITH d AS (SELECT id, point, CASE WHEN kind = 'community' THEN %(ru)s ELSE %(rr)s END::float AS r
              FROM {division} WHERE id = ANY(%(ids)s))
-SELECT a.id AS candidate, b.id AS demand FROM d a JOIN d b
-    ON a.point && ST_Expand(b.point, b.r / 80000.0)
-   AND ST_DWithin(a.point::geography, b.point::geography, b.r)
+SELECT c.id AS candidate, d.id AS demand
+  FROM d JOIN {division} c ON c.point && ST_Expand(d.point, d.r / 80000.0)
+                          AND ST_DWithin(c.point::geography, d.point::geography, d.r)
+ WHERE c.level IN ('village', 'township')
+   AND (%(cluster)s::text IS NULL OR c.cluster_id = %(cluster)s)
+   AND (%(district_id)s::bigint IS NULL
+        OR (c.level = 'township' AND c.parent_id = %(district_id)s)
+        OR (c.level = 'village' AND c.parent_id IN (SELECT id FROM {division} WHERE parent_id = %(district_id)s)))
+"""
+SUGGEST_CANDIDATES_SQL = """
+SELECT c.id, c.code, c.name, CASE WHEN c.level = 'township' THEN 'township_seat' ELSE c.kind END AS kind,
+       ST_X(c.point) AS lon, ST_Y(c.point) AS lat, dist.code AS district_code, dist.name AS district
+  FROM {division} c
+  LEFT JOIN {division} t ON t.id = c.parent_id AND c.level = 'village'
+  LEFT JOIN {division} dist ON dist.id = COALESCE(t.parent_id, c.parent_id)
+ WHERE c.id = ANY(%(ids)s) ORDER BY c.code
 """
 
 
@@ -456,9 +471,10 @@ def coverage_suggest(
     weight: str = "population",
 ) -> dict:
     """Up to ``k`` new sites that cover the most uncovered ``weight`` (population or elderly),
-    existing open facilities kept. Radius rules: candidates and demand are the uncovered demand
-    points (in the district, if given); a candidate covers a demand point within the point's
-    radius (geodesic metres, pairs found with ST_DWithin on geography); solved as an MCLP.
+    existing open facilities kept. Radius rules: demand is the uncovered demand points (of the
+    district or cluster, if given; else the municipality), candidates every community, village and
+    township seat of the same area (``at_kind``); a candidate covers a demand point within the
+    point's radius (geodesic metres, pairs found with ST_DWithin on geography); solved as an MCLP.
     Presence rules: each site serves one division, so the optimum is the k uncovered divisions
     with most weight, each at its representative point. Returns a GeoJSON FeatureCollection of
     the sites with what each newly covers (counted in order, without double counting)."""
@@ -475,15 +491,26 @@ def coverage_suggest(
             (p["candidate"], p["demand"])
             for p in sql.rows(
                 sql.compose(SUGGEST_PAIRS_SQL, division=Division),
-                {"ids": ids, "ru": standard.radius_urban_m, "rr": standard.radius_rural_m},
+                {
+                    "ids": ids,
+                    "ru": standard.radius_urban_m,
+                    "rr": standard.radius_rural_m,
+                    "district_id": params["district_id"],
+                    "cluster": params["cluster"],
+                },
             )
         ]
-    else:
+        places = sql.rows(
+            sql.compose(SUGGEST_CANDIDATES_SQL, division=Division), {"ids": sorted({c for c, _ in pairs})}
+        )
+    else:  # presence: a site serves its own division
         pairs = [(i, i) for i in ids]
+        places = demand
     index = {unit_id: i for i, unit_id in enumerate(ids)}
-    covers = np.zeros((len(ids), len(ids)), dtype=bool)
+    place_index = {place["id"]: i for i, place in enumerate(places)}
+    covers = np.zeros((len(places), len(ids)), dtype=bool)
     for a, b in pairs:
-        covers[index[a], index[b]] = True
+        covers[place_index[a], index[b]] = True
     weight_column = "population" if weight == "population" else "elderly"
     weights = np.array([row[weight_column] for row in demand], dtype=float)
     problem = SitingProblem(weights=weights, covers=covers)
@@ -493,7 +520,7 @@ def coverage_suggest(
     for rank, c in enumerate(chosen, start=1):
         new = covers[c] & ~covered
         covered |= covers[c]
-        row = demand[c]
+        row = places[c]
         newly = [demand[i] for i in np.flatnonzero(new)]
         features.append(
             geojson_feature(
@@ -502,6 +529,7 @@ def coverage_suggest(
                     "rank": rank,
                     "at_code": row["code"],
                     "at_name": row["name"],
+                    "at_kind": row["kind"],
                     "district_code": row["district_code"],
                     "district": row["district"],
                     "newly_covered_points": len(newly),

@@ -1,10 +1,12 @@
 """Suggested sites on the constructed district (the maths alone: tests/pure/test_siting.py)."""
 
 import pytest
+from django.contrib.gis.geos import Point
 
+from boundaries.models import Division
 from facilities.selectors import coverage_suggest
 from gis_portal.core.errors import InvalidParameter
-from tests.facilities.conftest import S
+from tests.facilities.conftest import S, offset
 
 pytestmark = pytest.mark.django_db
 
@@ -40,3 +42,24 @@ def test_suggest_on_a_real_district_is_no_worse_than_greedy():
 def test_capacity_rule_has_no_sites():
     with pytest.raises(InvalidParameter):
         coverage_suggest(category="elder_institution", k=3)
+
+
+def test_a_village_between_two_gaps_is_the_one_site_that_covers_both(scene):
+    """Candidates are every community, village and township seat, not only the uncovered points:
+    a village 900 m from two communities 1,800 m apart covers both (within 1,000 m), which no site
+    at either community does."""
+    b = (scene.b.point.x, scene.b.point.y)
+    lon, lat = offset(b, azimuth=90, metres=1800)
+    Division.objects.create(
+        code="509901001004", name="戊社区居民委员会", level="village", kind="community", parent=scene.street,
+        cluster_id="urban_core", point=Point(lon, lat, srid=4326), population=700, elderly_population=150,
+    )  # fmt: skip
+    lon, lat = offset(b, azimuth=90, metres=900)
+    Division.objects.create(
+        code="509901001005", name="己村村民委员会", level="village", kind="village", parent=scene.street,
+        cluster_id="urban_core", point=Point(lon, lat, srid=4326), population=50, elderly_population=10,
+    )  # fmt: skip
+    (site,) = coverage_suggest(category="elder_station", k=1, district_code="509901")["features"]
+    props = site["properties"]
+    assert (props["at_code"], props["at_kind"], props["newly_covered_points"]) == ("509901001005", "village", 2)
+    assert props["population_newly_covered"] == 2000 + 700
