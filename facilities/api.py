@@ -2,10 +2,12 @@
 /api/v1/coverage/suggest, each with a CSV export (``export=csv``); the planners' what-if
 /api/v1/coverage/scenario and their saved /api/v1/coverage/scenarios."""
 
+import json
 import math
 
 import django_filters
 from django.contrib.gis.geos import Polygon
+from django.http import StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
@@ -30,7 +32,7 @@ from facilities.selectors import (
     coverage_by_division,
     coverage_gaps,
     coverage_points,
-    coverage_suggest,
+    coverage_suggest_steps,
     facility_export_rows,
     facility_list,
 )
@@ -186,6 +188,9 @@ class CoverageSuggestQuerySerializer(serializers.Serializer):
     k = serializers.IntegerField(min_value=1, max_value=50, default=5)
     district = serializers.CharField(required=False, validators=[DISTRICT_CODE])
     weight = serializers.ChoiceField(choices=["population", "elderly"], default="population")
+    stream = serializers.BooleanField(
+        default=False, help_text="answer as NDJSON: progress lines as the work goes, the result last (for pages)"
+    )
 
 
 class CoverageView(ExportThrottled, APIView):
@@ -254,11 +259,16 @@ class CoverageSuggestView(APIView):
         responses={200: dict, 400: ErrorSerializer},
     )
     @heavy_request
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> Response | StreamingHttpResponse:
         q = query_validate(CoverageSuggestQuerySerializer, request)
-        return Response(
-            coverage_suggest(category=q["category"], k=q["k"], district_code=q.get("district"), weight=q["weight"])
-        )
+        steps = coverage_suggest_steps(
+            category=q["category"], k=q["k"], district_code=q.get("district"), weight=q["weight"]
+        )  # the arguments are checked here: a bad one answers 400 before anything is streamed
+        if q["stream"]:
+            lines = (json.dumps(step, ensure_ascii=False) + "\n" for step in steps)
+            return StreamingHttpResponse(lines, content_type="application/x-ndjson; charset=utf-8")
+        *_, done = steps
+        return Response(done["result"])
 
 
 # --- what-if scenarios (planners) -----------------------------------------------------------------

@@ -462,14 +462,14 @@ SELECT c.id, c.code, c.name, CASE WHEN c.level = 'township' THEN 'township_seat'
 """
 
 
-def coverage_suggest(
+def coverage_suggest_steps(
     *,
     category: str,
     k: int,
     district_code: str | None = None,
     cluster: str | None = None,
     weight: str = "population",
-) -> dict:
+) -> Iterator[dict]:
     """Up to ``k`` new sites that cover the most uncovered ``weight`` (population or elderly),
     existing open facilities kept. Radius rules: demand is the uncovered demand points (of the
     district or cluster, if given; else the municipality), candidates every community, village and
@@ -477,15 +477,32 @@ def coverage_suggest(
     point's radius (geodesic metres, pairs found with ST_DWithin on geography); solved as an MCLP.
     Presence rules: each site serves one division, so the optimum is the k uncovered divisions
     with most weight, each at its representative point. Returns a GeoJSON FeatureCollection of
-    the sites with what each newly covers (counted in order, without double counting)."""
+    the sites with what each newly covers (counted in order, without double counting).
+
+    The arguments are checked at once (a bad one raises here); the returned generator then works
+    in steps, yielding ``{"stage", "progress"}`` as it goes (for a page to show) and last
+    ``{"stage": "done", "progress": 1.0, "result": <the FeatureCollection>}``."""
     if weight not in ("population", "elderly"):
         raise InvalidParameter("weight must be population or elderly")
     standard = coverage_standard_get(category=category)
     if standard.kind == CoverageStandard.Kind.CAPACITY:
         raise InvalidParameter(f"{category} has a capacity rule: sites do not apply, add beds")
     units, params = _units(standard, district_id=district_id_or_none(district_code), cluster=cluster_or_none(cluster))
+    return _suggest_steps(standard, units=units, params=params, k=k, weight=weight)
+
+
+def coverage_suggest(**kwargs) -> dict:
+    """Suggested sites (see ``coverage_suggest_steps``): the result alone."""
+    *_, done = coverage_suggest_steps(**kwargs)
+    return done["result"]
+
+
+def _suggest_steps(standard: CoverageStandard, *, units, params: dict, k: int, weight: str) -> Iterator[dict]:
+    category = standard.category
+    yield {"stage": "demand", "progress": 0.05}
     demand = sql.rows(sql.compose(SUGGEST_DEMAND_SQL, units=units, division=Division), params, local_settings=NO_JIT)
     ids = [row["id"] for row in demand]
+    yield {"stage": "candidates", "progress": 0.2, "demand_points": len(ids)}
     if standard.kind == CoverageStandard.Kind.RADIUS and demand:
         pairs = [
             (p["candidate"], p["demand"])
@@ -514,6 +531,7 @@ def coverage_suggest(
     weight_column = "population" if weight == "population" else "elderly"
     weights = np.array([row[weight_column] for row in demand], dtype=float)
     problem = SitingProblem(weights=weights, covers=covers)
+    yield {"stage": "solving", "progress": 0.4, "demand_points": len(ids), "candidates": len(places)}
     chosen = sites_mclp(problem, k=k) if standard.kind == CoverageStandard.Kind.RADIUS else sites_greedy(problem, k=k)
     covered = np.zeros(len(ids), dtype=bool)
     features = []
@@ -538,7 +556,7 @@ def coverage_suggest(
                 },
             )
         )
-    return geojson_collection(
+    result = geojson_collection(
         features,
         category=category,
         k=k,
@@ -549,3 +567,4 @@ def coverage_suggest(
         uncovered_population=int(sum(row["population"] for row in demand)),
         population_newly_covered=int(sum(f["properties"]["population_newly_covered"] for f in features)),
     )
+    yield {"stage": "done", "progress": 1.0, "result": result}

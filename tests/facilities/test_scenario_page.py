@@ -15,6 +15,7 @@ PASSWORD = "hostile-pages-Pa55word"
 
 
 def _make_planner() -> None:
+    _remove_planner()  # a run stopped half-way may have left one
     roles_ensure()
     user = User.objects.create_user("pageplanner", password=PASSWORD)
     user.groups.add(Group.objects.get(name=PLANNER))

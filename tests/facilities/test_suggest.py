@@ -1,5 +1,7 @@
 """Suggested sites on the constructed district (the maths alone: tests/pure/test_siting.py)."""
 
+import json
+
 import pytest
 from django.contrib.gis.geos import Point
 
@@ -63,3 +65,16 @@ def test_a_village_between_two_gaps_is_the_one_site_that_covers_both(scene):
     props = site["properties"]
     assert (props["at_code"], props["at_kind"], props["newly_covered_points"]) == ("509901001005", "village", 2)
     assert props["population_newly_covered"] == 2000 + 700
+
+
+def test_the_api_streams_progress_then_the_result(scene, add_facility, api):
+    add_facility("elder_station", *S)
+    query = {"category": "elder_station", "district": "509901", "k": 3}
+    answer = api.get("/api/v1/coverage/suggest", query | {"stream": "true"})
+    assert answer.status_code == 200 and answer["Content-Type"].startswith("application/x-ndjson")
+    steps = [json.loads(line) for line in b"".join(answer.streaming_content).decode().splitlines()]
+    assert [s["stage"] for s in steps] == ["demand", "candidates", "solving", "done"]
+    assert [s["progress"] for s in steps] == sorted(s["progress"] for s in steps) and steps[-1]["progress"] == 1.0
+    assert steps[-1]["result"] == api.get("/api/v1/coverage/suggest", query).json()
+    refused = api.get("/api/v1/coverage/suggest", {"category": "elder_institution", "k": 3, "stream": "true"})
+    assert refused.status_code == 400 and "capacity" in refused.json()["error"]["message"]  # before any line

@@ -149,13 +149,39 @@
       });
     }
 
+    // Suggested sites, streamed: progress lines as the work goes (a municipal run takes seconds), the result last.
+    function suggestStream(url, onStep) {
+      return fetch(url).then(function (r) {
+        if (!r.ok) { return r.json().then(function (body) { throw new Error(body.error ? body.error.message : r.status); }); }
+        var reader = r.body.getReader(), decoder = new TextDecoder(), buffer = "", last = null;
+        function pump() {
+          return reader.read().then(function (chunk) {
+            buffer += decoder.decode(chunk.value || new Uint8Array(), { stream: !chunk.done });
+            var lines = buffer.split("\n");
+            buffer = lines.pop();
+            lines.forEach(function (line) { if (line) { last = JSON.parse(line); onStep(last); } });
+            if (chunk.done) { return last && last.result; }
+            return pump();
+          });
+        }
+        return pump();
+      });
+    }
     document.getElementById("suggest").addEventListener("click", function () {
       var category = select.value, k = document.getElementById("k").value;
       var summary = document.getElementById("site-summary"), list = document.getElementById("site-list");
+      var progress = document.getElementById("site-progress");
       summary.textContent = labels.loading;
+      progress.hidden = false;
+      progress.value = 0;
       fill(list, null);
+      list.removeAttribute("data-count");
       siteLayer.clearLayers();
-      getJSON(config.suggestUrl + "?category=" + category + "&k=" + encodeURIComponent(k)).then(function (result) {
+      suggestStream(config.suggestUrl + "?stream=1&category=" + category + "&k=" + encodeURIComponent(k), function (step) {
+        progress.value = step.progress;
+        if (labels["stage_" + step.stage]) { summary.textContent = labels["stage_" + step.stage]; }
+      }).then(function (result) {
+        progress.hidden = true;
         var items = result.features.map(function (f) {
           var p = f.properties, ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
           var text = labels.site + " " + p.at_name + " (" + p.district + "): " + labels.newly + " " +
@@ -169,7 +195,7 @@
         summary.textContent = items.length ? result.population_newly_covered.toLocaleString() + " " + labels.people + " " + labels.total
           : labels.nothing;
         list.setAttribute("data-count", items.length);
-      }).catch(function (error) { summary.textContent = labels.error + " " + error.message; });
+      }).catch(function (error) { progress.hidden = true; summary.textContent = labels.error + " " + error.message; });
     });
     select.addEventListener("change", load);
     document.getElementById("report-scope").addEventListener("change", function () { links(select.value); });
