@@ -127,10 +127,14 @@ def batch_csv(points) -> bytes:
 def bench_batch_http(body: bytes, *, workers: int, repeat: int) -> tuple[list[float], int]:
     boundary = uuid.uuid4().hex
     form = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"datum\"\r\n\r\nWGS84\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"points.csv\"\r\n"
-        "Content-Type: text/csv\r\n\r\n"
-    ).encode() + body + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="datum"\r\n\r\nWGS84\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="points.csv"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + body
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
     samples, rows = [], 0
     with gunicorn(workers=workers) as request:
