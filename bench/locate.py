@@ -149,6 +149,7 @@ def bench_batch_http(body: bytes, *, workers: int, repeat: int) -> tuple[list[fl
 def batch_baseline_frames():
     """The baseline's layers, loaded once before its clock starts: townships (polygons) with their
     district and cluster, and the villages (points)."""
+    warnings.filterwarnings("ignore", message="pandas only supports SQLAlchemy")  # a psycopg2 connection is fine
     townships = geopandas.GeoDataFrame.from_postgis(
         """SELECT t.code AS township_code, t.name AS township_name, d.code AS district_code, d.name AS district_name,
                   c.slug AS cluster_code, c.name AS cluster_name, t.id AS township_id, t.geom
