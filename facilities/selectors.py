@@ -341,7 +341,7 @@ SELECT u.code, u.name, u.kind, dist.code AS district_code, dist.name AS district
   FROM units u LEFT JOIN {division} dist ON dist.id = u.district_id
   LEFT JOIN LATERAL ({near}) near ON true
  WHERE NOT (u.covered AND %(only_uncovered)s)
- ORDER BY u.covered, {order}, u.code
+ ORDER BY {order}, u.code
  LIMIT %(limit)s
 """
 WORST_FIRST = {
@@ -388,7 +388,13 @@ def coverage_points(
     else:
         near = nearest_one("u.geom")
     query = sql.compose(
-        POINTS_SQL, units=units, near=near, order=sql.SQL(WORST_FIRST[standard.kind]), division=Division
+        POINTS_SQL,
+        units=units,
+        near=near,
+        # Gaps alone are all uncovered: ordered worst first only, which the nearest-facility
+        # table's index (category, kind, elderly, distance, code) hands over without a sort.
+        order=sql.SQL(WORST_FIRST[standard.kind] if only_uncovered else f"u.covered, {WORST_FIRST[standard.kind]}"),
+        division=Division,
     )
     found = sql.rows(query, params, local_settings=NO_JIT)
     # Numbers arrive rounded from SQL (distances 0.1 m, coordinates 1e-6 degrees, about 0.1 m): a
