@@ -203,18 +203,7 @@ class NearestFacility(models.Model):
     class Meta:
         verbose_name = _("nearest facility")
         constraints = [models.UniqueConstraint(fields=["demand", "category"], name="one_nearest_per_demand_category")]
-        indexes = [
-            models.Index(fields=["category", "kind", "district_id"], name="nearest_category_kind_district"),
-            # The gaps, worst first (most aged 60+, then farthest): read in index order, no sort.
-            models.Index(
-                "category",
-                "kind",
-                models.F("elderly").desc(),
-                models.F("distance_m").desc(nulls_first=True),
-                "code",
-                name="nearest_worst_first",
-            ),
-        ]
+        indexes = [models.Index(fields=["category", "kind", "district_id"], name="nearest_category_kind_district")]
 
 
 class Scenario(models.Model):

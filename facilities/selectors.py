@@ -391,8 +391,7 @@ def coverage_points(
         POINTS_SQL,
         units=units,
         near=near,
-        # Gaps alone are all uncovered: ordered worst first only, which the nearest-facility
-        # table's index (category, kind, elderly, distance, code) hands over without a sort.
+        # Gaps alone are all uncovered: ordered worst first only.
         order=sql.SQL(WORST_FIRST[standard.kind] if only_uncovered else f"u.covered, {WORST_FIRST[standard.kind]}"),
         division=Division,
     )
