@@ -127,13 +127,19 @@ def _nearest_fill(category: str, division_ids: list[int] | None = None) -> int:
 @transaction.atomic
 def coverage_nearest_division_saved(*, sender, instance: Division, **_signal) -> None:
     """A division saved one by one (the admin, a test's fixture; imports send
-    ``divisions_changed`` instead): its rows are computed again from its current point,
-    population and parents. The receiver of Division's ``post_save``: the boundaries cannot call
-    the facilities, so there is no service path."""
-    NearestFacility.objects.filter(demand_id=instance.pk)._raw_delete(NearestFacility.objects.db)
+    ``divisions_changed`` instead): a village's rows are computed again from its current point,
+    population and parents, a township's villages' rows too (their district is the township's).
+    The receiver of Division's ``post_save``: the boundaries cannot call the facilities, so there
+    is no service path."""
     if instance.level == Division.Level.VILLAGE:
-        for category in coverage_tracked_categories():
-            _nearest_fill(category, division_ids=[instance.pk])
+        demand_ids = [instance.pk]
+    elif instance.level == Division.Level.TOWNSHIP:  # its villages' district may have changed
+        demand_ids = list(Division.objects.filter(parent_id=instance.pk).values_list("id", flat=True))
+    else:
+        return
+    NearestFacility.objects.filter(demand_id__in=demand_ids)._raw_delete(NearestFacility.objects.db)
+    for category in coverage_tracked_categories():
+        _nearest_fill(category, division_ids=demand_ids)
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ from facilities.services import (
     facility_update,
 )
 from gis_portal.core import sql
+from tests.facilities.conftest import S
 
 pytestmark = pytest.mark.django_db
 
@@ -160,4 +161,19 @@ def test_a_division_saved_one_by_one_is_followed(scene, add_facility):
     scene.c.save()
     row = NearestFacility.objects.get(category=CATEGORY, demand_id=scene.c.id)
     assert row.distance_m == pytest.approx(110.8, abs=0.5) and row.population == 700
+    assert_consistent()
+
+
+def test_a_township_moved_to_another_district_takes_its_villages_rows(scene, add_facility):
+    add_facility("elder_station", *S)
+    other = Division.objects.create(
+        code="509902", name="测试二区", level="district", kind="district", parent=scene.district.parent,
+        cluster_id="urban_core",
+    )  # fmt: skip
+    scene.street.parent = other
+    scene.street.save()
+    rows = NearestFacility.objects.filter(category=CATEGORY, demand_id__in=[scene.a.id, scene.b.id, scene.c.id])
+    assert {r.district_id for r in rows} == {other.id}
+    (row,) = coverage_by_division(category=CATEGORY, group_by="district", district_code="509902")["results"]
+    assert (row["demand_points"], row["covered"]) == (3, 1)
     assert_consistent()
