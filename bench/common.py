@@ -43,8 +43,9 @@ def free_port() -> int:
 @contextmanager
 def gunicorn(*, workers: int, env: dict | None = None, log=None) -> Iterator[Callable[[str], tuple[bytes, float]]]:
     """Serve the portal (this environment's DATABASE_URL, or ``env``) with gunicorn; yield ``get(path)``
-    that returns the body and the seconds the request took, and stops the run on a non-2xx answer.
-    ``log``: a file for the server's log lines (one JSON line a request)."""
+    (or ``get(path, method="POST", body=..., headers=...)``) that returns the body and the seconds the
+    request took, and stops the run on a non-2xx answer. ``log``: a file for the server's log lines
+    (one JSON line a request)."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -67,11 +68,11 @@ def gunicorn(*, workers: int, env: dict | None = None, log=None) -> Iterator[Cal
                 break
             except OSError:
                 time.sleep(0.1)
-        client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        client = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
-        def get(path: str) -> tuple[bytes, float]:
+        def get(path: str, *, method: str = "GET", body: bytes | None = None, headers: dict | None = None):
             start = time.perf_counter()
-            client.request("GET", path)
+            client.request(method, path, body=body, headers=headers or {})
             response = client.getresponse()
             body = response.read()
             elapsed = time.perf_counter() - start

@@ -1,16 +1,16 @@
 """Benchmark of the whole region's radius coverage: every demand point of the category's radius
 standard against every open facility of the category, rolled up by district.
 
-  - service: ``facilities.services.coverage_by_division`` (one SQL query: ST_DWithin on geography,
-    the facilities' geography GiST index), and ``coverage_gaps`` over all uncovered points (KNN
-    nearest distance for each);
+  - service: ``facilities.selectors.coverage_by_division`` (one SQL query over the maintained
+    nearest-facility table, ``NearestFacility``), and ``coverage_gaps`` over all uncovered points;
   - baseline: geopandas in memory: both layers loaded once, projected to CGCS2000 3-degree
     Gauss-Krüger CM 108°E (EPSG:4545; scale error under 0.1% across Chongqing), then
     ``sjoin_nearest`` with the distance, covered = distance <= radius, grouped by district.
 
 Then the same with 10x the demand points: nine jittered copies of every demand point (within
 2 km, same township) in a temporary table that shadows ``boundaries_division`` for this
-connection only (pg_temp comes first in the search path); nothing is written to the database.
+connection only (pg_temp comes first in the search path), and the nearest-facility table filled
+for them (one KNN pass, timed) in the same transaction, rolled back: nothing is written.
 
 Run after `make run` has set up the database:  .venv/bin/python bench/coverage.py [--category elder_station]
 """
@@ -28,8 +28,10 @@ import geopandas  # noqa: E402
 import numpy as np  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
-from facilities.models import CoverageStandard  # noqa: E402
+from facilities.models import CoverageStandard, NearestFacility  # noqa: E402
+from facilities.scenarios import coverage_scenario, scenario_check  # noqa: E402
 from facilities.selectors import coverage_by_division, coverage_demand_kinds, coverage_gaps  # noqa: E402
+from facilities.services import coverage_nearest_rebuild  # noqa: E402
 
 METRIC_CRS = 4545
 
@@ -106,7 +108,7 @@ def run(standard: CoverageStandard, *, label: str, repeat: int) -> dict:
     service_s, rollup = timed(
         lambda: coverage_by_division(category=standard.category, group_by="district"), repeat=repeat
     )
-    gaps_s, gaps = timed(lambda: coverage_gaps(category=standard.category, limit=1_000_000), repeat=1)
+    gaps_s, gaps = timed(lambda: coverage_gaps(category=standard.category, limit=1_000_000), repeat=repeat)
     load_start = time.perf_counter()
     demand, facilities = load_frames(standard)
     load_s = time.perf_counter() - load_start
@@ -123,7 +125,28 @@ def run(standard: CoverageStandard, *, label: str, repeat: int) -> dict:
         f"    baseline geopandas sjoin_nearest, in memory:        {geopandas_s * 1000:8.1f} ms  "
         f"covered {int(table['covered'].sum()):,}  (+ {load_s * 1000:.0f} ms to read and build the frames)"
     )
-    return {"points": points, "service": service_s, "geopandas": geopandas_s, "load": load_s}
+    return {"points": points, "service": service_s, "geopandas": geopandas_s, "load": load_s, "gaps": gaps_s}
+
+
+def scenario(standard: CoverageStandard, *, repeat: int) -> float:
+    """A region scenario: stations at the 5 demand points farthest from one, and the station
+    nearest to most points closed; computed (today, scenario, change, gaps) and rolled back."""
+    far = NearestFacility.objects.filter(category=standard.category).order_by("-distance_m")[:5]
+    add = [{"lon": n.point.x, "lat": n.point.y, "category": standard.category} for n in far]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT facility_id FROM facilities_nearestfacility WHERE category = %s AND facility_id IS NOT NULL"
+            " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+            [standard.category],
+        )
+        close = [cursor.fetchone()[0]]
+    definition = scenario_check(category=standard.category, kind="radius", add=add, close=close)
+    seconds, result = timed(lambda: coverage_scenario(definition=definition), repeat=repeat)
+    print(
+        f"  scenario (region, 5 added, 1 closed): {seconds * 1000:8.1f} ms  covered "
+        f"{result['today']['covered']:,} -> {result['scenario']['covered']:,} ({result['change']['covered']:+d})"
+    )
+    return seconds
 
 
 def main() -> None:
@@ -138,12 +161,20 @@ def main() -> None:
     print(f"coverage benchmark: {args.category}, {standard.radius_urban_m} m / {standard.radius_rural_m} m, "
           f"{os.cpu_count()} CPUs, median of {args.repeat}")  # fmt: skip
     region = run(standard, label="region", repeat=args.repeat)
+    scenario_s = scenario(standard, repeat=args.repeat)
     with transaction.atomic():
         multiply_demand(standard, factor=args.factor)
+        fill_start = time.perf_counter()
+        rows = coverage_nearest_rebuild()
+        print(
+            f"  nearest-facility table filled for {args.factor}x: {rows:,} rows in "
+            f"{(time.perf_counter() - fill_start) * 1000:.0f} ms (one KNN pass; kept current by the services)"
+        )
         bigger = run(standard, label=f"{args.factor}x", repeat=args.repeat)
         transaction.set_rollback(True)
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS pg_temp.boundaries_division")
+        cursor.execute("VACUUM ANALYZE facilities_nearestfacility")  # the rolled-back rows' dead tuples
     growth = bigger["service"] / region["service"]
     ratio = bigger["points"] / region["points"]
     print(f"  service grows {growth:.1f}x for {ratio:.0f}x the points")
@@ -152,6 +183,11 @@ def main() -> None:
             f"  {name}: service / geopandas in memory = {r['service'] / r['geopandas']:.2f}; "
             f"service / geopandas incl. reading = {r['service'] / (r['geopandas'] + r['load']):.2f}"
         )
+    print(
+        f"coverage: region service/geopandas {region['service'] / region['geopandas']:.2f}, "
+        f"{args.factor}x service/geopandas {bigger['service'] / bigger['geopandas']:.2f}, "
+        f"gaps {args.factor}x {bigger['gaps'] * 1000:.0f} ms, scenario 5+1 {scenario_s * 1000:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

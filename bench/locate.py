@@ -11,19 +11,32 @@ Dated locate (``date=``, the divisions in force that day, through the history's 
 next to undated in the same server, alternating call by call; the goal is dated p95 at most 1.2x
 undated.
 
-Run after `make run` has set up the database:  .venv/bin/python bench/locate.py [--calls 1000]
+Then the batch: a CSV of 100,000 random points (id, x, y) through POST /api/v1/locate/batch end to
+end (upload, locate, the located CSV back), against a geopandas baseline in the same run that reads
+the same CSV and answers the same columns: ``sjoin`` with the township polygons (in memory, loaded
+before the clock starts), their districts and clusters joined, the nearest village (``sjoin_nearest``
+on all villages, in degrees as the service's order; kept when it is in the point's township, a
+shortcut in the baseline's favour), written back as CSV.
+
+Run after `make run` has set up the database:  .venv/bin/python bench/locate.py [--calls 1000] [--batch 100000]
 """
 
 import argparse
 import datetime
+import io
 import os
 import statistics
+import tempfile
 import time
+import uuid
+import warnings
 
 from common import django_setup, gunicorn, p95, percentiles
 
 django_setup()
 
+import geopandas  # noqa: E402
+import pandas  # noqa: E402
 import shapely  # noqa: E402
 
 from boundaries.models import Division  # noqa: E402
@@ -124,10 +137,82 @@ def bench_naive_stateless(points) -> list[float]:
     return samples
 
 
+def batch_csv(points) -> bytes:
+    return ("id,x,y\n" + "".join(f"p{i},{x:.7f},{y:.7f}\n" for i, (x, y) in enumerate(points))).encode()
+
+
+def bench_batch_http(body: bytes, *, workers: int, repeat: int) -> tuple[list[float], int]:
+    boundary = uuid.uuid4().hex
+    form = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="datum"\r\n\r\nWGS84\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="points.csv"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + body
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    samples, rows = [], 0
+    with gunicorn(workers=workers) as request:
+        request("/api/v1/locate?lon=106.5&lat=29.5")  # warm up
+        for _ in range(repeat):
+            answer, seconds = request("/api/v1/locate/batch", method="POST", body=form, headers=headers)
+            samples.append(seconds)
+            rows = answer.count(b"\n") - 1
+    return samples, rows
+
+
+def batch_baseline_frames():
+    """The baseline's layers, loaded once before its clock starts: townships (polygons) with their
+    district and cluster, and the villages (points)."""
+    warnings.filterwarnings("ignore", message="pandas only supports SQLAlchemy")  # a psycopg2 connection is fine
+    townships = geopandas.GeoDataFrame.from_postgis(
+        """SELECT t.code AS township_code, t.name AS township_name, d.code AS district_code, d.name AS district_name,
+                  c.slug AS cluster_code, c.name AS cluster_name, t.id AS township_id, t.geom
+             FROM boundaries_division t JOIN boundaries_division d ON d.id = t.parent_id
+             LEFT JOIN boundaries_cluster c ON c.slug = d.cluster_id WHERE t.level = 'township'""",
+        _engine(),
+        geom_col="geom",
+    )
+    villages = geopandas.GeoDataFrame.from_postgis(
+        "SELECT code AS village_code, name AS village_name, parent_id AS township_id, point"
+        " FROM boundaries_division WHERE level = 'village' AND point IS NOT NULL",
+        _engine(),
+        geom_col="point",
+    )
+    return townships, villages
+
+
+def _engine():
+    from django.db import connection
+
+    connection.ensure_connection()
+    return connection.connection
+
+
+def batch_baseline(path: str, townships, villages) -> int:
+    warnings.filterwarnings("ignore", message="Geometry is in a geographic CRS")  # degrees, as the service orders
+    frame = pandas.read_csv(path, dtype={"id": str})
+    points = geopandas.GeoDataFrame(frame, geometry=geopandas.points_from_xy(frame["x"], frame["y"]), crs=4326)
+    located = geopandas.sjoin(points, townships, how="left", predicate="within").drop(columns="index_right")
+    located = located[~located.index.duplicated()]
+    nearest = geopandas.sjoin_nearest(located[["township_id", "geometry"]], villages, how="left")
+    nearest = nearest[nearest["township_id_left"] == nearest["township_id_right"]]
+    nearest = nearest[~nearest.index.duplicated()]
+    located = located.join(nearest[["village_code", "village_name"]])
+    located["in_chongqing"] = located["township_code"].notna()
+    out = io.StringIO()
+    located.drop(columns=["geometry", "township_id"]).to_csv(out, index=False)
+    return len(located)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=100_000, help="points in the batch file (0: skip the batch)")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     if Division.objects.filter(level="district", geom__isnull=False).count() != 38:
         raise SystemExit("the database has no Chongqing data: run `make run` (or scripts/setup.sh run) first")
@@ -153,6 +238,24 @@ def main() -> None:
         f"  median ratios: stateless naive / selector = {statistics.median(stateless_samples) / selector:.0f}x; "
         f"in-memory naive / selector = {statistics.median(naive_samples) / selector:.2f}x"
     )
+    if args.batch:
+        body = batch_csv(random_points(args.batch))
+        http_s, rows = bench_batch_http(body, workers=args.workers, repeat=args.repeat)
+        townships, villages = batch_baseline_frames()
+        with tempfile.NamedTemporaryFile(suffix=".csv") as handle:
+            handle.write(body)
+            handle.flush()
+            baseline_s = []
+            for _ in range(args.repeat):
+                start = time.perf_counter()
+                baseline_rows = batch_baseline(handle.name, townships, villages)
+                baseline_s.append(time.perf_counter() - start)
+        service, baseline = statistics.median(http_s), statistics.median(baseline_s)
+        print(f"  batch: {args.batch:,} points ({len(body) / 1e6:.1f} MB CSV), median of {args.repeat}")
+        print(f"    HTTP POST /api/v1/locate/batch, end to end:     {service:6.2f} s  ({rows:,} rows back)")
+        print(f"    baseline geopandas sjoin (reads the same CSV):   {baseline:6.2f} s  ({baseline_rows:,} rows)")
+        ratio = service / baseline
+        print(f"batch locate: {args.batch:,} points via API {service:.2f} s, service/geopandas {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ import math
 import django_filters
 from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
+from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -16,11 +18,15 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import generics, serializers
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
+from boundaries.locate_batch import FORMATS as BATCH_FORMATS
+from boundaries.locate_batch import locate_batch, locate_batch_csv, locate_batch_geojson, locate_batch_read
 from boundaries.models import (
     BoundaryLine,
     Cluster,
@@ -62,9 +68,10 @@ from gis_portal.core.api import (
 from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidParameter
 from gis_portal.core.formats import csv_response
+from gis_portal.core.geo import SOURCE_DATUMS
 from gis_portal.core.region import division_code_pattern, division_code_validator
 from gis_portal.core.roles import user_is_staff_member
-from gis_portal.core.throttles import HeavyReadThrottle
+from gis_portal.core.throttles import HeavyReadThrottle, heavy_request
 
 
 # A paginated GeoJSON FeatureCollection of ``base_queryset()``, its ``geometry`` rendered in SQL; where
@@ -595,3 +602,45 @@ class MergerImpactView(APIView):
     def get(self, request: Request) -> Response:
         query = query_validate(MergerImpactQuerySerializer, request)
         return Response(merger_impact(codes=query["codes"], unit=query.get("unit"), today=timezone.localdate()))
+
+
+class LocateBatchSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="a .csv with id, x, y (x the longitude) or a .geojson of Points")
+    datum = serializers.ChoiceField(choices=SOURCE_DATUMS, help_text="the datum of x, y: stated, never guessed")
+    output = serializers.ChoiceField(choices=BATCH_FORMATS, required=False, help_text="default: the input's format")
+
+
+class LocateBatchView(APIView):
+    """Many points at once: an expensive public read (throttled per user or address, run in a
+    heavy-request slot); the body limit is checked before the body is read (413)."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [HeavyReadThrottle]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        summary="Locate every point of a CSV (id, x, y) or GeoJSON file (up to 100,000)",
+        description=(
+            "The same rows with in_chongqing and the municipality, cluster, district, township and "
+            "village/community codes and names added, as CSV or GeoJSON; rows outside Chongqing are kept "
+            "and marked. Bad rows answer 400 with their line numbers; an oversized file 413."
+        ),
+        request={"multipart/form-data": LocateBatchSerializer},
+        responses={200: bytes, 400: ErrorSerializer, 413: ErrorSerializer, 429: ErrorSerializer},
+    )
+    @heavy_request
+    def post(self, request: Request) -> HttpResponse:
+        form = LocateBatchSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        upload = form.validated_data["file"]
+        batch = locate_batch_read(name=upload.name, data=upload.read())
+        answers = locate_batch(batch=batch, datum=form.validated_data["datum"])
+        output = form.validated_data.get("output") or batch.format
+        stem = upload.name.rsplit(".", 1)[0][:60] or "points"
+        if output == "csv":
+            body, content_type = locate_batch_csv(batch, answers), "text/csv; charset=utf-8"
+        else:
+            body, content_type = locate_batch_geojson(batch, answers), "application/geo+json; charset=utf-8"
+        response = HttpResponse(body, content_type=content_type)
+        response["Content-Disposition"] = content_disposition_header(True, f"{stem}-located.{output}")
+        return response

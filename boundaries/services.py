@@ -14,6 +14,7 @@ from django.db import transaction
 
 from boundaries.models import Cluster, Division, DivisionPiece
 from boundaries.names import division_kind
+from boundaries.signals import divisions_changed
 from gis_portal.core import sql
 from gis_portal.core.errors import InvalidData
 from gis_portal.core.geo import read_geojson_features, to_geos_multipolygon, to_wgs84
@@ -271,6 +272,7 @@ def divisions_import(
     sql.execute(POLYGON_MEASURES_SQL)
     division_pieces_rebuild()
     logger.info("division import of %s: %s", divisions_csv, report)
+    divisions_changed.send(sender=Division)
     return report
 
 

@@ -23,6 +23,7 @@ from shapely.ops import polylabel
 
 from boundaries.models import Division
 from boundaries.services import division_pieces_rebuild
+from boundaries.signals import divisions_changed
 from gis_portal.core import sql
 from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidData
@@ -230,4 +231,5 @@ def divisions_generate_synthetic(*, seed: int) -> GenerationReport:
         elderly_population=int(elderly.sum()),
     )
     logger.info("generated divisions (seed %d): %s", seed, report)
+    divisions_changed.send(sender=Division)
     return report

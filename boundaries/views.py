@@ -1,6 +1,7 @@
 """Pages of the boundary lines (the inspection dashboard, a line's page with its history) and of the
 division history (each list's changes by district, a unit's page with its timeline)."""
 
+from django.conf import settings
 from django.utils import timezone
 from django.views.generic import TemplateView
 
@@ -20,6 +21,7 @@ from boundaries.selectors import (
     inspection_summary,
 )
 from gis_portal.core.errors import NotFound
+from gis_portal.core.geo import SOURCE_DATUMS
 from gis_portal.core.roles import user_is_staff_member
 
 # The overdue list shows the lines the bureau itself inspects; township lines are counted only.
@@ -125,4 +127,17 @@ class DivisionPageView(TemplateView):
             successors=division_successors(version=version),
             timeline=division_timeline(code=code),
         )
+
+
+class LocateBatchPageView(TemplateView):
+    """The batch locate form: a CSV (id, x, y) or GeoJSON file and its stated datum, sent to
+    /api/v1/locate/batch; the located file comes back as a download, an error as text."""
+
+    template_name = "boundaries/locate_batch.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["datums"] = SOURCE_DATUMS
+        context["max_points"] = settings.LOCATE_BATCH_LIMITS["max_points"]
+        context["max_mb"] = settings.LOCATE_BATCH_LIMITS["max_bytes"] // (1024 * 1024)
         return context

@@ -2,7 +2,7 @@ from django.contrib import admin
 from leaflet.admin import LeafletGeoAdmin
 
 from facilities.models import CoverageStandard, Facility
-from facilities.services import facilities_derive_divisions
+from facilities.services import coverage_nearest_refresh, coverage_standard_save, facilities_derive_divisions
 
 
 @admin.register(Facility)
@@ -20,6 +20,16 @@ class FacilityAdmin(LeafletGeoAdmin):
         super().save_model(request, obj, form, change)
         if not change or "point" in form.changed_data:
             facilities_derive_divisions(facility_ids=[obj.pk])
+        if not change or {"point", "status", "category"} & set(form.changed_data):
+            coverage_nearest_refresh(facility_ids=[obj.pk])
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)  # its nearest rows go with it (cascade) and are searched again
+        coverage_nearest_refresh(facility_ids=[])
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        coverage_nearest_refresh(facility_ids=[])
 
 
 @admin.register(CoverageStandard)
@@ -28,3 +38,14 @@ class CoverageStandardAdmin(admin.ModelAdmin):
                     "beds_per_1000_elderly", "active"]  # fmt: skip
     list_filter = ["kind", "active"]
     list_editable = ["active"]
+
+    def save_model(self, request, obj, form, change):
+        coverage_standard_save(standard=obj)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        coverage_nearest_refresh(facility_ids=[])
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        coverage_nearest_refresh(facility_ids=[])

@@ -1,28 +1,39 @@
 """API of the facilities: /api/v1/facilities, /api/v1/coverage, /api/v1/coverage/gaps and
-/api/v1/coverage/suggest, each with a CSV export (``export=csv``)."""
+/api/v1/coverage/suggest, each with a CSV export (``export=csv``); the planners' what-if
+/api/v1/coverage/scenario and their saved /api/v1/coverage/scenarios."""
 
 import json
 import math
 
 import django_filters
 from django.contrib.gis.geos import Polygon
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from facilities.models import CoverageStandard, Facility
+from facilities.models import CoverageStandard, Facility, Scenario
+from facilities.scenarios import (
+    coverage_scenario,
+    scenario_check,
+    scenario_definition,
+    scenario_get,
+    scenario_list,
+    scenario_save,
+)
 from facilities.selectors import (
     FACILITY_EXPORT_FIELDS,
     GROUP_BYS,
     coverage_by_division,
     coverage_gaps,
     coverage_points,
-    coverage_suggest,
+    coverage_suggest_steps,
     facility_export_rows,
     facility_features,
     facility_list,
@@ -37,6 +48,7 @@ from gis_portal.core.api import (
 )
 from gis_portal.core.formats import csv_response, feature_rows
 from gis_portal.core.region import division_code_validator
+from gis_portal.core.roles import PLANNER, user_has_role
 from gis_portal.core.throttles import HeavyReadThrottle, heavy_request, heavy_slot_if
 
 DISTRICT_CODE = division_code_validator("district")
@@ -205,6 +217,9 @@ class CoverageSuggestQuerySerializer(serializers.Serializer):
     k = serializers.IntegerField(min_value=1, max_value=50, default=5)
     district = serializers.CharField(required=False, validators=[DISTRICT_CODE])
     weight = serializers.ChoiceField(choices=["population", "elderly"], default="population")
+    stream = serializers.BooleanField(
+        default=False, help_text="answer as NDJSON: progress lines as the work goes, the result last (for pages)"
+    )
 
 
 class CoverageView(ExportThrottled, APIView):
@@ -288,8 +303,128 @@ class CoverageSuggestView(APIView):
         responses={200: dict, 400: ErrorSerializer, 404: ErrorSerializer},
     )
     @heavy_request
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> Response | StreamingHttpResponse:
         q = query_validate(CoverageSuggestQuerySerializer, request)
-        return Response(
-            coverage_suggest(category=q["category"], k=q["k"], district_code=q.get("district"), weight=q["weight"])
+        steps = coverage_suggest_steps(
+            category=q["category"], k=q["k"], district_code=q.get("district"), weight=q["weight"]
+        )  # the arguments are checked here: a bad one answers 400 before anything is streamed
+        if q["stream"]:
+            lines = (json.dumps(step, ensure_ascii=False) + "\n" for step in steps)
+            return StreamingHttpResponse(lines, content_type="application/x-ndjson; charset=utf-8")
+        *_, done = steps
+        return Response(done["result"])
+
+
+# --- what-if scenarios (planners) -----------------------------------------------------------------
+
+
+class ScenarioBodySerializer(serializers.Serializer):
+    """A scenario: the standard (category, kind) and area, facilities to add and ids to close. The
+    sites are checked by ``facilities.scenarios.scenario_check`` (a 400 names the bad one)."""
+
+    category = serializers.CharField(help_text="the category whose standard is measured")
+    kind = serializers.ChoiceField(choices=CoverageStandard.Kind.values, required=False)
+    district = serializers.CharField(required=False, validators=[DISTRICT_CODE])
+    cluster = serializers.SlugField(required=False)
+    add = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        default=list,
+        help_text="facilities to add: {lon, lat (WGS84), category, beds?, name?}",
+    )
+    close = serializers.ListField(child=serializers.JSONField(), required=False, default=list, help_text="facility ids")
+
+
+class ScenarioSaveSerializer(ScenarioBodySerializer):
+    name = serializers.CharField(max_length=128)
+
+
+def _definition(data: dict) -> dict:
+    return scenario_check(
+        category=data["category"],
+        kind=data.get("kind"),
+        district_code=data.get("district"),
+        cluster=data.get("cluster"),
+        add=data["add"],
+        close=data["close"],
+    )
+
+
+def _scenario_summary(scenario: Scenario) -> dict:
+    return {
+        "id": scenario.pk,
+        "name": scenario.name,
+        "owner": scenario.owner.get_username(),
+        "category": scenario.category,
+        "kind": scenario.kind or None,
+        "district": scenario.district_code or None,
+        "cluster": scenario.cluster or None,
+        "add": scenario.added,
+        "close": scenario.closed,
+        "created_at": scenario.created_at.isoformat(),
+        "url": reverse("coverage-dashboard") + f"?scenario={scenario.pk}",
+    }
+
+
+class PlannerOnly(BasePermission):
+    """Signed in with the planner role (or an administrator)."""
+
+    message = "only planners may use coverage scenarios"
+
+    def has_permission(self, request, view) -> bool:
+        return user_has_role(request.user, PLANNER)
+
+
+class CoverageScenarioView(APIView):
+    permission_classes = [IsAuthenticated, PlannerOnly]
+
+    @extend_schema(
+        summary="What if these facilities were added and those closed? (planners; writes nothing)",
+        description=(
+            "Coverage of one category's standard over an area (a district, a cluster or the municipality) "
+            "today and with the scenario, the change, the points newly covered and uncovered, the districts' "
+            "rows and the worst gaps. A point outside Chongqing, an unknown category or a closed id that does "
+            "not exist answers 400 naming it."
+        ),
+        request=ScenarioBodySerializer,
+        responses={200: dict, 400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        body = ScenarioBodySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return Response(coverage_scenario(definition=_definition(body.validated_data)))
+
+
+class ScenarioListView(APIView):
+    permission_classes = [IsAuthenticated, PlannerOnly]
+
+    @extend_schema(summary="Your saved scenarios", operation_id="coverage_scenarios_list", responses={200: dict})
+    def get(self, request: Request) -> Response:
+        return Response({"results": [_scenario_summary(s) for s in scenario_list(user=request.user)]})
+
+    @extend_schema(
+        summary="Save a scenario under a name (its link is readable by every planner)",
+        request=ScenarioSaveSerializer,
+        responses={201: dict, 400: ErrorSerializer, 403: ErrorSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        body = ScenarioSaveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        scenario = scenario_save(
+            user=request.user, name=body.validated_data["name"], definition=_definition(body.validated_data)
         )
+        return Response(_scenario_summary(scenario), status=201)
+
+
+class ScenarioDetailView(APIView):
+    permission_classes = [IsAuthenticated, PlannerOnly]
+
+    @extend_schema(
+        summary="A saved scenario and its coverage computed on today's data (any planner)",
+        operation_id="coverage_scenarios_retrieve",
+        responses={200: dict, 400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request: Request, scenario_id: int) -> Response:
+        scenario = scenario_get(user=request.user, scenario_id=scenario_id)
+        result = coverage_scenario(definition=scenario_definition(scenario))
+        return Response(_scenario_summary(scenario) | {"result": result})

@@ -5,3 +5,14 @@ from django.utils.translation import gettext_lazy as _
 class FacilitiesConfig(AppConfig):
     name = "facilities"
     verbose_name = _("Facilities and coverage")
+
+    def ready(self):
+        from django.db.models.signals import post_save
+
+        from boundaries.models import Division
+        from boundaries.signals import divisions_changed
+        from facilities.services import coverage_nearest_division_saved, coverage_nearest_rebuild
+
+        # The nearest-facility table follows the divisions (the boundaries cannot call the facilities).
+        divisions_changed.connect(coverage_nearest_rebuild, dispatch_uid="facilities_nearest_rebuild")
+        post_save.connect(coverage_nearest_division_saved, sender=Division, dispatch_uid="facilities_nearest_division")

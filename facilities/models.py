@@ -6,6 +6,7 @@ that township) are derived from its point in SQL (see ``facilities.services.faci
 and never typed in.
 """
 
+from django.conf import settings
 from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -173,3 +174,58 @@ class CoverageStandard(models.Model):
             "description": self.description,
             "source": self.source,
         }
+
+
+class NearestFacility(models.Model):
+    """Maintained, never edited: for each category with an active radius standard, each
+    village/community point's nearest open facility of the category and its geodesic distance
+    (metres on the WGS84 spheroid; ``facility`` and ``distance_m`` NULL when the category has no
+    open facility), with what a roll-up needs of the demand point (code, name, kind, district,
+    cluster, population, aged 60+, point) so that coverage reads this table alone. Filled by one KNN pass
+    and kept current by the services that create, move, close and import facilities and change a
+    standard (``facilities.services``), and when the divisions change (rebuilt on
+    ``boundaries.signals.divisions_changed`` after an import or generation; a division saved one
+    by one through the ORM, on ``post_save``). Coverage of a radius standard reads it: covered =
+    ``distance_m`` within the point's radius, so an edited radius needs no refresh."""
+
+    category = models.CharField(max_length=32, choices=Facility.Category.choices)
+    demand = models.ForeignKey(Division, on_delete=models.CASCADE, related_name="+", db_index=False)
+    code = models.CharField(max_length=12)
+    name = models.CharField(max_length=128)
+    kind = models.CharField(max_length=16)
+    district_id = models.BigIntegerField(null=True)
+    cluster_id = models.CharField(max_length=32, null=True)
+    population = models.BigIntegerField()
+    elderly = models.BigIntegerField()
+    point = models.PointField(srid=4326)
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, null=True, related_name="+")
+    distance_m = models.FloatField(null=True)
+
+    class Meta:
+        verbose_name = _("nearest facility")
+        constraints = [models.UniqueConstraint(fields=["demand", "category"], name="one_nearest_per_demand_category")]
+        indexes = [models.Index(fields=["category", "kind", "district_id"], name="nearest_category_kind_district")]
+
+
+class Scenario(models.Model):
+    """A planner's what-if, saved under a name: facilities to add (points with a category and beds)
+    and to close (ids) for one category's standard and an area (a district, a cluster or the
+    municipality). Only the definition is kept; its coverage is computed when it is opened, against
+    the data of that day. Listed for its owner; readable by every planner (shared by link)."""
+
+    name = models.CharField(_("name"), max_length=128)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="coverage_scenarios", verbose_name=_("owner")
+    )
+    category = models.CharField(_("category"), max_length=32, choices=Facility.Category.choices)
+    kind = models.CharField(_("kind"), max_length=16, choices=CoverageStandard.Kind.choices, blank=True)
+    district_code = models.CharField(_("district/county"), max_length=6, blank=True)
+    cluster = models.CharField(_("cluster"), max_length=32, blank=True)
+    added = models.JSONField(_("facilities added"), default=list)
+    closed = models.JSONField(_("facilities closed"), default=list)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("coverage scenario")
+        verbose_name_plural = _("coverage scenarios")

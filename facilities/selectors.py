@@ -15,7 +15,7 @@ from django.db.models.functions import Round
 
 from boundaries.models import Cluster, Division
 from boundaries.selectors import cluster_check, district_by_code
-from facilities.models import CoverageStandard, Facility
+from facilities.models import CoverageStandard, Facility, NearestFacility
 from facilities.siting import SitingProblem, sites_greedy, sites_mclp
 from gis_portal.core import sql
 from gis_portal.core.errors import InvalidData, InvalidParameter, NotFound
@@ -26,7 +26,9 @@ GROUP_BYS = ("district", "cluster", "municipality")
 OPEN = Facility.Status.OPEN
 # The analysis queries' cost estimate (a correlated index probe per demand point) makes PostgreSQL
 # JIT-compile them, which costs more (0.2-0.8 s) than the queries themselves.
-NO_JIT = {"jit": "off"}
+# Nor do parallel workers pay here: starting them costs more than the few thousand rows they'd share.
+# A list of all the gaps sorts tens of thousands of rows: in memory, not on disk.
+NO_JIT = {"jit": "off", "max_parallel_workers_per_gather": "0", "work_mem": "32MB"}
 
 
 def facility_list() -> QuerySet[Facility]:
@@ -107,24 +109,39 @@ def coverage_standard_get(*, category: str, kind: str | None = None) -> Coverage
 
 # --- the demand units of a standard -------------------------------------------------------------
 
-# Radius rules: every village/community point of the rule's kinds, covered when an open facility of
-# the category lies within its radius (geodesic metres).
+# The nearest open facility of the category to a demand point ``{p}``: the 5 nearest by sphere
+# distance (geography KNN on the category's partial index), then the least spheroid distance among
+# them (ties: the lower id). Sphere and spheroid distances differ by well under 1%, so the spheroid's
+# nearest is among the sphere's five unless five facilities lie within that margin of each other.
+# ``{where}`` adds conditions (e.g. a gate that skips the search).
+NEAREST_ONE = """
+SELECT c.id AS facility_id, c.distance_m FROM (
+    SELECT f.id, ST_Distance(f.point::geography, {p}::geography) AS distance_m
+      FROM {facility} f
+     WHERE f.category = %(category)s AND f.status = %(open)s {where}
+     ORDER BY f.point::geography <-> {p}::geography LIMIT 5) c
+ ORDER BY c.distance_m, c.id LIMIT 1"""
+
+
+def nearest_one(p: str, where: str = "") -> sql.Composed:
+    return sql.compose(NEAREST_ONE, p=sql.SQL(p), where=sql.SQL(where), facility=Facility)
+
+
+# Radius rules: every village/community point of the rule's kinds, covered when its nearest open
+# facility of the category lies within its radius (geodesic metres), read from the maintained
+# table (``NearestFacility``; an edited radius applies at once, as the distance is stored).
 RADIUS_UNITS = """
 units AS (
-    SELECT d.id, d.code, d.name, d.kind, t.parent_id AS district_id, d.cluster_id, d.point AS geom,
-           COALESCE(d.population, 0)::bigint AS population,
-           COALESCE(d.elderly_population, 0)::bigint AS elderly,
-           (CASE WHEN d.kind = 'community' THEN %(ru)s ELSE %(rr)s END)::float AS radius_m,
-           EXISTS (SELECT 1 FROM {facility} f
-                    WHERE f.category = %(category)s AND f.status = %(open)s
-                      AND ST_DWithin(f.point::geography, d.point::geography,
-                                     (CASE WHEN d.kind = 'community' THEN %(ru)s ELSE %(rr)s END)::float)
-           ) AS covered,
-           NULL::int AS facility_count, NULL::bigint AS beds, NULL::float AS beds_required
-      FROM {division} d JOIN {division} t ON t.id = d.parent_id
-     WHERE d.level = 'village' AND d.point IS NOT NULL AND d.kind = ANY(%(kinds)s)
-       AND (%(district_id)s::bigint IS NULL OR t.parent_id = %(district_id)s)
-       AND (%(cluster)s::text IS NULL OR d.cluster_id = %(cluster)s)
+    SELECT n.demand_id AS id, n.code, n.name, n.kind, n.district_id, n.cluster_id, n.point AS geom,
+           n.population, n.elderly,
+           (CASE WHEN n.kind = 'community' THEN %(ru)s ELSE %(rr)s END)::float AS radius_m,
+           COALESCE(n.distance_m <= (CASE WHEN n.kind = 'community' THEN %(ru)s ELSE %(rr)s END)::float, false)
+               AS covered,
+           NULL::int AS facility_count, NULL::bigint AS beds, NULL::float AS beds_required, n.distance_m
+      FROM {nearest} n
+     WHERE n.category = %(category)s AND n.kind = ANY(%(kinds)s)
+       AND (%(district_id)s::bigint IS NULL OR n.district_id = %(district_id)s)
+       AND (%(cluster)s::text IS NULL OR n.cluster_id = %(cluster)s)
 )"""
 
 # Presence and capacity rules: every division of the rule's level (and kinds), with its open
@@ -143,7 +160,7 @@ units0 AS (
 ),
 units AS (
     SELECT id, code, name, kind, district_id, cluster_id, geom, population, elderly, radius_m,
-           {covered} AS covered, facility_count, beds, {required} AS beds_required
+           {covered} AS covered, facility_count, beds, {required} AS beds_required, NULL::float AS distance_m
       FROM units0
      WHERE (%(district_id)s::bigint IS NULL OR district_id = %(district_id)s)
        AND (%(cluster)s::text IS NULL OR cluster_id = %(cluster)s)
@@ -186,7 +203,7 @@ def _units(
     tables = {"division": Division, "facility": Facility}
     if standard.kind == CoverageStandard.Kind.RADIUS:
         params.update(kinds=coverage_demand_kinds(standard), ru=standard.radius_urban_m, rr=standard.radius_rural_m)
-        return sql.compose(RADIUS_UNITS, **tables), params
+        return sql.compose(RADIUS_UNITS, nearest=NearestFacility), params
     if standard.level not in LEVELS:
         raise InvalidData(f"standard {standard.pk}: level {standard.level!r} is not district, township or village")
     facility_unit, district_of_unit, villages_under = LEVELS[standard.level]
@@ -245,36 +262,48 @@ def _rule(standard: CoverageStandard) -> dict:
 
 # --- roll-ups -------------------------------------------------------------------------------------
 
-# Per roll-up: the groups (key, code, name, cluster, sort) and how a unit joins its group.
+# Per roll-up: the groups (key, code, name, cluster, sort), a unit's group key, and how the units'
+# sums (one row per key) join their group.
 GROUPS = {
     "district": (
         """SELECT g.id::text AS key, g.code, g.name, c.slug AS cluster, g.code AS sort
              FROM {division} g LEFT JOIN {cluster} c ON c.slug = g.cluster_id
             WHERE g.level = 'district' AND (%(district_id)s::bigint IS NULL OR g.id = %(district_id)s)""",
-        "u.district_id::text = g.key",
+        "u.district_id::text",
+        "per.key = g.key",
     ),
     "cluster": (
         "SELECT g.slug AS key, g.slug AS code, g.name, g.slug AS cluster, lpad(g.sort_order::text, 4, '0') AS sort"
         " FROM {cluster} g",
-        "u.cluster_id = g.key",
+        "u.cluster_id",
+        "per.key = g.key",
     ),
     "municipality": (
         "SELECT g.code AS key, g.code, g.name, NULL::text AS cluster, g.code AS sort"
         " FROM {division} g WHERE g.level = 'municipality'",
+        "''",
         "true",
     ),
 }
 
+# The units are summed per group key first (a few dozen rows), then joined to every group.
 ROLLUP_SQL = """
-WITH {units}, g AS ({groups})
-SELECT g.code, g.name, g.cluster, count(u.id) AS demand_points, count(u.id) FILTER (WHERE u.covered) AS covered,
-       COALESCE(sum(u.population), 0) AS population,
-       COALESCE(sum(u.population) FILTER (WHERE u.covered), 0) AS population_covered,
-       COALESCE(sum(u.elderly), 0) AS elderly_population,
-       COALESCE(sum(u.elderly) FILTER (WHERE u.covered), 0) AS elderly_covered,
-       sum(u.beds) AS beds, sum(u.beds_required) AS beds_required,
-       COALESCE(sum(u.facility_count), 0) AS facilities
-  FROM g LEFT JOIN units u ON {join}
+WITH {units}, g AS ({groups}),
+per AS (
+    SELECT {unit_key} AS key, count(u.id) AS demand_points, count(u.id) FILTER (WHERE u.covered) AS covered,
+           sum(u.population) AS population, sum(u.population) FILTER (WHERE u.covered) AS population_covered,
+           sum(u.elderly) AS elderly_population, sum(u.elderly) FILTER (WHERE u.covered) AS elderly_covered,
+           sum(u.beds) AS beds, sum(u.beds_required) AS beds_required, sum(u.facility_count) AS facilities
+      FROM units u GROUP BY 1
+)
+SELECT g.code, g.name, g.cluster, COALESCE(sum(per.demand_points), 0)::bigint AS demand_points,
+       COALESCE(sum(per.covered), 0)::bigint AS covered, COALESCE(sum(per.population), 0) AS population,
+       COALESCE(sum(per.population_covered), 0) AS population_covered,
+       COALESCE(sum(per.elderly_population), 0) AS elderly_population,
+       COALESCE(sum(per.elderly_covered), 0) AS elderly_covered,
+       sum(per.beds) AS beds, sum(per.beds_required) AS beds_required,
+       COALESCE(sum(per.facilities), 0) AS facilities
+  FROM g LEFT JOIN per ON {join}
  GROUP BY g.code, g.name, g.cluster, g.sort
  ORDER BY g.sort
 """
@@ -292,9 +321,13 @@ def coverage_by_division(
         raise InvalidParameter(f"group_by {group_by!r} is not one of {', '.join(GROUP_BYS)}")
     standard = coverage_standard_get(category=category, kind=kind)
     units, params = _units(standard, district_id=district_id_or_none(district_code))
-    groups, join = GROUPS[group_by]
+    groups, unit_key, join = GROUPS[group_by]
     query = sql.compose(
-        ROLLUP_SQL, units=units, groups=sql.compose(groups, division=Division, cluster=Cluster), join=sql.SQL(join)
+        ROLLUP_SQL,
+        units=units,
+        groups=sql.compose(groups, division=Division, cluster=Cluster),
+        unit_key=sql.SQL(unit_key),
+        join=sql.SQL(join),
     )
     label = coverage_rule_label(standard)
     results = []
@@ -331,20 +364,20 @@ def coverage_by_division(
 POINTS_SQL = """
 WITH {units}
 SELECT u.code, u.name, u.kind, dist.code AS district_code, dist.name AS district, u.cluster_id AS cluster,
-       u.population, u.elderly, near.distance_m, u.facility_count, u.beds, u.beds_required, u.radius_m,
-       ST_AsGeoJSON(u.geom, 6) AS geojson, count(*) OVER () AS total, u.covered
+       u.population::bigint, u.elderly::bigint,
+       round(COALESCE(u.distance_m, near.distance_m)::numeric, 1)::float8 AS distance_m, u.facility_count,
+       u.beds::bigint, round(u.beds_required::numeric, 1)::float8 AS beds_required, u.radius_m,
+       round(ST_X(u.geom)::numeric, 6)::float8 AS lon, round(ST_Y(u.geom)::numeric, 6)::float8 AS lat,
+       count(*) OVER () AS total, u.covered
   FROM units u LEFT JOIN {division} dist ON dist.id = u.district_id
-  LEFT JOIN LATERAL (
-        SELECT ST_Distance(f.point::geography, u.geom::geography) AS distance_m FROM {facility} f
-         WHERE f.category = %(category)s AND f.status = %(open)s
-         ORDER BY f.point::geography <-> u.geom::geography LIMIT 1) near ON true
+  LEFT JOIN LATERAL ({near}) near ON true
  WHERE NOT (u.covered AND %(only_uncovered)s)
- ORDER BY u.covered, {order}, u.code
+ ORDER BY {order}, u.code
  LIMIT %(limit)s
 """
 WORST_FIRST = {
     CoverageStandard.Kind.CAPACITY: "(u.beds_required - u.beds) DESC",
-    CoverageStandard.Kind.RADIUS: "u.elderly DESC, near.distance_m DESC NULLS FIRST",
+    CoverageStandard.Kind.RADIUS: "u.elderly DESC, u.distance_m DESC NULLS FIRST",
     CoverageStandard.Kind.PRESENCE: "u.elderly DESC, near.distance_m DESC NULLS FIRST",
 }
 
@@ -380,33 +413,50 @@ def coverage_points(
     standard = coverage_standard_get(category=category, kind=kind)
     units, params = _units(standard, district_id=district_id_or_none(district_code), cluster=cluster_or_none(cluster))
     params.update(limit=limit, only_uncovered=only_uncovered)
+    # Radius units carry their nearest distance; divisions (presence, capacity) search it here.
+    if standard.kind == CoverageStandard.Kind.RADIUS:
+        near = sql.SQL("SELECT NULL::float AS distance_m")
+    else:
+        near = nearest_one("u.geom")
     query = sql.compose(
-        POINTS_SQL, units=units, order=sql.SQL(WORST_FIRST[standard.kind]), division=Division, facility=Facility
+        POINTS_SQL,
+        units=units,
+        near=near,
+        # Gaps alone are all uncovered: ordered worst first only.
+        order=sql.SQL(WORST_FIRST[standard.kind] if only_uncovered else f"u.covered, {WORST_FIRST[standard.kind]}"),
+        division=Division,
     )
     found = sql.rows(query, params, local_settings=NO_JIT)
-    features = []
-    for rank, r in enumerate(found, start=1):
-        props = {
-            "rank": rank,
-            "code": r["code"],
-            "name": r["name"],
-            "kind": r["kind"],
-            "district_code": r["district_code"],
-            "district": r["district"],
-            "cluster": r["cluster"],
-            "population": int(r["population"]),
-            "elderly_population": int(r["elderly"]),
-            "nearest_facility_m": round(r["distance_m"], 1) if r["distance_m"] is not None else None,
-            "covered": r["covered"],
-            "is_synthetic": True,
+    # Numbers arrive rounded from SQL (distances 0.1 m, coordinates 1e-6 degrees, about 0.1 m): a
+    # list of every gap is tens of thousands of rows, so each row is built in one expression.
+    if standard.kind == CoverageStandard.Kind.RADIUS:
+        extra = ("radius_m", "radius_m")
+    elif standard.kind == CoverageStandard.Kind.PRESENCE:
+        extra = ("facilities", "facility_count")
+    else:
+        extra = None
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+            "properties": {
+                "rank": rank,
+                "code": r["code"],
+                "name": r["name"],
+                "kind": r["kind"],
+                "district_code": r["district_code"],
+                "district": r["district"],
+                "cluster": r["cluster"],
+                "population": r["population"],
+                "elderly_population": r["elderly"],
+                "nearest_facility_m": r["distance_m"],
+                "covered": r["covered"],
+                "is_synthetic": True,
+                **({extra[0]: r[extra[1]]} if extra else {"beds": r["beds"], "beds_required": r["beds_required"]}),
+            },
         }
-        if standard.kind == CoverageStandard.Kind.RADIUS:
-            props["radius_m"] = r["radius_m"]
-        elif standard.kind == CoverageStandard.Kind.PRESENCE:
-            props["facilities"] = r["facility_count"]
-        else:
-            props.update(beds=int(r["beds"]), beds_required=round(float(r["beds_required"]), 1))
-        features.append(geojson_feature(geometry=r["geojson"], properties=props))
+        for rank, r in enumerate(found, start=1)
+    ]
     total_key = "total_uncovered" if only_uncovered else "total"
     return geojson_collection(
         features, category=category, rule=_rule(standard), **{total_key: found[0]["total"] if found else 0}
@@ -422,64 +472,109 @@ SELECT u.id, u.code, u.name, u.kind, u.population, u.elderly, ST_X(u.geom) AS lo
   FROM units u LEFT JOIN {division} dist ON dist.id = u.district_id
  WHERE NOT u.covered AND u.geom IS NOT NULL ORDER BY u.code
 """
-# Pairs (candidate a, demand b) within b's radius; a bounding-box test in degrees (generous: 1 degree
-# of longitude is at least 80 km here) prunes before the exact geodesic one.
+# Pairs (candidate c, demand d) with c within d's radius. Candidates are the places a site can go:
+# every community, village and township seat of the area (not only the uncovered points). A
+# bounding-box test in degrees (generous: 1 degree of longitude is at least 80 km here) prunes
+# before the exact geodesic one, on the divisions' point index.
 SUGGEST_PAIRS_SQL = """
 WITH d AS (SELECT id, point, CASE WHEN kind = 'community' THEN %(ru)s ELSE %(rr)s END::float AS r
              FROM {division} WHERE id = ANY(%(ids)s))
-SELECT a.id AS candidate, b.id AS demand FROM d a JOIN d b
-    ON a.point && ST_Expand(b.point, b.r / 80000.0)
-   AND ST_DWithin(a.point::geography, b.point::geography, b.r)
+SELECT c.id AS candidate, d.id AS demand
+  FROM d JOIN {division} c ON c.point && ST_Expand(d.point, d.r / 80000.0)
+                          AND ST_DWithin(c.point::geography, d.point::geography, d.r)
+ WHERE c.level IN ('village', 'township')
+   AND (%(cluster)s::text IS NULL OR c.cluster_id = %(cluster)s)
+   AND (%(district_id)s::bigint IS NULL
+        OR (c.level = 'township' AND c.parent_id = %(district_id)s)
+        OR (c.level = 'village' AND c.parent_id IN (SELECT id FROM {division} WHERE parent_id = %(district_id)s)))
+"""
+SUGGEST_CANDIDATES_SQL = """
+SELECT c.id, c.code, c.name, CASE WHEN c.level = 'township' THEN 'township_seat' ELSE c.kind END AS kind,
+       ST_X(c.point) AS lon, ST_Y(c.point) AS lat, dist.code AS district_code, dist.name AS district
+  FROM {division} c
+  LEFT JOIN {division} t ON t.id = c.parent_id AND c.level = 'village'
+  LEFT JOIN {division} dist ON dist.id = COALESCE(t.parent_id, c.parent_id)
+ WHERE c.id = ANY(%(ids)s) ORDER BY c.code
 """
 
 
-def coverage_suggest(
+def coverage_suggest_steps(
     *,
     category: str,
     k: int,
     district_code: str | None = None,
     cluster: str | None = None,
     weight: str = "population",
-) -> dict:
+) -> Iterator[dict]:
     """Up to ``k`` new sites that cover the most uncovered ``weight`` (population or elderly),
-    existing open facilities kept. Radius rules: candidates and demand are the uncovered demand
-    points (in the district, if given); a candidate covers a demand point within the point's
-    radius (geodesic metres, pairs found with ST_DWithin on geography); solved as an MCLP.
+    existing open facilities kept. Radius rules: demand is the uncovered demand points (of the
+    district or cluster, if given; else the municipality), candidates every community, village and
+    township seat of the same area (``at_kind``); a candidate covers a demand point within the
+    point's radius (geodesic metres, pairs found with ST_DWithin on geography); solved as an MCLP.
     Presence rules: each site serves one division, so the optimum is the k uncovered divisions
     with most weight, each at its representative point. Returns a GeoJSON FeatureCollection of
-    the sites with what each newly covers (counted in order, without double counting)."""
+    the sites with what each newly covers (counted in order, without double counting).
+
+    The arguments are checked at once (a bad one raises here); the returned generator then works
+    in steps, yielding ``{"stage", "progress"}`` as it goes (for a page to show) and last
+    ``{"stage": "done", "progress": 1.0, "result": <the FeatureCollection>}``."""
     if weight not in ("population", "elderly"):
         raise InvalidParameter("weight must be population or elderly")
     standard = coverage_standard_get(category=category)
     if standard.kind == CoverageStandard.Kind.CAPACITY:
         raise InvalidParameter(f"{category} has a capacity rule: sites do not apply, add beds")
     units, params = _units(standard, district_id=district_id_or_none(district_code), cluster=cluster_or_none(cluster))
+    return _suggest_steps(standard, units=units, params=params, k=k, weight=weight)
+
+
+def coverage_suggest(**kwargs) -> dict:
+    """Suggested sites (see ``coverage_suggest_steps``): the result alone."""
+    *_, done = coverage_suggest_steps(**kwargs)
+    return done["result"]
+
+
+def _suggest_steps(standard: CoverageStandard, *, units, params: dict, k: int, weight: str) -> Iterator[dict]:
+    category = standard.category
+    yield {"stage": "demand", "progress": 0.05}
     demand = sql.rows(sql.compose(SUGGEST_DEMAND_SQL, units=units, division=Division), params, local_settings=NO_JIT)
     ids = [row["id"] for row in demand]
+    yield {"stage": "candidates", "progress": 0.2, "demand_points": len(ids)}
     if standard.kind == CoverageStandard.Kind.RADIUS and demand:
         pairs = [
             (p["candidate"], p["demand"])
             for p in sql.rows(
                 sql.compose(SUGGEST_PAIRS_SQL, division=Division),
-                {"ids": ids, "ru": standard.radius_urban_m, "rr": standard.radius_rural_m},
+                {
+                    "ids": ids,
+                    "ru": standard.radius_urban_m,
+                    "rr": standard.radius_rural_m,
+                    "district_id": params["district_id"],
+                    "cluster": params["cluster"],
+                },
             )
         ]
-    else:
+        places = sql.rows(
+            sql.compose(SUGGEST_CANDIDATES_SQL, division=Division), {"ids": sorted({c for c, _ in pairs})}
+        )
+    else:  # presence: a site serves its own division
         pairs = [(i, i) for i in ids]
+        places = demand
     index = {unit_id: i for i, unit_id in enumerate(ids)}
-    covers = np.zeros((len(ids), len(ids)), dtype=bool)
+    place_index = {place["id"]: i for i, place in enumerate(places)}
+    covers = np.zeros((len(places), len(ids)), dtype=bool)
     for a, b in pairs:
-        covers[index[a], index[b]] = True
+        covers[place_index[a], index[b]] = True
     weight_column = "population" if weight == "population" else "elderly"
     weights = np.array([row[weight_column] for row in demand], dtype=float)
     problem = SitingProblem(weights=weights, covers=covers)
+    yield {"stage": "solving", "progress": 0.4, "demand_points": len(ids), "candidates": len(places)}
     chosen = sites_mclp(problem, k=k) if standard.kind == CoverageStandard.Kind.RADIUS else sites_greedy(problem, k=k)
     covered = np.zeros(len(ids), dtype=bool)
     features = []
     for rank, c in enumerate(chosen, start=1):
         new = covers[c] & ~covered
         covered |= covers[c]
-        row = demand[c]
+        row = places[c]
         newly = [demand[i] for i in np.flatnonzero(new)]
         features.append(
             geojson_feature(
@@ -488,6 +583,7 @@ def coverage_suggest(
                     "rank": rank,
                     "at_code": row["code"],
                     "at_name": row["name"],
+                    "at_kind": row["kind"],
                     "district_code": row["district_code"],
                     "district": row["district"],
                     "newly_covered_points": len(newly),
@@ -496,7 +592,7 @@ def coverage_suggest(
                 },
             )
         )
-    return geojson_collection(
+    result = geojson_collection(
         features,
         category=category,
         k=k,
@@ -507,3 +603,4 @@ def coverage_suggest(
         uncovered_population=int(sum(row["population"] for row in demand)),
         population_newly_covered=int(sum(f["properties"]["population_newly_covered"] for f in features)),
     )
+    yield {"stage": "done", "progress": 1.0, "result": result}

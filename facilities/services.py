@@ -20,7 +20,8 @@ from django.db import connection, transaction
 from psycopg2.extras import execute_values
 
 from boundaries.models import Division, DivisionPiece
-from facilities.models import Facility
+from facilities.models import CoverageStandard, Facility, NearestFacility
+from facilities.selectors import nearest_one
 from gis_portal.core import sql
 from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidData, InvalidParameter
@@ -69,25 +70,142 @@ def facilities_derive_divisions(*, facility_ids: list[int] | None = None) -> int
     return sql.execute(DERIVE_SQL, {"all": facility_ids is None, "ids": facility_ids or []})
 
 
+# --- the maintained nearest-facility table ---------------------------------------------------------
+
+# Rows for demand points of a category (all that have none, or the given divisions, replaced):
+# one KNN pass.
+NEAREST_FILL_SQL = """
+INSERT INTO {nearest} (category, demand_id, code, name, kind, district_id, cluster_id, population, elderly,
+                       point, facility_id, distance_m)
+SELECT %(category)s, d.id, d.code, d.name, d.kind, t.parent_id, d.cluster_id, COALESCE(d.population, 0),
+       COALESCE(d.elderly_population, 0), d.point, near.facility_id, near.distance_m
+  FROM {division} d JOIN {division} t ON t.id = d.parent_id
+  LEFT JOIN LATERAL ({nearest_one}) near ON true
+ WHERE d.level = 'village' AND d.point IS NOT NULL
+   AND (%(division_ids)s::bigint[] IS NULL OR d.id = ANY(%(division_ids)s))
+   AND NOT EXISTS (SELECT 1 FROM {nearest} n WHERE n.demand_id = d.id AND n.category = %(category)s)
+"""
+
+# Rows that one of the given (new or moved, open) facilities is nearer to than their current
+# nearest (ties: the lower id, as a fresh search). A planar distance in degrees times 90,000 is
+# below the geodesic metres anywhere south of 35°N (a degree of longitude is at least 91 km
+# there), so it prunes the far rows before the spheroid distance is computed.
+NEAREST_CLOSER_SQL = """
+UPDATE {nearest} n SET facility_id = best.facility_id, distance_m = best.distance_m
+  FROM (SELECT DISTINCT ON (n2.id) n2.id AS row_id, f.id AS facility_id,
+               ST_Distance(f.point::geography, n2.point::geography) AS distance_m
+          FROM {nearest} n2
+          JOIN (SELECT id, point FROM {facility}
+                 WHERE id = ANY(%(ids)s) AND category = %(category)s AND status = %(open)s) f
+            ON n2.distance_m IS NULL OR ST_DWithin(n2.point, f.point, n2.distance_m / 90000.0)
+         WHERE n2.category = %(category)s
+         ORDER BY n2.id, 3, 2) best
+ WHERE n.id = best.row_id
+   AND (n.distance_m IS NULL OR best.distance_m < n.distance_m
+        OR (best.distance_m = n.distance_m AND best.facility_id < n.facility_id))
+"""
+
+
+def coverage_tracked_categories() -> list[str]:
+    """The categories whose nearest facilities are kept: those with an active radius standard."""
+    return sorted(
+        set(
+            CoverageStandard.objects.filter(active=True, kind=CoverageStandard.Kind.RADIUS).values_list(
+                "category", flat=True
+            )
+        )
+    )
+
+
+def _nearest_fill(category: str, division_ids: list[int] | None = None) -> int:
+    query = sql.compose(
+        NEAREST_FILL_SQL, nearest=NearestFacility, division=Division, nearest_one=nearest_one("d.point")
+    )
+    return sql.execute(query, {"category": category, "open": OPEN, "division_ids": division_ids})
+
+
+@transaction.atomic
+def coverage_nearest_division_saved(*, sender, instance: Division, **_signal) -> None:
+    """A division saved one by one (the admin, a test's fixture; imports send
+    ``divisions_changed`` instead): a village's rows are computed again from its current point,
+    population and parents, a township's villages' rows too (their district is the township's).
+    The receiver of Division's ``post_save``: the boundaries cannot call the facilities, so there
+    is no service path."""
+    if instance.level == Division.Level.VILLAGE:
+        demand_ids = [instance.pk]
+    elif instance.level == Division.Level.TOWNSHIP:  # its villages' district may have changed
+        demand_ids = list(Division.objects.filter(parent_id=instance.pk).values_list("id", flat=True))
+    else:
+        return
+    NearestFacility.objects.filter(demand_id__in=demand_ids)._raw_delete(NearestFacility.objects.db)
+    for category in coverage_tracked_categories():
+        _nearest_fill(category, division_ids=demand_ids)
+
+
+@transaction.atomic
+def coverage_nearest_rebuild(**_signal) -> int:
+    """Compute the nearest-facility table from scratch: one KNN pass per tracked category (also
+    the receiver of ``boundaries.signals.divisions_changed``). Returns the rows written."""
+    NearestFacility.objects.all()._raw_delete(NearestFacility.objects.db)
+    written = sum(_nearest_fill(category) for category in coverage_tracked_categories())
+    sql.execute(sql.compose("ANALYZE {nearest}", nearest=NearestFacility))
+    logger.info("nearest-facility table rebuilt: %d rows", written)
+    return written
+
+
+def coverage_nearest_refresh(*, facility_ids: list[int]) -> None:
+    """Bring the nearest-facility table up to date after the given facilities were created,
+    moved, closed, re-categorised or deleted: rows that pointed at one of them are searched
+    again, rows that one of them (now open) is nearer to take it, and demand points without a
+    row (new divisions, a category that gained a radius standard) get one.
+    Rows of categories no longer tracked are dropped. Call it inside the writing transaction."""
+    tracked = coverage_tracked_categories()
+    NearestFacility.objects.exclude(category__in=tracked)._raw_delete(NearestFacility.objects.db)
+    NearestFacility.objects.filter(facility_id__in=facility_ids)._raw_delete(NearestFacility.objects.db)
+    closer = sql.compose(NEAREST_CLOSER_SQL, nearest=NearestFacility, facility=Facility)
+    for category in tracked:
+        if facility_ids:
+            sql.execute(closer, {"ids": facility_ids, "category": category, "open": OPEN})
+        _nearest_fill(category)
+
+
+@transaction.atomic
+def coverage_standard_save(*, standard: CoverageStandard) -> CoverageStandard:
+    """Save a coverage standard (the admin's path) and keep the nearest-facility table in step:
+    a category that gains an active radius standard is filled, one that loses it dropped."""
+    standard.save()
+    coverage_nearest_refresh(facility_ids=[])
+    return standard
+
+
 @transaction.atomic
 def facility_create(*, name: str, category: str, point: Point, **fields) -> Facility:
     """Create a facility and derive its divisions from its point."""
     facility = Facility.objects.create(name=name, category=category, point=point, **fields)
     facilities_derive_divisions(facility_ids=[facility.pk])
+    coverage_nearest_refresh(facility_ids=[facility.pk])
     facility.refresh_from_db(fields=["division", "district", "village"])
     return facility
 
 
 @transaction.atomic
 def facility_update(*, facility: Facility, **fields) -> Facility:
-    """Change a facility's fields; a new point derives its divisions again."""
+    """Change a facility's fields; a new point derives its divisions again, and a new point,
+    status or category updates the nearest-facility table."""
     for name, value in fields.items():
         setattr(facility, name, value)
     facility.save(update_fields=list(fields))
     if "point" in fields:
         facilities_derive_divisions(facility_ids=[facility.pk])
         facility.refresh_from_db(fields=["division", "district", "village"])
+    if {"point", "status", "category"} & set(fields):
+        coverage_nearest_refresh(facility_ids=[facility.pk])
     return facility
+
+
+def facility_close(*, facility: Facility) -> Facility:
+    """Close a facility: it no longer covers anything."""
+    return facility_update(facility=facility, status=Facility.Status.CLOSED)
 
 
 # --- import ---------------------------------------------------------------------------------------
@@ -281,6 +399,7 @@ def facilities_import(
         logger.info("facility import of %s refused: %d points outside Chongqing", path.name, len(problems))
         raise InvalidData.from_lines(path.name, problems, what="record")
     sql.execute(sql.compose("ANALYZE {facility}", facility=Facility))
+    coverage_nearest_refresh(facility_ids=ids)
     report.created = len(ids)
     for _, r in rows:
         report.by_category[r["category"]] = report.by_category.get(r["category"], 0) + 1

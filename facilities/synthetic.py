@@ -20,8 +20,8 @@ from django.db import connection, transaction
 from psycopg2.extras import execute_values
 
 from boundaries.models import Division
-from facilities.models import Facility
-from facilities.services import facilities_derive_divisions
+from facilities.models import Facility, NearestFacility
+from facilities.services import coverage_nearest_rebuild, facilities_derive_divisions
 from gis_portal.core import sql
 from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidData
@@ -106,6 +106,7 @@ def facilities_generate_synthetic(*, seed: int) -> FacilityGenerationReport:
     ]
     if not districts or not villages:
         raise InvalidData("no generated divisions: run import_divisions and generate_divisions first")
+    NearestFacility.objects.all()._raw_delete(NearestFacility.objects.db)  # rebuilt below
     Facility.objects.filter(is_synthetic=True).delete()
     b = _Builder(seed)
     rng = b.rng
@@ -177,6 +178,7 @@ def facilities_generate_synthetic(*, seed: int) -> FacilityGenerationReport:
     dropped, _ = Facility.objects.filter(is_synthetic=True, division__isnull=True).delete()
     # Fresh statistics, or the planner misses the geography index (seconds instead of ms).
     sql.execute(sql.compose("ANALYZE {facility}; ANALYZE {division}", facility=Facility, division=Division))
+    coverage_nearest_rebuild()
     counts: dict[str, int] = {}
     for category in Facility.objects.filter(is_synthetic=True).values_list("category", flat=True):
         counts[category] = counts.get(category, 0) + 1

@@ -14,12 +14,14 @@ from facilities.reports import coverage_report_html
 from facilities.selectors import coverage_standard_list
 from gis_portal.core.api import query_validate
 from gis_portal.core.region import division_code_validator
+from gis_portal.core.roles import PLANNER, user_has_role
 from gis_portal.core.throttles import HeavyReadThrottle, heavy_request
 
 
 class CoverageDashboardView(TemplateView):
     """Choose a category; districts coloured by coverage, the cluster table, a bar chart by
-    district, the gaps on the map and suggested sites (all from /api/v1/coverage*)."""
+    district, the gaps on the map and suggested sites (all from /api/v1/coverage*); for planners,
+    what-if scenarios (sites added by a click, facilities picked to close) and saved ones."""
 
     template_name = "facilities/dashboard.html"
 
@@ -31,6 +33,10 @@ class CoverageDashboardView(TemplateView):
         context["selected"] = wanted if wanted in with_rule else Facility.Category.ELDER_STATION
         context["clusters"] = cluster_list()
         context["has_basemap"] = bool(settings.BASEMAP_URL)
+        # Planners get the what-if panel; ?scenario=<id> opens a saved one (the API checks access).
+        context["is_planner"] = user_has_role(self.request.user, PLANNER)
+        scenario = self.request.GET.get("scenario", "")
+        context["scenario_id"] = int(scenario) if scenario.isdigit() and context["is_planner"] else None
         return context
 
 

@@ -1,13 +1,15 @@
 """Roles as groups: survey teams' members (surveyor), bureau staff who review (reviewer), the
-place-name office's naming officers (naming_officer) and administrators. The public has no role: it
-writes only naming suggestions and notice comments. Groups and their permissions are (re)created
-after every migrate, so a new model's permissions reach the roles by themselves."""
+place-name office's naming officers (naming_officer), planners who try what-if coverage scenarios
+(planner) and administrators. The public has no role: it writes only naming suggestions and notice
+comments. Groups and their permissions are (re)created after every migrate, so a new model's
+permissions reach the roles by themselves."""
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
 
 SURVEYOR = "surveyor"
 REVIEWER = "reviewer"
 NAMING_OFFICER = "naming_officer"
+PLANNER = "planner"
 ADMINISTRATOR = "administrator"
 
 # Model permissions per role, as "app_label.codename"; missing ones (not migrated yet) are skipped.
@@ -29,6 +31,7 @@ ROLE_PERMISSIONS = {
         "office.change_heritagename",
         "placenames.change_placename",
     ],
+    PLANNER: ["facilities.add_scenario", "facilities.view_scenario"],
 }
 ADMINISTRATOR_APPS = ["boundaries", "surveys", "placenames", "office", "facilities"]
 

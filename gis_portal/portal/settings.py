@@ -185,11 +185,14 @@ FILE_UPLOAD_HANDLERS = [
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Photos of place-name signs reported by survey teams (placenames.office.signs.photo_validate).
 PLACENAME_PHOTO_MAX_BYTES = int(os.environ.get("PLACENAME_PHOTO_MAX_BYTES", 8 * 1024 * 1024))
+# Batch locate (boundaries.locate_batch): a CSV (id, x, y) or GeoJSON of at most this many points.
+LOCATE_BATCH_LIMITS = {"max_bytes": 16 * 1024 * 1024, "max_points": 100_000}
 REQUEST_BODY_LIMITS = {
     "/api/v1/survey-uploads": SURVEY_UPLOAD_LIMITS["max_bytes"] + 65_536,
     "/surveys/": SURVEY_UPLOAD_LIMITS["max_bytes"] + 65_536,
     "/api/v1/naming/signs/": PLACENAME_PHOTO_MAX_BYTES + 65_536,
     "/placenames/signs/": PLACENAME_PHOTO_MAX_BYTES + 65_536,
+    "/api/v1/locate/batch": LOCATE_BATCH_LIMITS["max_bytes"] + 65_536,
 }
 # Database statements of a public request end after this (below gunicorn's 30 s worker timeout), a
 # signed-in request's after the longer one; either answers 503 with Retry-After.

@@ -25,6 +25,7 @@ api_v1 = [
     ),
     path("auth/token", accounts_api.TokenView.as_view(), name="auth-token"),
     path("locate", boundaries_api.LocateView.as_view(), name="locate"),
+    path("locate/batch", boundaries_api.LocateBatchView.as_view(), name="locate-batch"),
     path("divisions", boundaries_api.DivisionListView.as_view(), name="division-list"),
     path("divisions/<str:code>", boundaries_api.DivisionDetailView.as_view(), name="division-detail"),
     path("division-changes", boundaries_api.DivisionChangeListView.as_view(), name="division-change-list"),
@@ -60,6 +61,13 @@ api_v1 = [
     path("coverage/gaps", facilities_api.CoverageGapsView.as_view(), name="coverage-gaps"),
     path("coverage/points", facilities_api.CoveragePointsView.as_view(), name="coverage-points"),
     path("coverage/suggest", facilities_api.CoverageSuggestView.as_view(), name="coverage-suggest"),
+    path("coverage/scenario", facilities_api.CoverageScenarioView.as_view(), name="coverage-scenario"),
+    path("coverage/scenarios", facilities_api.ScenarioListView.as_view(), name="coverage-scenarios"),
+    path(
+        "coverage/scenarios/<int:scenario_id>",
+        facilities_api.ScenarioDetailView.as_view(),
+        name="coverage-scenario-detail",
+    ),
 ]
 
 urlpatterns = [
@@ -67,6 +75,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("", views.MapView.as_view(), name="map"),
     path("inspections/", boundaries_views.InspectionDashboardView.as_view(), name="inspections"),
+    path("locate/batch/", boundaries_views.LocateBatchPageView.as_view(), name="locate-batch-page"),
     path("inspections/lines/<str:code>/", boundaries_views.BoundaryLinePageView.as_view(), name="inspection-line"),
     path("divisions/changes/", boundaries_views.DivisionChangesPageView.as_view(), name="division-changes"),
     path("divisions/<str:code>/", boundaries_views.DivisionPageView.as_view(), name="division-page"),

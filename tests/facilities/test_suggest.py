@@ -1,10 +1,14 @@
 """Suggested sites on the constructed district (the maths alone: tests/pure/test_siting.py)."""
 
-import pytest
+import json
 
+import pytest
+from django.contrib.gis.geos import Point
+
+from boundaries.models import Division
 from facilities.selectors import coverage_suggest
 from gis_portal.core.errors import InvalidParameter
-from tests.facilities.conftest import S
+from tests.facilities.conftest import S, offset
 
 pytestmark = pytest.mark.django_db
 
@@ -40,3 +44,37 @@ def test_suggest_on_a_real_district_is_no_worse_than_greedy():
 def test_capacity_rule_has_no_sites():
     with pytest.raises(InvalidParameter):
         coverage_suggest(category="elder_institution", k=3)
+
+
+def test_a_village_between_two_gaps_is_the_one_site_that_covers_both(scene):
+    """Candidates are every community, village and township seat, not only the uncovered points:
+    a village 900 m from two communities 1,800 m apart covers both (within 1,000 m), which no site
+    at either community does."""
+    b = (scene.b.point.x, scene.b.point.y)
+    lon, lat = offset(b, azimuth=90, metres=1800)
+    Division.objects.create(
+        code="509901001004", name="戊社区居民委员会", level="village", kind="community", parent=scene.street,
+        cluster_id="urban_core", point=Point(lon, lat, srid=4326), population=700, elderly_population=150,
+    )  # fmt: skip
+    lon, lat = offset(b, azimuth=90, metres=900)
+    Division.objects.create(
+        code="509901001005", name="己村村民委员会", level="village", kind="village", parent=scene.street,
+        cluster_id="urban_core", point=Point(lon, lat, srid=4326), population=50, elderly_population=10,
+    )  # fmt: skip
+    (site,) = coverage_suggest(category="elder_station", k=1, district_code="509901")["features"]
+    props = site["properties"]
+    assert (props["at_code"], props["at_kind"], props["newly_covered_points"]) == ("509901001005", "village", 2)
+    assert props["population_newly_covered"] == 2000 + 700
+
+
+def test_the_api_streams_progress_then_the_result(scene, add_facility, api):
+    add_facility("elder_station", *S)
+    query = {"category": "elder_station", "district": "509901", "k": 3}
+    answer = api.get("/api/v1/coverage/suggest", query | {"stream": "true"})
+    assert answer.status_code == 200 and answer["Content-Type"].startswith("application/x-ndjson")
+    steps = [json.loads(line) for line in b"".join(answer.streaming_content).decode().splitlines()]
+    assert [s["stage"] for s in steps] == ["demand", "candidates", "solving", "done"]
+    assert [s["progress"] for s in steps] == sorted(s["progress"] for s in steps) and steps[-1]["progress"] == 1.0
+    assert steps[-1]["result"] == api.get("/api/v1/coverage/suggest", query).json()
+    refused = api.get("/api/v1/coverage/suggest", {"category": "elder_institution", "k": 3, "stream": "true"})
+    assert refused.status_code == 400 and "capacity" in refused.json()["error"]["message"]  # before any line

@@ -64,6 +64,34 @@
     };
     legend.addTo(map);
 
+    var current = null;  // the category and rule drawn
+    function districtStyle(row, rule) {
+      var value = barValue(row, rule);
+      return { color: "#555", weight: 1, fillOpacity: 0.65,
+        fillColor: colour(rule.kind === "capacity" && value !== null ? Math.min(value, 1) : value) };
+    }
+    function drawGaps(gaps) {
+      gapLayer.clearLayers();
+      var items = [];
+      gaps.features.forEach(function (f, i) {
+        var p = f.properties, ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
+        var text = p.name + " (" + p.district + ") · " + p.elderly_population.toLocaleString() + " " + labels.elderly +
+          (p.nearest_facility_m !== null ? " · " + Math.round(p.nearest_facility_m) + " " + labels.metres : "");
+        L.circleMarker(ll, { radius: 4, color: "#b2182b", weight: 1, fillOpacity: 0.85, className: "gap-marker" })
+          .bindTooltip(dom.text(text, "gap-text")).addTo(gapLayer);
+        if (i < 20) { items.push(el("li", null, text)); }
+      });
+      fill(document.getElementById("gap-list"), items);
+      document.getElementById("gap-total").textContent = gaps.total_uncovered + " " + labels.uncovered;
+    }
+    // Districts recoloured with a scenario's rows (code -> {covered_share, ...}).
+    window.coverageRecolour = function (rowsByCode) {
+      if (!districtLayer || !current) { return; }
+      districtLayer.setStyle(function (feature) { return districtStyle(rowsByCode[feature.properties.code] || {}, current.rule); });
+    };
+    window.coverageDrawGaps = drawGaps;
+    window.coverageCurrent = function () { return current; };
+
     function links(category) {
       var scope = document.getElementById("report-scope").value;
       document.getElementById("report-link").href = config.reportUrl + "?category=" + category + (scope ? "&" + scope : "");
@@ -78,7 +106,7 @@
       fill(document.getElementById("site-list"), null);
       document.getElementById("site-summary").textContent = "";
       links(category);
-      Promise.all([
+      return Promise.all([
         districtsReady,
         getJSON(config.coverageUrl + "?category=" + category + "&group_by=district"),
         getJSON(config.coverageUrl + "?category=" + category + "&group_by=cluster"),
@@ -94,12 +122,7 @@
         ]);
         if (districtLayer) { map.removeLayer(districtLayer); }
         districtLayer = L.geoJSON(districts, {
-          style: function (feature) {
-            var row = rows[feature.properties.code] || {};
-            var value = barValue(row, rule);
-            return { color: "#555", weight: 1, fillOpacity: 0.65,
-              fillColor: colour(rule.kind === "capacity" && value !== null ? Math.min(value, 1) : value) };
-          },
+          style: function (feature) { return districtStyle(rows[feature.properties.code] || {}, rule); },
           onEachFeature: function (feature, path) {
             var row = rows[feature.properties.code] || {};
             path.bindTooltip(dom.text(feature.properties.name + " · " + row.covered + "/" + row.demand_points + " " +
@@ -117,18 +140,8 @@
         }));
         drawChart(byDistrict.results.filter(function (r) { return r.demand_points > 0; }), rule, labels);
 
-        gapLayer.clearLayers();
-        var items = [];
-        gaps.features.forEach(function (f, i) {
-          var p = f.properties, ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
-          var text = p.name + " (" + p.district + ") · " + p.elderly_population.toLocaleString() + " " + labels.elderly +
-            (p.nearest_facility_m !== null ? " · " + Math.round(p.nearest_facility_m) + " " + labels.metres : "");
-          L.circleMarker(ll, { radius: 4, color: "#b2182b", weight: 1, fillOpacity: 0.85, className: "gap-marker" })
-            .bindTooltip(dom.text(text, "gap-text")).addTo(gapLayer);
-          if (i < 20) { items.push(el("li", null, text)); }
-        });
-        fill(document.getElementById("gap-list"), items);
-        document.getElementById("gap-total").textContent = gaps.total_uncovered + " " + labels.uncovered;
+        drawGaps(gaps);
+        current = { rule: rule, category: category };
         document.getElementById("suggest").disabled = rule.kind === "capacity";
         mapDiv.setAttribute("data-coverage", category);
       }).catch(function (error) {
@@ -136,13 +149,39 @@
       });
     }
 
+    // Suggested sites, streamed: progress lines as the work goes (a municipal run takes seconds), the result last.
+    function suggestStream(url, onStep) {
+      return fetch(url).then(function (r) {
+        if (!r.ok) { return r.json().then(function (body) { throw new Error(body.error ? body.error.message : r.status); }); }
+        var reader = r.body.getReader(), decoder = new TextDecoder(), buffer = "", last = null;
+        function pump() {
+          return reader.read().then(function (chunk) {
+            buffer += decoder.decode(chunk.value || new Uint8Array(), { stream: !chunk.done });
+            var lines = buffer.split("\n");
+            buffer = lines.pop();
+            lines.forEach(function (line) { if (line) { last = JSON.parse(line); onStep(last); } });
+            if (chunk.done) { return last && last.result; }
+            return pump();
+          });
+        }
+        return pump();
+      });
+    }
     document.getElementById("suggest").addEventListener("click", function () {
       var category = select.value, k = document.getElementById("k").value;
       var summary = document.getElementById("site-summary"), list = document.getElementById("site-list");
+      var progress = document.getElementById("site-progress");
       summary.textContent = labels.loading;
+      progress.hidden = false;
+      progress.value = 0;
       fill(list, null);
+      list.removeAttribute("data-count");
       siteLayer.clearLayers();
-      getJSON(config.suggestUrl + "?category=" + category + "&k=" + encodeURIComponent(k)).then(function (result) {
+      suggestStream(config.suggestUrl + "?stream=1&category=" + category + "&k=" + encodeURIComponent(k), function (step) {
+        progress.value = step.progress;
+        if (labels["stage_" + step.stage]) { summary.textContent = labels["stage_" + step.stage]; }
+      }).then(function (result) {
+        progress.hidden = true;
         var items = result.features.map(function (f) {
           var p = f.properties, ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
           var text = labels.site + " " + p.at_name + " (" + p.district + "): " + labels.newly + " " +
@@ -156,10 +195,11 @@
         summary.textContent = items.length ? result.population_newly_covered.toLocaleString() + " " + labels.people + " " + labels.total
           : labels.nothing;
         list.setAttribute("data-count", items.length);
-      }).catch(function (error) { summary.textContent = labels.error + " " + error.message; });
+      }).catch(function (error) { progress.hidden = true; summary.textContent = labels.error + " " + error.message; });
     });
     select.addEventListener("change", load);
     document.getElementById("report-scope").addEventListener("change", function () { links(select.value); });
-    load();
+    var ready = load();
+    if (window.coverageScenarioInit) { window.coverageScenarioInit(map, config, labels, select, load, ready); }
   };
 })();
