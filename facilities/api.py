@@ -185,7 +185,7 @@ class ExportSerializer(serializers.Serializer):
 class CoverageQuerySerializer(ExportSerializer):
     category = serializers.ChoiceField(choices=Facility.Category.values)
     kind = serializers.ChoiceField(
-        choices=CoverageStandard.Kind.values, required=False, help_text="which standard (default: radius/presence)"
+        choices=CoverageStandard.Kind.choices, required=False, help_text="which standard (default: radius/presence)"
     )
 
 
@@ -323,7 +323,7 @@ class ScenarioBodySerializer(serializers.Serializer):
     sites are checked by ``facilities.scenarios.scenario_check`` (a 400 names the bad one)."""
 
     category = serializers.CharField(help_text="the category whose standard is measured")
-    kind = serializers.ChoiceField(choices=CoverageStandard.Kind.values, required=False)
+    kind = serializers.ChoiceField(choices=CoverageStandard.Kind.choices, required=False)
     district = serializers.CharField(required=False, validators=[DISTRICT_CODE])
     cluster = serializers.SlugField(required=False)
     add = serializers.ListField(

@@ -267,6 +267,8 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from the vendored package files, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Choice sets named "kind" in several apps: the coverage standard's keeps a name of its own.
+    "ENUM_NAME_OVERRIDES": {"CoverageStandardKindEnum": "facilities.models.CoverageStandard.Kind"},
 }
 
 # The basemap is optional: with no URL the map shows the region's own layers on a plain background.
