@@ -25,6 +25,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
+from boundaries.history_selectors import (
+    boundary_lines_on,
+    division_change_list,
+    division_change_row,
+    division_date_parse,
+    division_successors,
+    division_timeline,
+    division_version_bounds,
+    division_version_get,
+    division_versions_on,
+)
 from boundaries.locate_batch import FORMATS as BATCH_FORMATS
 from boundaries.locate_batch import locate_batch, locate_batch_csv, locate_batch_geojson, locate_batch_read
 from boundaries.models import (
@@ -36,24 +47,15 @@ from boundaries.models import (
     EstablishmentStandard,
     Marker,
 )
+from boundaries.proposals import merger_impact
 from boundaries.selectors import (
     boundary_line_get,
     boundary_line_history,
     boundary_line_list,
-    boundary_lines_on,
-    division_change_list,
-    division_change_row,
-    division_date_parse,
     division_list,
     division_locate,
-    division_successors,
-    division_timeline,
-    division_version_bounds,
-    division_version_get,
-    division_versions_on,
     inspection_summary,
     marker_list,
-    merger_impact,
 )
 from gis_portal.core.api import (
     SIMPLIFY_PARAMETER,

@@ -1,6 +1,6 @@
 """Batch locate: a CSV (id, x, y) or GeoJSON of points in a stated datum (WGS84, CGCS2000 or
 GCJ-02; never guessed) in, the same rows out with the municipality, cluster, district, township and
-village/community codes and names added (``boundaries.selectors.division_locate_batch``), as CSV
+village/community codes and names added (``division_locate_batch``, one SQL pass), as CSV
 or GeoJSON. A row outside Chongqing is kept and marked (``in_chongqing`` false); a bad row (no
 number, a feature that is not a point) rejects the file with the line or feature numbers. Size
 and count limits: ``LOCATE_BATCH_LIMITS`` in the settings (over them: 413)."""
@@ -13,11 +13,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
+from django.db import connection, transaction
 
-from boundaries.selectors import LOCATE_BATCH_FIELDS, division_locate_batch
+from boundaries.models import (
+    Cluster,
+    Division,
+    DivisionPiece,
+)
+from gis_portal.core import sql
+from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidData, InvalidParameter, PayloadTooLarge
 from gis_portal.core.geo import SOURCE_DATUMS, to_wgs84_arrays
 
+LOCATE_BATCH_FIELDS = (
+    "municipality_code", "municipality_name", "cluster_code", "cluster_name", "district_code", "district_name",
+    "township_code", "township_name", "village_code", "village_name",
+)  # fmt: skip
 FORMATS = ("csv", "geojson")
 ADDED_FIELDS = ("in_chongqing", *LOCATE_BATCH_FIELDS)
 
@@ -194,3 +205,136 @@ def _added(answer: tuple | None) -> dict:
     if answer is None:
         return {"in_chongqing": False} | dict.fromkeys(LOCATE_BATCH_FIELDS)
     return {"in_chongqing": True} | dict(zip(LOCATE_BATCH_FIELDS, answer, strict=True))
+
+
+# --- batch locate ---------------------------------------------------------------------------------
+
+# Each point's municipality and township (on a shared edge, or a cut between two pieces, the lower
+# code), in one pass: the pieces are the outer side and probe the points' GiST index, so each piece
+# tests all the points in its box in a row (PostGIS prepares the piece's polygon once). Townships
+# tile their district, so the district is the township's (the district pieces, tested only for a
+# point in the municipality but in no township, answered the same for 100,000 random points).
+LOCATE_BATCH_SQL = """
+SELECT pts.n,
+       min(d.code) FILTER (WHERE p.level = 'municipality') AS municipality,
+       min(d.code) FILTER (WHERE p.level = 'township') AS township
+  FROM {piece} p JOIN pg_temp.locate_batch pts ON ST_Covers(p.geom, pts.g)
+  JOIN {division} d ON d.id = p.division_id
+ WHERE p.level IN ('municipality', 'township')
+ GROUP BY pts.n
+"""
+LOCATE_BATCH_DISTRICT_SQL = """
+SELECT pts.n, min(d.code) AS district
+  FROM pg_temp.locate_batch pts JOIN {piece} p ON ST_Covers(p.geom, pts.g) JOIN {division} d ON d.id = p.division_id
+ WHERE p.level = 'district' AND pts.n = ANY(%(ns)s)
+ GROUP BY pts.n
+"""
+LOCATE_BATCH_DIVISIONS_SQL = """
+SELECT d.id, d.code, d.name, d.level, d.parent_id, d.cluster_id, c.name AS cluster_name,
+       ST_X(d.point) AS lon, ST_Y(d.point) AS lat
+  FROM {division} d LEFT JOIN {cluster} c ON c.slug = d.cluster_id
+ WHERE d.level IN ('municipality', 'district', 'township') OR (d.level = 'village' AND d.point IS NOT NULL)
+"""
+# A row of the binary COPY: field count, then each field's length and value (big-endian).
+COPY_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("n_len", ">i4"),
+        ("n", ">i4"),
+        ("lon_len", ">i4"),
+        ("lon", ">f8"),
+        ("lat_len", ">i4"),
+        ("lat", ">f8"),
+    ]
+)
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+COPY_TRAILER = (-1).to_bytes(2, "big", signed=True)
+
+
+def division_locate_batch(*, lon: np.ndarray, lat: np.ndarray) -> list[tuple | None]:
+    """``division_locate`` for many WGS84 points at once: for each, a tuple of
+    LOCATE_BATCH_FIELDS, or None when the point is outside Chongqing (rows stay in order).
+
+    The points are COPYed into a temporary table with a GiST index and joined to the division
+    pieces in one SQL pass (same rule as ``division_locate``: ST_Covers, the lower code on a shared
+    edge). The village/community is the nearest of the township's by the same planar order as
+    ``division_locate``'s KNN, computed with numpy on the few villages of each township: a KNN
+    query per point costs about 40 µs, four seconds for 100,000 points."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    count = len(lon)
+    if count == 0:
+        return []
+    # COPY in PostgreSQL's binary format, built by numpy: no per-point Python.
+    rows = np.empty(count, dtype=COPY_ROW)
+    rows["fields"], rows["n_len"], rows["n"] = 3, 4, np.arange(count)
+    rows["lon_len"], rows["lon"], rows["lat_len"], rows["lat"] = 8, lon, 8, lat
+    data = io.BytesIO(COPY_HEADER + rows.tobytes() + COPY_TRAILER)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Dropped at the end too: inside an outer transaction ON COMMIT comes later.
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.locate_batch_in, pg_temp.locate_batch")
+        cursor.execute("CREATE TEMP TABLE locate_batch_in (n integer, lon float8, lat float8) ON COMMIT DROP")
+        cursor.cursor.copy_expert("COPY pg_temp.locate_batch_in (n, lon, lat) FROM STDIN WITH (FORMAT binary)", data)
+        cursor.execute(
+            "CREATE TEMP TABLE locate_batch ON COMMIT DROP AS"
+            " SELECT n, ST_SetSRID(ST_MakePoint(lon, lat), %s) AS g FROM pg_temp.locate_batch_in",
+            [WGS84],
+        )
+        cursor.execute("CREATE INDEX ON pg_temp.locate_batch USING gist (g)")
+        cursor.execute("ANALYZE pg_temp.locate_batch")
+        cursor.execute("SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0")
+        cursor.execute(sql.compose(LOCATE_BATCH_SQL, piece=DivisionPiece, division=Division))
+        hits = cursor.fetchall()
+        no_township = [n for n, municipality, township in hits if municipality is not None and township is None]
+        districts_of = {}
+        if no_township:
+            cursor.execute(
+                sql.compose(LOCATE_BATCH_DISTRICT_SQL, piece=DivisionPiece, division=Division), {"ns": no_township}
+            )
+            districts_of = dict(cursor.fetchall())
+        cursor.execute("DROP TABLE pg_temp.locate_batch_in, pg_temp.locate_batch")
+    divisions = sql.rows(sql.compose(LOCATE_BATCH_DIVISIONS_SQL, division=Division, cluster=Cluster))
+    by_code = {d["code"]: d for d in divisions if d["level"] != "village"}
+    by_id = {d["id"]: d for d in divisions if d["level"] != "village"}
+    township_index = {d["id"]: i for i, d in enumerate(d for d in divisions if d["level"] == "township")}
+    answers: list[tuple | None] = [None] * count
+    township_of = np.full(count, -1)
+    prefixes: dict[tuple, tuple] = {}  # one shared tuple per (municipality, township, district)
+    no_village = (None, None)
+    for n, municipality, township in hits:
+        if municipality is None:
+            continue
+        key = (municipality, township, districts_of.get(n))
+        prefix = prefixes.get(key)
+        if prefix is None:
+            m, t = by_code[municipality], by_code.get(township)
+            d = by_id.get(t["parent_id"]) if t is not None else by_code.get(key[2])
+            prefix = prefixes[key] = (
+                m["code"], m["name"],
+                d and d["cluster_id"], d and d["cluster_name"],
+                d and d["code"], d and d["name"],
+                t and t["code"], t and t["name"],
+            )  # fmt: skip
+        answers[n] = prefix + no_village
+        if township is not None:
+            township_of[n] = township_index[by_code[township]["id"]]
+    # The nearest village of each point's township (planar, as ``<->``), township by township.
+    villages = [d for d in divisions if d["level"] == "village" and d["parent_id"] in township_index]
+    villages.sort(key=lambda v: (township_index[v["parent_id"]], v["code"]))
+    v_township = np.array([township_index[v["parent_id"]] for v in villages], dtype=int)
+    v_xy = np.array([(v["lon"], v["lat"]) for v in villages], dtype=float).reshape(-1, 2)
+    starts = np.searchsorted(v_township, np.arange(len(township_index) + 1))
+    located = np.flatnonzero(township_of >= 0)
+    order = located[np.argsort(township_of[located], kind="stable")]
+    bounds = np.searchsorted(township_of[order], np.arange(len(township_index) + 1))
+    for t in np.flatnonzero(np.diff(bounds)):
+        first, last = starts[t], starts[t + 1]
+        if first == last:
+            continue
+        members = order[bounds[t] : bounds[t + 1]]
+        dx = lon[members, None] - v_xy[None, first:last, 0]
+        dy = lat[members, None] - v_xy[None, first:last, 1]
+        nearest = first + np.argmin(dx * dx + dy * dy, axis=1)
+        pairs = [(v["code"], v["name"]) for v in villages[first:last]]
+        for n, v in zip(members.tolist(), (nearest - first).tolist(), strict=True):
+            answers[n] = answers[n][:8] + pairs[v]
+    return answers

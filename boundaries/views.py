@@ -5,11 +5,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from boundaries.models import BoundaryLine, Division
-from boundaries.selectors import (
-    boundary_line_get,
-    boundary_line_history,
-    boundary_line_list,
+from boundaries.history_selectors import (
     division_change_list,
     division_change_row,
     division_change_shapes,
@@ -18,8 +14,9 @@ from boundaries.selectors import (
     division_timeline,
     division_version_bounds,
     division_version_get,
-    inspection_summary,
 )
+from boundaries.models import BoundaryLine, Division
+from boundaries.selectors import boundary_line_get, boundary_line_history, boundary_line_list, inspection_summary
 from gis_portal.core.errors import NotFound
 from gis_portal.core.geo import SOURCE_DATUMS
 from gis_portal.core.roles import user_is_staff_member

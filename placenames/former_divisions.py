@@ -2,7 +2,7 @@
 its old name as a former-name variant of the street, with its dates, so that searching 新盛镇 finds
 新盛街道 with the match marked former; a township merged into another leaves its name on the one it
 went into. The current name's start is set where it began after the first list. Kept apart from
-the gazetteer's own services: it only reads ``boundaries.selectors.division_name_history``."""
+the gazetteer's own services: it only reads ``boundaries.history_selectors.division_name_history``."""
 
 import datetime
 import logging
@@ -10,8 +10,8 @@ import logging
 from django.db import transaction
 from simple_history.utils import bulk_update_with_history
 
+from boundaries.history_selectors import division_name_history
 from boundaries.names import name_split
-from boundaries.selectors import division_name_history
 from placenames.models import PlaceName, PlaceNameVariant
 from placenames.text import name_pinyin, pinyin_plain
 

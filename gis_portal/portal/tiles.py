@@ -21,8 +21,8 @@ from django.views import View
 from vectortiles import VectorLayer
 from vectortiles.backends.postgis.functions import MakeEnvelope
 
+from boundaries.history_selectors import boundary_lines_on, division_date_parse, division_versions_on, township_areas_on
 from boundaries.models import BoundaryLine, Cluster, Division, Marker
-from boundaries.selectors import boundary_lines_on, division_date_parse, division_versions_on, township_areas_on
 from facilities.models import Facility
 from gis_portal.core.caching import cached
 from gis_portal.core.crs import WEB_MERCATOR, WGS84

@@ -7,8 +7,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.generic import TemplateView
 
+from boundaries.history_selectors import division_history_range
 from boundaries.models import BoundaryLine, Marker
-from boundaries.selectors import cluster_list, division_history_range
+from boundaries.selectors import cluster_list
 from facilities.models import Facility
 from facilities.selectors import coverage_standard_list
 from gis_portal.core.api import error_body

@@ -29,9 +29,9 @@ import logging
 
 from django.db.models import Q, QuerySet
 
+from boundaries.history_selectors import divisions_abolished_between
 from boundaries.models import Division
 from boundaries.names import name_from_committee, name_split
-from boundaries.selectors import divisions_abolished_between
 from gis_portal.core.errors import NotFound
 from placenames.models import PlaceName
 from placenames.naming_rules import NamingFinding, name_check

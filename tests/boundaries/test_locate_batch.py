@@ -11,8 +11,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
-from boundaries.locate_batch import BatchInput, locate_batch
-from boundaries.selectors import division_locate, division_locate_batch
+from boundaries.locate_batch import BatchInput, division_locate_batch, locate_batch
+from boundaries.selectors import division_locate
 from gis_portal.core import sql
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,121 @@
+"""The impact of a proposed division change (行政区划调整方案), read before anything is decided: for
+a merger of townships of one district, area and population sums, the lines retired and joined with
+their inspection status, the names that change, and the check against the establishment standards.
+Proposals themselves (drafts, approval, applying them) are not stored yet."""
+
+import datetime
+
+from django.db.models import (
+    Q,
+)
+
+from boundaries.models import (
+    BoundaryLine,
+    Division,
+    EstablishmentStandard,
+)
+from boundaries.selectors import boundary_line_list
+from boundaries.standards import establishment_check
+from gis_portal.core import sql
+from gis_portal.core.errors import InvalidParameter
+
+# --- The impact of a proposed merger of townships (行政区划调整方案: 合并) --------------------------
+
+MERGER_SQL = sql.compose(
+    """
+WITH units AS (
+    SELECT d.id, d.code, d.name, d.geom, d.area_m2, d.is_synthetic,
+           (SELECT coalesce(sum(v.population), 0) FROM {division} v WHERE v.parent_id = d.id) AS population,
+           (SELECT coalesce(sum(v.elderly_population), 0) FROM {division} v WHERE v.parent_id = d.id) AS elderly,
+           (SELECT count(*) FROM {division} v WHERE v.parent_id = d.id) AS villages
+      FROM {division} d WHERE d.id = ANY(%(ids)s)
+)
+SELECT (SELECT json_agg(json_build_object('code', code, 'name', name, 'area_m2', area_m2, 'population', population,
+                                          'elderly_population', elderly, 'villages', villages) ORDER BY code)
+          FROM units) AS units,
+       (SELECT sum(area_m2) FROM units) AS area_m2,
+       (SELECT ST_Area(ST_Union(geom)::geography) FROM units) AS union_area_m2,
+       (SELECT ST_NumGeometries(ST_Multi(ST_Union(geom))) FROM units) AS parts,
+       (SELECT sum(population) FROM units) AS population,
+       (SELECT sum(elderly) FROM units) AS elderly_population,
+       (SELECT sum(villages) FROM units) AS villages,
+       (SELECT bool_or(is_synthetic) FROM units) AS is_synthetic
+""",
+    division=Division,
+)
+
+
+def merger_impact(*, codes: list[str], today: datetime.date, unit: str | None = None) -> dict:
+    """What merging these townships of one district would do, before anything is decided: the
+    units and their sums (area in m², geodesic; population and aged 60+ as the sums of their
+    villages'), the township lines retired (between two of them) and joined (the lines to each
+    outside neighbour become one, lengths in metres), with their inspection dates, and the place
+    names that would change. InvalidParameter names why a merger is refused: fewer than two
+    townships, unknown codes, across districts (that needs a district-level change), or units that
+    do not touch (the merged unit would be in pieces). With ``unit`` (town or street), the check
+    against that unit's establishment standards, with the figures the service does not hold listed
+    as missing (to be stated in the proposal)."""
+    codes = sorted(set(codes))
+    if len(codes) < 2:
+        raise InvalidParameter("codes: a merger needs at least two townships")
+    units = list(
+        Division.objects.filter(code__in=codes, level=Division.Level.TOWNSHIP).values("id", "code", "parent_id")
+    )
+    unknown = sorted(set(codes) - {u["code"] for u in units})
+    if unknown:
+        raise InvalidParameter(f"codes: no current township {', '.join(unknown)}")
+    if len({u["parent_id"] for u in units}) > 1:
+        raise InvalidParameter(
+            "codes: the townships lie in different districts; a merger across districts needs a district-level change"
+        )
+    figures = sql.row(MERGER_SQL, {"ids": [u["id"] for u in units]})
+    if figures["parts"] != 1:
+        raise InvalidParameter(
+            f"codes: the townships do not form one area (the merged unit would have {figures['parts']} parts)"
+        )
+    ids = [u["id"] for u in units]
+    lines = (
+        boundary_line_list(today=datetime.date.today())
+        .filter(level=BoundaryLine.Level.TOWNSHIP)
+        .filter(Q(left_division_id__in=ids) | Q(right_division_id__in=ids))
+    )
+    retired, joined = [], {}
+    for line in lines.order_by("code"):
+        inside = {line.left_division_id, line.right_division_id} <= set(ids)
+        entry = {
+            "code": line.code,
+            "name": line.name,
+            "length_m": round(line.length_m, 1),
+            "last_inspected": line.last_inspected,
+            "overdue": line.overdue,
+            "status": line.status,
+        }
+        if inside:
+            retired.append(entry)
+            continue
+        outside = line.right_code if line.left_division_id in ids else line.left_code
+        outside_name = line.right_name if line.left_division_id in ids else line.left_name
+        group = joined.setdefault(outside, {"neighbour_code": outside, "neighbour_name": outside_name, "lines": []})
+        group["lines"].append(entry)
+    for group in joined.values():
+        group["length_m"] = round(sum(item["length_m"] for item in group["lines"]), 1)
+    population = int(figures["population"])
+    standards = None
+    if unit is not None:
+        criteria = EstablishmentStandard.objects.filter(unit=unit).values(
+            "group", "figure", "figure_label", "comparison", "threshold", "source"
+        )
+        standards = establishment_check(criteria=list(criteria), figures={"total_population": population})
+    return {
+        "standards": standards,
+        "units": figures["units"],
+        "area_m2": round(figures["area_m2"], 1),
+        "union_area_m2": round(figures["union_area_m2"], 1),
+        "population": population,
+        "elderly_population": int(figures["elderly_population"]),
+        "villages": int(figures["villages"]),
+        "is_synthetic": figures["is_synthetic"],
+        "lines_retired": retired,
+        "lines_joined": [joined[key] for key in sorted(joined)],
+        "names_that_change": [{"code": u["code"], "name": u["name"]} for u in figures["units"]],
+    }
