@@ -15,7 +15,7 @@ from drf_spectacular.contrib.rest_framework_gis import GeoFeatureModelSerializer
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions, generics, serializers
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -245,3 +245,19 @@ def simplify_m_parse(raw: str | None) -> float:
     if not 0 <= simplify_m <= MAX_SIMPLIFY_M:
         raise InvalidParameter(f"simplify: must be between 0 and {MAX_SIMPLIFY_M} metres")
     return simplify_m
+
+
+class GeoJSONListView(ConditionalGetMixin, generics.ListAPIView):
+    """A paged GeoJSON list whose geometry PostgreSQL renders (``with_geojson``), simplified by the
+    ``simplify`` parameter (metres) where the view allows it. Subclasses give ``base_queryset``."""
+
+    pagination_class = GeoJsonPagination
+    geometry = "geom"
+    simplifiable = False
+
+    def base_queryset(self) -> QuerySet:
+        raise NotImplementedError
+
+    def get_queryset(self) -> QuerySet:
+        simplify_m = simplify_m_parse(self.request.query_params.get("simplify")) if self.simplifiable else 0
+        return with_geojson(self.base_queryset(), self.geometry, simplify_m=simplify_m)

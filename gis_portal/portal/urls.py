@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from boundaries import api as boundaries_api
+from boundaries import lines_api
 from boundaries import views as boundaries_views
 from boundaries.surveys import api as survey_api
 from boundaries.surveys import views as survey_views
@@ -30,10 +31,10 @@ api_v1 = [
     path("divisions/<str:code>", boundaries_api.DivisionDetailView.as_view(), name="division-detail"),
     path("division-changes", boundaries_api.DivisionChangeListView.as_view(), name="division-change-list"),
     path("division-proposals/merger-impact", boundaries_api.MergerImpactView.as_view(), name="merger-impact"),
-    path("boundary-lines", boundaries_api.BoundaryLineListView.as_view(), name="boundary-line-list"),
-    path("boundary-lines/<str:code>", boundaries_api.BoundaryLineDetailView.as_view(), name="boundary-line-detail"),
-    path("markers", boundaries_api.MarkerListView.as_view(), name="marker-list"),
-    path("inspections/summary", boundaries_api.InspectionSummaryView.as_view(), name="inspection-summary"),
+    path("boundary-lines", lines_api.BoundaryLineListView.as_view(), name="boundary-line-list"),
+    path("boundary-lines/<str:code>", lines_api.BoundaryLineDetailView.as_view(), name="boundary-line-detail"),
+    path("markers", lines_api.MarkerListView.as_view(), name="marker-list"),
+    path("inspections/summary", lines_api.InspectionSummaryView.as_view(), name="inspection-summary"),
     path("survey-uploads", survey_api.SurveyUploadListView.as_view(), name="survey-upload-list"),
     path("survey-uploads/<int:pk>", survey_api.SurveyUploadDetailView.as_view(), name="api-survey-upload-detail"),
     path("survey-uploads/<int:pk>/review", survey_api.SurveyUploadReviewView.as_view(), name="survey-upload-review"),
