@@ -62,7 +62,7 @@ def gunicorn(*, workers: int, env: dict | None = None, log=None) -> Iterator[Cal
         stderr=subprocess.DEVNULL if log is None else log,
     )
     try:
-        for _ in range(150):
+        for _ in range(600):  # up to a minute: a loaded machine starts gunicorn slowly
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break

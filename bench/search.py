@@ -322,9 +322,13 @@ def bench_router(queries: list[str], *, workers: int, url: str, replica_port: in
         log.flush()
         log.seek(0)
         reads = collections.Counter()
+        router_lines = []  # the replica's changes of state (skipped, in use again), as logged
         for line in log:
             if line.startswith("{") and '"reads"' in line:
                 reads[json.loads(line).get("reads")] += 1
+            elif line.startswith("{") and '"gis_portal.core.replicas"' in line:
+                entry = json.loads(line)
+                router_lines.append(f"{entry['time']} {entry['message']}")
     time.sleep(11)  # an idle backend reports its statistics within 10 s
     on_primary, on_replica = transactions(url) - before[0], transactions(replica_url) - before[1]
     for label in samples:
@@ -334,6 +338,8 @@ def bench_router(queries: list[str], *, workers: int, url: str, replica_port: in
             flush=True,
         )
     print(f"  requests of the server with the replica, by where they read: {dict(reads)}")
+    for line in router_lines[:20]:
+        print(f"    router: {line}")
     print(f"  transactions during the run: primary {on_primary:,}, replica {on_replica:,} (both servers)")
     ratio = p95(samples["with replica"] + auto["with replica"]) / p95(samples["primary only"] + auto["primary only"])
     print(f"  p95 (search and autocomplete) with replica / primary only = {ratio:.2f} (goal <= 1.2)")

@@ -51,7 +51,8 @@ for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS", ""), 1):
     if _replica["ENGINE"] != DATABASES["default"]["ENGINE"]:
         raise RuntimeError(f"DATABASE_REPLICA_URLS: replica {_number} must use the postgis:// scheme")
     # Read-only sessions: a write routed there by mistake fails instead of landing on a wrong server.
-    _replica["OPTIONS"] |= {"connect_timeout": 2, "options": "-c default_transaction_read_only=on"}
+    _replica["OPTIONS"] = {**_replica.get("OPTIONS", {}), "connect_timeout": 2}
+    _replica["OPTIONS"]["options"] = "-c default_transaction_read_only=on"
     _replica["TEST"] = {"MIRROR": "default"}  # physical replication copies the test database too
     DATABASES[f"replica{_number}"] = _replica
     DATABASE_REPLICAS.append(f"replica{_number}")

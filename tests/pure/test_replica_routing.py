@@ -2,6 +2,11 @@
 replica, the pin cookie after a write, writes and migrations on the primary. The routing against a
 real replica is tested in tests/scale."""
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
@@ -55,3 +60,38 @@ def test_writes_and_migrations_go_to_the_primary_and_a_request_that_wrote_reads_
     with ONE_REPLICA, replicas.reading_from_replicas(False) as used:
         assert replicas.read_alias() == "default"
     assert replicas.read_alias() == "default"  # outside any request
+
+
+def replica_settings(urls: str) -> subprocess.CompletedProcess:
+    """The settings' replicas as a fresh process reads them from DATABASE_REPLICA_URLS."""
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s;"
+        "print(json.dumps([s.DATABASE_REPLICAS, {a: [s.DATABASES[a][k] for k in ('HOST', 'PORT', 'NAME', 'OPTIONS')]"
+        " for a in s.DATABASE_REPLICAS}, s.DATABASE_ROUTERS]))"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "gis_portal.portal.settings",
+        "DATABASE_REPLICA_URLS": urls,
+        "LOG_LEVEL": "ERROR",
+    }
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_replicas_are_read_from_the_environment():
+    done = replica_settings("postgis://u:p@db-r1:5433/portal?sslmode=require, postgis://u:p@db-r2/portal")
+    assert done.returncode == 0, done.stderr
+    aliases, databases, routers = json.loads(done.stdout.splitlines()[-1])
+    read_only = "-c default_transaction_read_only=on"
+    assert aliases == ["replica1", "replica2"]
+    assert databases == {
+        "replica1": ["db-r1", 5433, "portal", {"sslmode": "require", "connect_timeout": 2, "options": read_only}],
+        "replica2": ["db-r2", "", "portal", {"connect_timeout": 2, "options": read_only}],
+    }
+    assert routers == ["gis_portal.core.replicas.ReplicaRouter"]
+
+
+def test_a_replica_that_is_not_postgis_is_refused_at_start_up():
+    done = replica_settings("postgres://u:p@db-r1/portal")
+    assert done.returncode != 0
+    assert "DATABASE_REPLICA_URLS: replica 1 must use the postgis:// scheme" in done.stderr
