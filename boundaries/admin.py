@@ -8,15 +8,12 @@ from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
 from boundaries.history import division_change_review
+from boundaries.history_models import DivisionChange, DivisionList, DivisionVersion, EstablishmentStandard
 from boundaries.models import (
     BoundaryLine,
     BoundaryProblem,
     Cluster,
     Division,
-    DivisionChange,
-    DivisionList,
-    DivisionVersion,
-    EstablishmentStandard,
     Inspection,
     InspectionRound,
     Marker,

@@ -26,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
+from boundaries.history_models import DivisionChange, DivisionVersion, EstablishmentStandard
 from boundaries.history_selectors import (
     division_change_list,
     division_change_row,
@@ -38,13 +39,7 @@ from boundaries.history_selectors import (
 )
 from boundaries.locate_batch import FORMATS as BATCH_FORMATS
 from boundaries.locate_batch import locate_batch, locate_batch_csv, locate_batch_geojson, locate_batch_read
-from boundaries.models import (
-    Cluster,
-    Division,
-    DivisionChange,
-    DivisionVersion,
-    EstablishmentStandard,
-)
+from boundaries.models import Cluster, Division
 from boundaries.proposals import merger_impact
 from boundaries.selectors import (
     division_list,

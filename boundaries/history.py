@@ -33,8 +33,9 @@ from boundaries.division_changes import (
     division_changes_derive,
     division_snapshot_read,
 )
+from boundaries.history_models import DivisionArea, DivisionChange, DivisionList, DivisionVersion
 from boundaries.history_selectors import division_history_range_forget
-from boundaries.models import Division, DivisionArea, DivisionChange, DivisionList, DivisionVersion
+from boundaries.models import Division
 from gis_portal.core import sql
 from gis_portal.core.errors import InvalidData, InvalidParameter
 

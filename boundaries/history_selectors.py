@@ -22,14 +22,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from boundaries.models import (
-    BoundaryLine,
-    Division,
-    DivisionArea,
-    DivisionChange,
-    DivisionList,
-    DivisionVersion,
-)
+from boundaries.history_models import DivisionArea, DivisionChange, DivisionList, DivisionVersion
+from boundaries.models import BoundaryLine, Division
 from gis_portal.core.api import with_geojson
 from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidParameter, NotFound

@@ -9,11 +9,8 @@ from django.db.models import (
     Q,
 )
 
-from boundaries.models import (
-    BoundaryLine,
-    Division,
-    EstablishmentStandard,
-)
+from boundaries.history_models import EstablishmentStandard
+from boundaries.models import BoundaryLine, Division
 from boundaries.selectors import boundary_line_list
 from boundaries.standards import establishment_check
 from gis_portal.core import sql

@@ -23,17 +23,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from boundaries.models import (
-    BoundaryLine,
-    BoundaryProblem,
-    Cluster,
-    Division,
-    DivisionArea,
-    DivisionPiece,
-    DivisionVersion,
-    Inspection,
-    Marker,
-)
+from boundaries.history_models import DivisionArea, DivisionVersion
+from boundaries.models import BoundaryLine, BoundaryProblem, Cluster, Division, DivisionPiece, Inspection, Marker
 from gis_portal.core import sql
 from gis_portal.core.api import with_geojson
 from gis_portal.core.crs import WGS84

@@ -12,8 +12,9 @@ from django.contrib.auth.models import User
 
 from boundaries.division_changes import CHONGQING_SNAPSHOTS, division_snapshot_read
 from boundaries.history import DivisionListFile, chongqing_list_files, division_change_review, division_history_import
+from boundaries.history_models import DivisionArea, DivisionChange, DivisionList, DivisionVersion
 from boundaries.history_selectors import division_versions_on, divisions_abolished_between
-from boundaries.models import Division, DivisionArea, DivisionChange, DivisionList, DivisionVersion
+from boundaries.models import Division
 from boundaries.selectors import division_locate
 from gis_portal.core.errors import InvalidData, InvalidParameter
 from tests.helpers import assert_error

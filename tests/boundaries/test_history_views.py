@@ -8,7 +8,8 @@ import pytest
 from django.contrib.auth.models import User
 from mapbox_vector_tile import decode
 
-from boundaries.models import Division, DivisionChange, DivisionVersion
+from boundaries.history_models import DivisionChange, DivisionVersion
+from boundaries.models import Division
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db

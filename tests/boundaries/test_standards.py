@@ -6,7 +6,7 @@ import datetime
 import pytest
 from django.contrib.auth.models import Group, User
 
-from boundaries.models import EstablishmentStandard
+from boundaries.history_models import EstablishmentStandard
 from boundaries.standards import establishment_check
 from gis_portal.core.roles import ADMINISTRATOR, REVIEWER
 

@@ -5,7 +5,8 @@ from django.core.management import call_command
 from django.db import transaction
 
 from boundaries.division_changes import CHONGQING_SNAPSHOTS
-from boundaries.models import BoundaryLine, Division, DivisionList, Inspection
+from boundaries.history_models import DivisionList
+from boundaries.models import BoundaryLine, Division, Inspection
 from facilities.models import Facility
 from gis_portal.core.commands import ServiceCommand
 from gis_portal.core.progress import progress
