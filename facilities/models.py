@@ -180,18 +180,17 @@ class NearestFacility(models.Model):
     """Maintained, never edited: for each category with an active radius standard, each
     village/community point's nearest open facility of the category and its geodesic distance
     (metres on the WGS84 spheroid; ``facility`` and ``distance_m`` NULL when the category has no
-    open facility), with what a roll-up needs of the demand point (code, name, kind, district,
-    cluster, population, aged 60+, point) so that coverage reads this table alone. Filled by one KNN pass
-    and kept current by the services that create, move, close and import facilities and change a
-    standard (``facilities.services``), and when the divisions change (rebuilt on
+    open facility), with what a roll-up needs of the demand point (kind, district, cluster,
+    population, aged 60+, point) so that a roll-up reads this table alone; the lists of points
+    read their names from the divisions, as they are now. Filled by one KNN pass and kept current
+    by the services that create, move, close and import facilities and change a standard
+    (``facilities.services``), and when the divisions change (rebuilt on
     ``boundaries.signals.divisions_changed`` after an import or generation; a division saved one
     by one through the ORM, on ``post_save``). Coverage of a radius standard reads it: covered =
     ``distance_m`` within the point's radius, so an edited radius needs no refresh."""
 
     category = models.CharField(max_length=32, choices=Facility.Category.choices)
     demand = models.ForeignKey(Division, on_delete=models.CASCADE, related_name="+", db_index=False)
-    code = models.CharField(max_length=12)
-    name = models.CharField(max_length=128)
     kind = models.CharField(max_length=16)
     district_id = models.BigIntegerField(null=True)
     cluster_id = models.CharField(max_length=32, null=True)

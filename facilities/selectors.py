@@ -132,7 +132,7 @@ def nearest_one(p: str, where: str = "") -> sql.Composed:
 # table (``NearestFacility``; an edited radius applies at once, as the distance is stored).
 RADIUS_UNITS = """
 units AS (
-    SELECT n.demand_id AS id, n.code, n.name, n.kind, n.district_id, n.cluster_id, n.point AS geom,
+    SELECT n.demand_id AS id, n.kind, n.district_id, n.cluster_id, n.point AS geom,
            n.population, n.elderly,
            (CASE WHEN n.kind = 'community' THEN %(ru)s ELSE %(rr)s END)::float AS radius_m,
            COALESCE(n.distance_m <= (CASE WHEN n.kind = 'community' THEN %(ru)s ELSE %(rr)s END)::float, false)
@@ -148,7 +148,7 @@ units AS (
 # facilities of the category counted and their beds summed.
 LEVEL_UNITS = """
 units0 AS (
-    SELECT d.id, d.code, d.name, d.kind, {district_of_unit} AS district_id, d.cluster_id, d.point AS geom,
+    SELECT d.id, d.kind, {district_of_unit} AS district_id, d.cluster_id, d.point AS geom,
            {population}, NULL::float AS radius_m,
            COALESCE(fac.n, 0)::int AS facility_count, COALESCE(fac.beds, 0)::bigint AS beds
       FROM {division} d
@@ -159,7 +159,7 @@ units0 AS (
      WHERE d.level = %(level)s AND (cardinality(%(dkinds)s::text[]) = 0 OR d.kind = ANY(%(dkinds)s))
 ),
 units AS (
-    SELECT id, code, name, kind, district_id, cluster_id, geom, population, elderly, radius_m,
+    SELECT id, kind, district_id, cluster_id, geom, population, elderly, radius_m,
            {covered} AS covered, facility_count, beds, {required} AS beds_required, NULL::float AS distance_m
       FROM units0
      WHERE (%(district_id)s::bigint IS NULL OR district_id = %(district_id)s)
@@ -363,16 +363,16 @@ def coverage_by_division(
 
 POINTS_SQL = """
 WITH {units}
-SELECT u.code, u.name, u.kind, dist.code AS district_code, dist.name AS district, u.cluster_id AS cluster,
+SELECT dv.code, dv.name, u.kind, dist.code AS district_code, dist.name AS district, u.cluster_id AS cluster,
        u.population::bigint, u.elderly::bigint,
        round(COALESCE(u.distance_m, near.distance_m)::numeric, 1)::float8 AS distance_m, u.facility_count,
        u.beds::bigint, round(u.beds_required::numeric, 1)::float8 AS beds_required, u.radius_m,
        round(ST_X(u.geom)::numeric, 6)::float8 AS lon, round(ST_Y(u.geom)::numeric, 6)::float8 AS lat,
        count(*) OVER () AS total, u.covered
-  FROM units u LEFT JOIN {division} dist ON dist.id = u.district_id
+  FROM units u JOIN {division} dv ON dv.id = u.id LEFT JOIN {division} dist ON dist.id = u.district_id
   LEFT JOIN LATERAL ({near}) near ON true
  WHERE NOT (u.covered AND %(only_uncovered)s)
- ORDER BY {order}, u.code
+ ORDER BY {order}, dv.code
  LIMIT %(limit)s
 """
 WORST_FIRST = {
@@ -467,10 +467,10 @@ def coverage_points(
 
 SUGGEST_DEMAND_SQL = """
 WITH {units}
-SELECT u.id, u.code, u.name, u.kind, u.population, u.elderly, ST_X(u.geom) AS lon, ST_Y(u.geom) AS lat,
+SELECT u.id, dv.code, dv.name, u.kind, u.population, u.elderly, ST_X(u.geom) AS lon, ST_Y(u.geom) AS lat,
        dist.code AS district_code, dist.name AS district
-  FROM units u LEFT JOIN {division} dist ON dist.id = u.district_id
- WHERE NOT u.covered AND u.geom IS NOT NULL ORDER BY u.code
+  FROM units u JOIN {division} dv ON dv.id = u.id LEFT JOIN {division} dist ON dist.id = u.district_id
+ WHERE NOT u.covered AND u.geom IS NOT NULL ORDER BY dv.code
 """
 # Pairs (candidate c, demand d) with c within d's radius. Candidates are the places a site can go:
 # every community, village and township seat of the area (not only the uncovered points). A

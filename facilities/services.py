@@ -75,9 +75,9 @@ def facilities_derive_divisions(*, facility_ids: list[int] | None = None) -> int
 # Rows for demand points of a category (all that have none, or the given divisions, replaced):
 # one KNN pass.
 NEAREST_FILL_SQL = """
-INSERT INTO {nearest} (category, demand_id, code, name, kind, district_id, cluster_id, population, elderly,
-                       point, facility_id, distance_m)
-SELECT %(category)s, d.id, d.code, d.name, d.kind, t.parent_id, d.cluster_id, COALESCE(d.population, 0),
+INSERT INTO {nearest} (category, demand_id, kind, district_id, cluster_id, population, elderly, point,
+                       facility_id, distance_m)
+SELECT %(category)s, d.id, d.kind, t.parent_id, d.cluster_id, COALESCE(d.population, 0),
        COALESCE(d.elderly_population, 0), d.point, near.facility_id, near.distance_m
   FROM {division} d JOIN {division} t ON t.id = d.parent_id
   LEFT JOIN LATERAL ({nearest_one}) near ON true

@@ -25,8 +25,6 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('category', models.CharField(choices=[('elder_institution', 'elder-care institution (养老机构)'), ('elder_centre', 'township/street elder-care centre (养老服务中心)'), ('elder_station', 'community elder-care station (社区养老服务站)'), ('rural_care_home', 'rural care home (农村敬老院)'), ('funeral_home', 'funeral home (殡仪馆)'), ('cemetery', 'public cemetery (公益性公墓)'), ('columbarium', 'columbarium (骨灰堂)'), ('service_centre', 'community service centre (城乡社区综合服务设施)')], max_length=32)),
-                ('code', models.CharField(max_length=12)),
-                ('name', models.CharField(max_length=128)),
                 ('kind', models.CharField(max_length=16)),
                 ('district_id', models.BigIntegerField(null=True)),
                 ('cluster_id', models.CharField(max_length=32, null=True)),

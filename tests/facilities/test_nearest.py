@@ -59,7 +59,7 @@ STALE_ROWS_SQL = """
 SELECT d.id FROM boundaries_division d JOIN boundaries_division t ON t.id = d.parent_id
   LEFT JOIN facilities_nearestfacility n ON n.demand_id = d.id AND n.category = %(category)s
  WHERE d.level = 'village' AND d.point IS NOT NULL
-   AND (n.id IS NULL OR NOT n.point = d.point OR n.kind <> d.kind OR n.code <> d.code OR n.name <> d.name
+   AND (n.id IS NULL OR NOT n.point = d.point OR n.kind <> d.kind
         OR n.district_id IS DISTINCT FROM t.parent_id OR n.cluster_id IS DISTINCT FROM d.cluster_id
         OR n.population <> COALESCE(d.population, 0) OR n.elderly <> COALESCE(d.elderly_population, 0))
 """
