@@ -188,7 +188,7 @@ class DivisionVersionSerializer(GeoFeatureModelSerializer):
         allow_null=True,
         help_text="the polygon or point of the unit as it lives on today (null: its area went into another unit)",
     )
-    cluster = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    cluster = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     valid_from = serializers.SerializerMethodField(
         help_text="{date, exact, after}: the day, or only known to lie after `after` and on or before `date`"
     )

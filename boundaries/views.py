@@ -124,6 +124,7 @@ class DivisionPageView(TemplateView):
             successors=division_successors(version=version),
             timeline=division_timeline(code=code),
         )
+        return context
 
 
 class LocateBatchPageView(TemplateView):
