@@ -33,11 +33,11 @@ from facilities.selectors import (
     coverage_by_division,
     coverage_gaps,
     coverage_points,
-    coverage_suggest_steps,
     facility_export_rows,
     facility_features,
     facility_list,
 )
+from facilities.suggestions import coverage_suggest_steps
 from gis_portal.core.api import (
     ConditionalGetMixin,
     ErrorSerializer,

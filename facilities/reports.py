@@ -17,9 +17,9 @@ from facilities.selectors import (
     cluster_or_none,
     coverage_by_division,
     coverage_gaps,
-    coverage_suggest,
     district_id_or_none,
 )
+from facilities.suggestions import coverage_suggest
 from gis_portal.core import sql
 from gis_portal.core.errors import InvalidParameter
 from gis_portal.core.formats import geojson_collection, geojson_feature

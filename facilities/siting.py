@@ -1,6 +1,6 @@
 """Site selection as pure maths: a maximal covering location problem (Church & ReVelle) over a
 boolean coverage matrix, solved exactly by spopt's ``MCLP`` with CBC, with a greedy baseline that it
-can never do worse than. No database: ``facilities.selectors.coverage_suggest`` builds the matrix in
+can never do worse than. No database: ``facilities.suggestions.coverage_suggest`` builds the matrix in
 SQL and calls these."""
 
 import logging

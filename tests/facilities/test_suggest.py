@@ -6,7 +6,7 @@ import pytest
 from django.contrib.gis.geos import Point
 
 from boundaries.models import Division
-from facilities.selectors import coverage_suggest
+from facilities.suggestions import coverage_suggest
 from gis_portal.core.errors import InvalidParameter
 from tests.facilities.conftest import S, offset
 
