@@ -196,6 +196,11 @@ LAYERS = {
 }
 
 
+def tile_cache_key(*, layer: str, z: int, x: int, y: int, cluster: str | None, on=None) -> str:
+    """The shared cache's key of one tile, by everything that chooses its content."""
+    return "tile:" + hashlib.sha1(f"{layer}/{z}/{x}/{y}/{cluster}/{on or ''}".encode()).hexdigest()  # noqa: S324 (a cache key)
+
+
 class TileView(View):
     """One tile of one layer: 200 with MVT bytes, 204 when the tile has no feature, 400 for bad
     coordinates or cluster, 404 for an unknown layer."""
@@ -214,7 +219,7 @@ class TileView(View):
         if cluster is not None and cluster not in _cluster_slugs():
             raise InvalidParameter(f"cluster: no cluster {cluster[:40]!r}")
         on = division_date_parse(raw=request.GET.get("date"))
-        key = "tile:" + hashlib.sha1(f"{layer}/{z}/{x}/{y}/{cluster}/{on or ''}".encode()).hexdigest()  # noqa: S324 (a cache key)
+        key = tile_cache_key(layer=layer, z=z, x=x, y=y, cluster=cluster, on=on)
         content = cached(
             key, settings.TILE_CACHE_SECONDS, lambda: layer_class(cluster=cluster, on=on).get_tile(x, y, z)
         )

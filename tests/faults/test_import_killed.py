@@ -16,6 +16,7 @@ from django.conf import settings
 from psycopg2 import sql
 
 from facilities.models import Facility
+from facilities.services import coverage_nearest_rebuild
 from tests.faults.conftest import ROOT, server_env
 
 ROWS = 5_000
@@ -43,7 +44,7 @@ def rows(conn) -> int:
 
 
 @pytest.fixture
-def test_db(django_db_setup):
+def test_db(django_db_setup, django_db_blocker):
     """An autocommit connection of its own to the test database (outside any test transaction)."""
     db = settings.DATABASES["default"]
     conn = psycopg2.connect(
@@ -52,11 +53,12 @@ def test_db(django_db_setup):
     )  # fmt: skip
     conn.autocommit = True
     yield conn
-    with conn.cursor() as cursor:  # what the rerun committed: the test database as it was
-        cursor.execute(
-            sql.SQL("DELETE FROM {} WHERE source = %s").format(sql.Identifier(Facility._meta.db_table)), [SOURCE]
-        )
     conn.close()
+    # What the rerun committed goes, and the nearest-facility table is computed again without it:
+    # the test database as it was for the tests after this one.
+    with django_db_blocker.unblock():
+        Facility.objects.filter(source=SOURCE).delete()
+        coverage_nearest_rebuild()
 
 
 def import_command(path):

@@ -2,7 +2,6 @@
 same Redis and the same replica (configured the way production is, by DATABASE_REPLICA_URLS). What
 one server counts, signs in or caches, the other sees: a throttle, a session and a cached tile."""
 
-import hashlib
 import os
 import re
 import subprocess
@@ -19,6 +18,7 @@ from django.contrib.sessions.backends.cached_db import KEY_PREFIX as SESSION_KEY
 from django.core.cache import cache
 from django.db import connection
 
+from gis_portal.portal.tiles import tile_cache_key
 from tests.scale.conftest import DATABASES, REPLICA_PORT, ROOT, committed
 from tests.scale.test_replicas import PASSWORD
 
@@ -147,7 +147,7 @@ def test_a_tile_cached_by_one_server_is_served_by_the_other(servers):
     path = f"/tiles/townships/12/{t.x}/{t.y}.pbf"
     first = requests.get(a + path, timeout=30)
     assert first.status_code == 200 and first.content
-    key = "tile:" + hashlib.sha1(f"townships/12/{t.x}/{t.y}/None".encode()).hexdigest()  # noqa: S324
+    key = tile_cache_key(layer="townships", z=12, x=t.x, y=t.y, cluster=None)
     assert cache.get(key) == first.content
     # B answers from the shared cache, not from the database: it serves what the cache now holds.
     cache.set(key, b"cached-by-the-other-server", 60)

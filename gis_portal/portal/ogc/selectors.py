@@ -199,8 +199,10 @@ def _feature_sql(query: ItemsQuery) -> sql.Composed:
     crs = query.crs
     geometry = sql.SQL("t.geom")
     if query.simplify_m > 0:
+        # A multi-part geometry stays multi-part (PostGIS answers a Polygon when the other parts collapse).
         geometry = sql.compose(
-            "ST_SimplifyPreserveTopology({g}, {tolerance})",
+            "CASE WHEN GeometryType({g}) LIKE 'MULTI%%' THEN ST_Multi(ST_SimplifyPreserveTopology({g}, {tolerance}))"
+            " ELSE ST_SimplifyPreserveTopology({g}, {tolerance}) END",
             g=geometry,
             tolerance=sql.Literal(query.simplify_m / METRES_PER_DEGREE),
         )
