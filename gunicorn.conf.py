@@ -16,6 +16,9 @@ threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = 30  # the public statement timeout (10 s) and the signed-in one (25 s) end below it
 graceful_timeout = 20
 keepalive = 5
+# The app is imported once in the master and forked: a worker restarted by max_requests answers at
+# once instead of after a second of imports, while its share of requests waits (bench/load.py).
+preload_app = True
 max_requests = 2000
 max_requests_jitter = 200
 # No gunicorn access log: the portal logs one JSON line a request itself (gis_portal.core.logs).
