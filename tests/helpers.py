@@ -1,4 +1,7 @@
-"""Helpers shared by the tests: the API's error assertion, and emptying this session's cache keys."""
+"""Helpers shared by the tests: the API's error assertion, emptying this session's cache keys, and
+waiting in a browser page for a condition."""
+
+import time
 
 from django.conf import settings
 from django.core.cache import cache
@@ -19,3 +22,13 @@ def cache_clear_own() -> None:
     client = cache._cache.get_client(write=True)
     for key in client.scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*", count=1000):
         client.delete(key)
+
+
+def wait_until(page, expression: str, *, timeout_ms: int = 30_000) -> None:
+    """Poll a JavaScript expression (or ``() => ...`` function) in ``page`` until it is truthy.
+    ``page.wait_for_function`` compiles its predicate with eval inside the page once it has to poll,
+    which the portal's Content-Security-Policy forbids; ``page.evaluate`` goes through DevTools."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out after {timeout_ms} ms waiting for {expression}"
+        page.wait_for_timeout(100)

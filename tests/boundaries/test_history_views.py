@@ -10,7 +10,7 @@ from mapbox_vector_tile import decode
 
 from boundaries.history_models import DivisionChange, DivisionVersion
 from boundaries.models import Division
-from tests.helpers import assert_error
+from tests.helpers import assert_error, wait_until
 
 pytestmark = pytest.mark.django_db
 XINSHENG_TOWN, XINSHENG_STREET = "500110122", "500110006"
@@ -139,10 +139,10 @@ def test_map_date_control_is_kept_in_the_hash_and_dates_locate(page, portal_serv
     # Clearing the date goes back to today, in the hash too.
     page.fill("#date-filter", "")
     page.dispatch_event("#date-filter", "change")
-    page.wait_for_function("() => !window.location.hash.includes('date=')")
+    wait_until(page, "() => !window.location.hash.includes('date=')")
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     township = "#locate-result dd[data-level='township']"
-    page.wait_for_function(f"() => document.querySelector(\"{township}\")?.innerText.includes('{XINSHENG_STREET}')")
+    wait_until(page, f"() => document.querySelector(\"{township}\")?.innerText.includes('{XINSHENG_STREET}')")
     assert page.errors == []
 
 

@@ -3,6 +3,8 @@ file's lines shown as text."""
 
 import pytest
 
+from tests.helpers import wait_until
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 
@@ -23,7 +25,7 @@ def test_the_form_locates_a_file_and_names_bad_lines(page, portal_server, tmp_pa
     bad.write_text("id,x,y\nA,106.5,29.5\nB,<b>x</b>,29.5\n", encoding="utf-8")
     page.set_input_files("#batch-file", str(bad))
     page.click("#locate-batch-form button[type=submit]")
-    page.wait_for_function("document.getElementById('batch-status').textContent.includes('line 3')", timeout=30_000)
+    wait_until(page, "document.getElementById('batch-status').textContent.includes('line 3')", timeout_ms=30_000)
     assert "<b>x</b>" in page.locator("#batch-status").inner_text()  # as text
     assert page.locator("#batch-status b").count() == 0
     assert [e for e in page.errors if "Failed to load resource" not in e] == []  # the 400 itself is expected

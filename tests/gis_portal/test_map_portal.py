@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import wait_until
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -66,7 +68,7 @@ def test_every_layer_shows_features(page, portal_server):
     # Gaps of another category: 5 funeral-home demand points are uncovered in the test data.
     gaps_stations = int(page.get_attribute("#map", "data-gaps"))
     page.select_option("#gap-category", "funeral_home")
-    page.wait_for_function(f"() => document.getElementById('map').dataset.gaps !== '{gaps_stations}'", timeout=15_000)
+    wait_until(page, f"() => document.getElementById('map').dataset.gaps !== '{gaps_stations}'", timeout_ms=15_000)
     assert 0 < int(page.get_attribute("#map", "data-gaps")) <= 5
     assert "gap=funeral_home" in page.url
     # Only categories with an active coverage standard are offered.

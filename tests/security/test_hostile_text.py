@@ -11,6 +11,8 @@ or script element came from a payload, no console error or page error, no CSP vi
 
 import pytest
 
+from tests.helpers import wait_until
+
 from .conftest import IMG, JIEFANGBEI, LINE, SCRIPT, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
@@ -120,7 +122,7 @@ def open_map(page, url: str) -> None:
 
 
 def settle_tiles(page, pane: str) -> None:
-    page.wait_for_function(f"() => document.querySelectorAll('.leaflet-{pane}-pane path').length > 0", timeout=30_000)
+    wait_until(page, f"() => document.querySelectorAll('.leaflet-{pane}-pane path').length > 0", timeout_ms=30_000)
     page.wait_for_timeout(800)
 
 

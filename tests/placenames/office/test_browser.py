@@ -13,6 +13,7 @@ from django.utils import timezone
 from gis_portal.core.roles import NAMING_OFFICER
 from placenames.models import PlaceName
 from placenames.office.models import NamingApplication
+from tests.helpers import wait_until
 from tests.placenames.office.conftest import JIEFANGBEI
 
 pytestmark = pytest.mark.browser
@@ -67,7 +68,7 @@ def officer_account(portal_server):
 def test_suggest_notice_approve_publish_and_look_up(page, chromium, portal_server, officer_account):
     # The public suggests a name; a click on the map sets the location.
     page.goto(f"{portal_server}/placenames/naming/suggest/")
-    page.wait_for_function("window.officeMap !== undefined")
+    wait_until(page, "window.officeMap !== undefined")
     page.click("#office-map", position={"x": 300, "y": 300})
     assert page.input_value("#id_lon") and page.input_value("#id_lat")
     page.fill("#id_lon", str(JIEFANGBEI.x))
@@ -246,7 +247,7 @@ def test_hostile_text_on_the_signs_and_heritage_maps_stays_text(page, portal_ser
         assert any(HOSTILE[:40] in t for t in texts)
         assert HOSTILE[:40] in page.text_content("#sign-list")
         page.goto(f"{portal_server}/placenames/heritage/")
-        page.wait_for_function("window.officeMap !== undefined")
+        wait_until(page, "window.officeMap !== undefined")
         texts = page.evaluate(OPEN_EVERY_POPUP)
         assert any(HOSTILE in t for t in texts)
         assert page.evaluate("window.__xss") is None
