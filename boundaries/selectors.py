@@ -31,15 +31,23 @@ from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidParameter, NotFound, OutsideRegion
 from gis_portal.core.region import CODE_DIGITS, MUNICIPALITY_CODE, MUNICIPALITY_NAME
 
-LOCATE_SQL = sql.compose(
-    """
-WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), %(srid)s) AS g),
+# The point and the current polygons that cover it, one a level (on a shared edge, the lower code):
+# the start of both locate queries, undated and dated.
+LOCATE_HIT = sql.compose(
+    """WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), %(srid)s) AS g),
 hit AS (
     SELECT DISTINCT ON (d.level) d.id, d.level, d.code, d.name, d.is_synthetic, d.cluster_id
       FROM {piece} p JOIN {division} d ON d.id = p.division_id, pt
      WHERE p.level IN ('municipality', 'district', 'township') AND ST_Covers(p.geom, pt.g)
      ORDER BY d.level, d.code
+)""",
+    piece=DivisionPiece,
+    division=Division,
 )
+
+LOCATE_SQL = sql.compose(
+    """
+{hit}
 SELECT hit.level, hit.code, hit.name, hit.is_synthetic, c.slug AS cluster_code, c.name AS cluster_name,
        v.code AS village_code, v.name AS village_name, v.is_synthetic AS village_is_synthetic, v.distance_m
   FROM hit
@@ -52,7 +60,7 @@ SELECT hit.level, hit.code, hit.name, hit.is_synthetic, c.slug AS cluster_code, 
          LIMIT 1
   ) v ON true
 """,
-    piece=DivisionPiece,
+    hit=LOCATE_HIT,
     division=Division,
     cluster=Cluster,
 )
@@ -60,13 +68,7 @@ SELECT hit.level, hit.code, hit.name, hit.is_synthetic, c.slug AS cluster_code, 
 
 LOCATE_ON_SQL = sql.compose(
     """
-WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), %(srid)s) AS g),
-hit AS (
-    SELECT DISTINCT ON (d.level) d.id, d.level, d.code, d.name, d.is_synthetic, d.cluster_id
-      FROM {piece} p JOIN {division} d ON d.id = p.division_id, pt
-     WHERE p.level IN ('municipality', 'district', 'township') AND ST_Covers(p.geom, pt.g)
-     ORDER BY d.level, d.code
-),
+{hit},
 dated AS (
     SELECT hit.level, coalesce(v.code, hit.code) AS code, coalesce(v.name, hit.name) AS name, hit.is_synthetic,
            hit.cluster_id, v.code AS version_code
@@ -90,7 +92,7 @@ SELECT dated.level, dated.code, dated.name, dated.is_synthetic, c.slug AS cluste
          LIMIT 1
   ) vi ON true
 """,
-    piece=DivisionPiece,
+    hit=LOCATE_HIT,
     division=Division,
     cluster=Cluster,
     area=DivisionArea,

@@ -1,10 +1,12 @@
-"""Helpers shared by the tests: the API's error assertion, emptying this session's cache keys, and
-waiting in a browser page for a condition."""
+"""Helpers shared by the tests: the API's error assertion, emptying this session's cache keys,
+writing through a connection of one's own, and waiting in a browser page for a condition."""
 
+import threading
 import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connections
 
 
 def assert_error(response, status: int, code: str = "invalid_parameter") -> None:
@@ -32,3 +34,25 @@ def wait_until(page, expression: str, *, timeout_ms: int = 30_000) -> None:
     while not page.evaluate(expression):
         assert time.monotonic() < deadline, f"timed out after {timeout_ms} ms waiting for {expression}"
         page.wait_for_timeout(100)
+
+
+def committed(fn, *args, **kwargs):
+    """Run ``fn`` in a thread of its own: a database connection of its own, in autocommit, so what
+    it writes is committed at once and seen by servers, browsers and replicas outside the test's
+    transaction. Its answer (or its exception) is handed back."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # handed back to the caller
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

@@ -7,7 +7,8 @@ from django.contrib.auth.models import Group, User
 
 from facilities.models import Facility, Scenario
 from gis_portal.core.roles import PLANNER, roles_ensure
-from tests.security.conftest import committed, sign_in
+from tests.helpers import committed
+from tests.security.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 

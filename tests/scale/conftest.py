@@ -12,7 +12,6 @@ transaction, which always reads the primary.
 import copy
 import os
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -33,27 +32,6 @@ DATABASES = ["default", ALIAS, WRONG_ALIAS]
 
 def replica_sh(action: str) -> None:
     subprocess.run(["bash", str(ROOT / "scripts/replica.sh"), action], check=True, capture_output=True, timeout=300)
-
-
-def committed(fn, *args, **kwargs):
-    """Run ``fn`` in a thread of its own (its own connection, autocommit): what it writes is
-    committed at once, for the servers and the replica to see."""
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = fn(*args, **kwargs)
-        except BaseException as exc:  # handed back to the caller
-            outcome["error"] = exc
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
 
 
 def connect(port: int):

@@ -17,7 +17,8 @@ from rest_framework.authtoken.models import Token
 
 from gis_portal.core import replicas
 from placenames.models import PlaceName
-from tests.scale.conftest import DATABASES, REPLICA_PORT, committed, connect, replica_sh, wait_until_replayed
+from tests.helpers import committed
+from tests.scale.conftest import DATABASES, REPLICA_PORT, connect, replica_sh, wait_until_replayed
 
 PASSWORD = "replica-tests-Pa55word"
 pytestmark = pytest.mark.django_db(databases=DATABASES)

@@ -19,7 +19,8 @@ from django.core.cache import cache
 from django.db import connection
 
 from gis_portal.portal.tiles import tile_cache_key
-from tests.scale.conftest import DATABASES, REPLICA_PORT, ROOT, committed
+from tests.helpers import committed
+from tests.scale.conftest import DATABASES, REPLICA_PORT, ROOT
 from tests.scale.test_replicas import PASSWORD
 
 pytestmark = pytest.mark.django_db(databases=DATABASES)

@@ -12,7 +12,6 @@ the API. At the end it restores every changed value and deletes every row it (or
 those users) created, without touching the rest of the loaded data.
 """
 
-import threading
 from dataclasses import dataclass, field
 
 import pytest
@@ -21,7 +20,6 @@ from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
 from django.contrib.sessions.models import Session
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connections
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -31,7 +29,7 @@ from facilities.models import CoverageStandard, Facility
 from facilities.selectors import coverage_gaps
 from gis_portal.core.roles import REVIEWER, SURVEYOR
 from placenames.models import PlaceName, PlaceNameVariant
-from tests.helpers import cache_clear_own
+from tests.helpers import cache_clear_own, committed
 
 IMG = "<img src=x onerror=window.__xss=1>"
 SCRIPT = "<script>window.__xss=1</script>"
@@ -40,27 +38,6 @@ JIEFANGBEI = Point(106.5767, 29.5575, srid=4326)  # 解放碑, 渝中区
 LINE = "500101-500154"  # 万州区—开州区, a real county line with markers and teams
 PASSWORD = "hostile-pages-Pa55word"  # a test user's
 GAP_CATEGORY = "elder_station"
-
-
-def committed(fn, *args, **kwargs):
-    """Run ``fn`` in a thread of its own: a database connection of its own, in autocommit, so what
-    it writes is committed at once and seen by the browser's server."""
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = fn(*args, **kwargs)
-        except BaseException as exc:  # handed back to the caller
-            outcome["error"] = exc
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
 
 
 def with_payload(text: str, payload: str, limit: int) -> str:

@@ -19,28 +19,16 @@
     return feature.properties.hierarchy.map(function (h) { return h.name; }).join(" › ");
   }
 
-  function addDistricts(map) {
-    // District outlines for context (there is no basemap by default); drawn under the marker.
-    var source = readJSON("placename-districts");
-    if (!source) { return; }
-    fetch(source.url).then(function (response) { return response.json(); }).then(function (collection) {
-      L.geoJSON(collection, {
-        interactive: false,
-        style: { color: "#888", weight: 1, fillColor: "#fff", fillOpacity: 0.4 }
-      }).addTo(map).bringToBack();
-    }).catch(function () { /* context only */ });
-  }
-
   window.placenameDetailInit = function (map) {
     window.placenameMap = map;
-    addDistricts(map);
+    window.portalMaps.districtOutlines(map, "placename-districts");
     var geometry = readJSON("place-geometry");
     showPlace(map, {}, geometry, document.getElementById("place-name").firstChild.textContent.trim());
   };
 
   window.placenameMapInit = function (map) {
     window.placenameMap = map;
-    addDistricts(map);
+    window.portalMaps.districtOutlines(map, "placename-districts");
     var config = readJSON("placename-config");
     var labels = readJSON("placename-labels");
     var input = document.getElementById("placename-q");

@@ -3,17 +3,14 @@ under public notice, the public sees it on the notice page, the officer approves
 and the public look-up finds the new standard name. The browser's server sees only committed rows,
 so the officer is created, and everything the run wrote is removed, through a connection of its own."""
 
-import threading
-
 import pytest
 from django.contrib.auth.models import Group, User
-from django.db import connections
 from django.utils import timezone
 
 from gis_portal.core.roles import NAMING_OFFICER
 from placenames.models import PlaceName
 from placenames.office.models import NamingApplication
-from tests.helpers import wait_until
+from tests.helpers import committed, wait_until
 from tests.placenames.office.conftest import JIEFANGBEI
 
 pytestmark = pytest.mark.browser
@@ -21,26 +18,6 @@ pytestmark = pytest.mark.browser
 NAME = "望江新路"
 OFFICER = "browser-naming-officer"
 PASSWORD = "browser-office-Pa55word"
-
-
-def committed(fn):
-    """Run ``fn`` on a connection of its own (autocommit), so the browser's server sees its writes."""
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = fn()
-        except BaseException as exc:  # handed back to the caller
-            outcome["error"] = exc
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
 
 
 def _officer_create():

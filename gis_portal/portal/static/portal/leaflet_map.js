@@ -42,6 +42,21 @@
     if (globals && map) { window["leafletmap" + container.id] = map; }
   }
 
+  // District outlines as context under a page's own layers (there is no basemap by default), from
+  // the GeoJSON whose URL the page gives in the JSON script element `sourceId` ({"url": ...}).
+  window.portalMaps = {
+    districtOutlines: function (map, sourceId) {
+      var source = window.portalDom.readJSON(sourceId);
+      if (!source) { return; }
+      fetch(source.url).then(function (response) { return response.json(); }).then(function (collection) {
+        L.geoJSON(collection, {
+          interactive: false,
+          style: { color: "#888", weight: 1, fillColor: "#fff", fillOpacity: 0.4 }
+        }).addTo(map).bringToBack();
+      }).catch(function () { /* context only */ });
+    }
+  };
+
   // As the tag: on each of LEAFLET_CONFIG's LOADEVENT events of the window (default "load"), or at once.
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-leaflet-map]").forEach(function (container) {

@@ -7,20 +7,9 @@
   var dom = window.portalDom, el = dom.el, readJSON = dom.readJSON;
   var PROBLEM_COLOURS = { missing: "#b22222", damaged: "#e08000", wrong: "#6a3d9a" };
 
-  function addDistricts(map) {
-    var source = readJSON("office-districts");
-    if (!source) { return; }
-    fetch(source.url).then(function (response) { return response.json(); }).then(function (collection) {
-      L.geoJSON(collection, {
-        interactive: false,
-        style: { color: "#888", weight: 1, fillColor: "#fff", fillOpacity: 0.4 }
-      }).addTo(map).bringToBack();
-    }).catch(function () { /* context only */ });
-  }
-
   window.officeSuggestMapInit = function (map) {
     window.officeMap = map;
-    addDistricts(map);
+    window.portalMaps.districtOutlines(map, "office-districts");
     var lon = document.getElementById("id_lon"), lat = document.getElementById("id_lat");
     var marker = null;
     function place(latlng) {
@@ -37,7 +26,7 @@
 
   window.officeLocationMapInit = function (map) {
     window.officeMap = map;
-    addDistricts(map);
+    window.portalMaps.districtOutlines(map, "office-districts");
     var geometry = readJSON("office-location");
     if (!geometry) { return; }
     var layer = L.geoJSON(geometry, { style: { color: "#b22222", weight: 4 } }).addTo(map);
@@ -57,7 +46,7 @@
 
   window.officeSignsMapInit = function (map) {
     window.officeMap = map;
-    addDistricts(map);
+    window.portalMaps.districtOutlines(map, "office-districts");
     var source = readJSON("office-signs");
     fetch(source.url).then(function (response) { return response.json(); }).then(function (collection) {
       var layer = L.geoJSON(collection, {
@@ -88,7 +77,7 @@
 
   window.officeHeritageMapInit = function (map) {
     window.officeMap = map;
-    addDistricts(map);
+    window.portalMaps.districtOutlines(map, "office-districts");
     var collection = readJSON("office-heritage");
     var layer = L.geoJSON(collection, {
       pointToLayer: function (feature, latlng) {
