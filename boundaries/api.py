@@ -38,7 +38,7 @@ from boundaries.history_selectors import (
     division_versions_on,
 )
 from boundaries.locate_batch import FORMATS as BATCH_FORMATS
-from boundaries.locate_batch import locate_batch, locate_batch_csv, locate_batch_geojson, locate_batch_read
+from boundaries.locate_batch import locate_batch_file
 from boundaries.models import Cluster, Division
 from boundaries.proposals import merger_impact
 from boundaries.selectors import (
@@ -412,14 +412,14 @@ class LocateBatchView(APIView):
         form = LocateBatchSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         upload = form.validated_data["file"]
-        batch = locate_batch_read(name=upload.name, data=upload.read())
-        answers = locate_batch(batch=batch, datum=form.validated_data["datum"])
-        output = form.validated_data.get("output") or batch.format
+        body, output = locate_batch_file(
+            name=upload.name,
+            data=upload.read(),
+            datum=form.validated_data["datum"],
+            output=form.validated_data.get("output"),
+        )
         stem = upload.name.rsplit(".", 1)[0][:60] or "points"
-        if output == "csv":
-            body, content_type = locate_batch_csv(batch, answers), "text/csv; charset=utf-8"
-        else:
-            body, content_type = locate_batch_geojson(batch, answers), "application/geo+json; charset=utf-8"
+        content_type = "text/csv; charset=utf-8" if output == "csv" else "application/geo+json; charset=utf-8"
         response = HttpResponse(body, content_type=content_type)
         response["Content-Disposition"] = content_disposition_header(True, f"{stem}-located.{output}")
         return response

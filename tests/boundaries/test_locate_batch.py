@@ -72,6 +72,20 @@ def test_every_row_as_the_single_locate_answers_it_and_outside_rows_are_marked(a
     assert (rows[0]["x"], rows[0]["note"]) == (repr(points[0][0]), "备注0")  # the row as given
 
 
+def test_rows_come_back_as_sent_with_the_columns_added(api):
+    ((x, y),) = random_points(1)
+    # Unquoted: each line comes back byte for byte (trailing zeros, CRLF input, blank lines skipped).
+    plain = f"id,x,y,note\r\na1,{x:.7f}0,{y:.7f},甲 乙\r\n\r\na2,116.40,39.90,\r\n"
+    lines = post(api, "plain.csv", plain, datum="WGS84").content.decode("utf-8-sig").split("\n")
+    assert lines[1].startswith(f"a1,{x:.7f}0,{y:.7f},甲 乙,true,500000,重庆市,")
+    assert lines[2] == "a2,116.40,39.90,,false" + "," * 10 and lines[3:] == [""]
+    # Quoted (a comma and a line break inside fields): parsed and written back as CSV.
+    quoted = f'id,x,y,note\n"b,1",{x!r},{y!r},"第一行\n第二行"\n'
+    rows = read_csv(post(api, "quoted.csv", quoted, datum="WGS84"))
+    assert [(r["id"], r["note"], r["in_chongqing"]) for r in rows] == [("b,1", "第一行\n第二行", "true")]
+    assert rows[0]["township_code"] == expected(x, y)[6]
+
+
 def test_the_stated_datum_is_applied():
     """A GCJ-02 point is the WGS84 point it was shifted from: the same answers."""
     points = random_points(200, seed=11)
