@@ -235,8 +235,36 @@ def test_datetime_selects_on_the_collections_date(client):
     assert matched(client, "facilities", datetime="2015-01-01/2018-12-31") == expected
     after = Facility.objects.filter(opening_date__gte="2020-01-01").count()
     assert matched(client, "facilities", datetime="2020-01-01/..") == after
-    assert_error(client.get("/ogc/collections/townships/items", {"datetime": "2020-01-01"}), 400)
     assert_error(client.get("/ogc/collections/facilities/items", {"datetime": "yesterday"}), 400)
+
+
+def test_datetime_on_divisions_reads_the_units_of_that_day(client, api):
+    """新盛镇 500110122 became 新盛街道 500110006 between the lists of 2019-10-31 and 2020-06-30."""
+    for day, count in (("2019-10-31", 1028), ("2023-06-30", 1031)):
+        assert matched(client, "townships", datetime=day) == count
+        assert api.get("/api/v1/divisions", {"level": "township", "date": day}).json()["count"] == count
+    assert matched(client, "townships") == Division.objects.filter(level="township").count()
+
+    def township(day: str, code: str) -> list[dict]:
+        found = items(client, "townships", datetime=day, code=code)["features"]
+        return [f["properties"] | {"id": f["id"], "has_geometry": f["geometry"] is not None} for f in found]
+
+    (town,) = township("2020-01-01", "500110122")
+    assert (town["name"], town["parent_code"], town["valid_to"], town["valid_to_after"]) == (
+        "新盛镇", "500110", "2020-06-30", "2019-10-31",
+    )  # fmt: skip
+    assert town["has_own_geometry"] and town["geometry_code"] == "500110006" and town["has_geometry"]
+    assert township("2023-06-30", "500110122") == []
+    (street,) = township("2023-06-30", "500110006")
+    assert street["id"] == "500110006@2020-06-30" and street["valid_from_after"] == "2019-10-31"
+    # An interval: every version in force at some time in it, each with its own id.
+    both = items(client, "townships", datetime="2019-10-31/..", filter="code IN ('500110122', '500110006')", limit=10)
+    assert sorted(f["id"] for f in both["features"]) == ["500110006@2020-06-30", "500110122"]
+    span = items(client, "townships", datetime="../2020-01-01", limit=1)["numberMatched"]
+    assert span == 1028  # nothing new began on or before 2020-01-01 (only after the 2019 list)
+    too_early = client.get("/ogc/collections/townships/items", {"datetime": "2018-01-01"})
+    assert_error(too_early, 400)
+    assert "from 2019-10-31" in too_early.json()["error"]["message"]
 
 
 CQL2_TEXT = [

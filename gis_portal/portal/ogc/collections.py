@@ -7,6 +7,10 @@ facilities), so a GIS client sees the same attributes as the API. The coverage g
 standard are computed by ``facilities.selectors.coverage_gaps`` (their rule decides their
 properties) and handed to the database as JSON, so that they are paged, filtered and reprojected
 like the stored layers.
+
+The division collections are today's units; with ``datetime`` they are read from the dated
+versions (``versions``: the units in force on that day or at some time in that interval, as the
+yearly lists give them, each with its validity), as ``date=`` does in /api/v1/divisions.
 """
 
 import datetime
@@ -18,6 +22,7 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
+from boundaries.history_models import DivisionVersion
 from boundaries.models import BoundaryLine, Division, Inspection, Marker
 from boundaries.selectors import INSPECTION_CYCLE_YEARS
 from facilities.models import CoverageStandard, Facility
@@ -33,6 +38,7 @@ MODELS = {
     "marker": Marker,
     "facility": Facility,
     "placename": PlaceName,
+    "version": DivisionVersion,
 }
 GAPS_CACHE_S = 60
 MAX_GAPS = 100_000  # more than the demand points of any rule (11,270 villages and communities)
@@ -56,6 +62,10 @@ class Collection:
     from_sql: str
     properties: tuple[Property, ...]
     date_property: str | None = None  # the property ``datetime=`` selects on
+    # Units that change over time: the collection of their dated versions, read instead when
+    # ``datetime`` is given (it selects the versions whose validity overlaps it).
+    versions: "Collection | None" = None
+    validity: tuple[str, str] | None = None  # a versions collection: its valid_from and valid_to columns
     order: str = "fid"  # the column features are listed by (then by fid)
     # The source's own parameters (e.g. the gaps as JSON) and literal parts, given today's date.
     params: Callable[[], dict] = field(default=dict)
@@ -73,6 +83,43 @@ class Collection:
         ]
         query = sql.compose("SELECT {columns} " + self.from_sql, columns=sql.join(columns, ", "), **parts)
         return query, self.params()
+
+
+def _division_versions(level: str, title: str, geometry_type: str) -> Collection:
+    """The units of one level as the yearly lists give them, each version with its validity (a
+    bound only known to lie between two lists: its ``_after`` date is set). The figures (area,
+    population) are today's, so they are left out, as in /api/v1/divisions?date=."""
+    return Collection(
+        id={"district": "districts", "township": "townships", "village": "villages"}[level],
+        title=title,
+        description=_("Statistical divisions of one level as they were, each version with its validity."),
+        geometry_type=geometry_type,
+        # A code can have versions one after another (a renamed unit keeps its code): a version
+        # that began after the first list is told apart by the day it began.
+        fid="CASE WHEN v.valid_from IS NULL THEN v.code ELSE v.code || '@' || v.valid_from END",
+        geometry="COALESCE(g.geom, g.point)",
+        from_sql="FROM {version} v LEFT JOIN {division} g ON g.id = v.geometry_from_id WHERE v.level = '" + level + "'",
+        properties=(
+            Property("code", "v.code", "string"),
+            Property("name", "v.name", "string"),
+            Property("standard_name", "v.standard_name", "string"),
+            Property("level", "v.level", "string"),
+            Property("kind", "v.kind", "string"),
+            Property("cluster", "v.cluster_id", "string"),
+            Property("parent_code", "v.parent_code", "string"),
+            Property("district_code", "v.district_code", "string"),
+            Property("valid_from", "v.valid_from", "date"),
+            Property("valid_from_after", "v.valid_from_after", "date"),
+            Property("valid_to", "v.valid_to", "date"),
+            Property("valid_to_after", "v.valid_to_after", "date"),
+            Property("geometry_code", "g.code", "string"),
+            Property("has_own_geometry", "g.id IS NOT NULL", "boolean"),
+            Property("is_synthetic", "v.is_synthetic", "boolean"),
+            Property("source", "v.source", "string"),
+        ),
+        order="code",
+        validity=("valid_from", "valid_to"),
+    )
 
 
 def _division(level: str, title: str, geometry_type: str) -> Collection:
@@ -98,6 +145,7 @@ def _division(level: str, title: str, geometry_type: str) -> Collection:
             Property("source", "d.source", "string"),
             Property("source_datum", "d.source_datum", "string"),
         ),
+        versions=_division_versions(level, title, geometry_type),
     )
 
 

@@ -121,7 +121,10 @@ def openapi_document(*, base: str) -> dict:
         _parameter("bbox-crs", "CRS of bbox", crs),
         _parameter("crs", "CRS of the answer", crs),
         _parameter(
-            "datetime", "a date or an interval start/end (.. open) on the collection's date", {"type": "string"}
+            "datetime",
+            "a date or an interval start/end (.. open) on the collection's date; on divisions, the versions "
+            "in force then (from the earliest yearly list on), each with its validity",
+            {"type": "string"},
         ),
         _parameter("filter", "a CQL2 filter", {"type": "string"}),
         _parameter(

@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from boundaries.history_selectors import division_history_range
 from gis_portal.core import sql
 from gis_portal.core.api import METRES_PER_DEGREE
 from gis_portal.core.crs import CGCS2000, WEB_MERCATOR, WGS84
@@ -156,6 +157,9 @@ def items_query(
 ) -> ItemsQuery:
     """The selection of a request: ``bbox`` (in ``bbox_crs``), ``dates`` on the collection's date
     property, a parsed CQL2 filter (geometries in ``filter_crs``) and property=value pairs."""
+    if dates is not None and collection.versions is not None:
+        collection = collection.versions
+        _dates_in_history(dates)
     source, params = collection.source(today=today)
     query = ItemsQuery(
         collection=collection, crs=crs, source=source, where=[], params=dict(params), simplify_m=simplify_m
@@ -170,7 +174,15 @@ def items_query(
     if bbox is not None:
         box = geometry_literal(bbox_crs or CRSS[CRS84])(bind=bind, box=bbox)
         query.where.append(sql.compose("(t.geom && {box} AND ST_Intersects(t.geom, {box}))", box=box))
-    if dates is not None:
+    if dates is not None and collection.validity is not None:
+        # In force at some time in [start, end]: began on or before the end, ended after the start.
+        valid_from, valid_to = (query.column(name) for name in collection.validity)
+        start, end = dates
+        if end:
+            query.where.append(sql.compose("({c} IS NULL OR {c} <= {end})", c=valid_from, end=bind(end)))
+        if start:
+            query.where.append(sql.compose("({c} IS NULL OR {c} > {start})", c=valid_to, start=bind(start)))
+    elif dates is not None:
         if collection.date_property is None:
             raise InvalidParameter(f"datetime: collection {collection.id!r} has no dates")
         column = query.column(collection.date_property)
@@ -188,6 +200,17 @@ def items_query(
         query.where.append(fragment)
         query.params.update(cql_params)
     return query
+
+
+def _dates_in_history(dates: tuple) -> None:
+    """A ``datetime`` on divisions must reach the imported lists: an instant from the earliest list
+    on, an interval ending on or after it; InvalidParameter names the valid range otherwise."""
+    history = division_history_range()
+    if history is None:
+        raise InvalidParameter("datetime: no division history is loaded")
+    start, end = dates
+    if (end or start or history[0]) < history[0]:
+        raise InvalidParameter(f"datetime: {end or start} is out of range; valid: from {history[0]} on")
 
 
 def _where(query: ItemsQuery) -> sql.Composable:
