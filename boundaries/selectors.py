@@ -100,6 +100,10 @@ SELECT dated.level, dated.code, dated.name, dated.is_synthetic, c.slug AS cluste
 )
 
 
+LOCATE = sql.Prepared("division_locate", LOCATE_SQL, ("lon", "lat", "srid"))
+LOCATE_ON = sql.Prepared("division_locate_on", LOCATE_ON_SQL, ("lon", "lat", "srid", "on"))
+
+
 def _ref(code: str, name: str, is_synthetic: bool) -> dict:
     ref = {"code": code, "name": name}
     if is_synthetic:
@@ -122,9 +126,9 @@ def division_locate(*, lon: float, lat: float, on: datetime.date | None = None) 
     answered for (a township that only began later, split from no other) has no township.
     """
     if on is None:
-        rows = sql.rows(LOCATE_SQL, {"lon": lon, "lat": lat, "srid": WGS84})
+        rows = sql.prepared_rows(LOCATE, {"lon": lon, "lat": lat, "srid": WGS84})
     else:
-        rows = sql.rows(LOCATE_ON_SQL, {"lon": lon, "lat": lat, "srid": WGS84, "on": on})
+        rows = sql.prepared_rows(LOCATE_ON, {"lon": lon, "lat": lat, "srid": WGS84, "on": on})
     answer: dict = {level: None for level in ("municipality", "cluster", "district", "township", "village")}
     for row in rows:
         answer[row["level"]] = _ref(row["code"], row["name"], row["is_synthetic"])

@@ -12,9 +12,12 @@ A model passed to ``compose`` stands for its table (``_meta.db_table``), so no t
 out. Lists are bound as one parameter (``= ANY(%(codes)s)``), never spliced into the text.
 """
 
+import re
 import uuid
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, connections, transaction
@@ -65,6 +68,45 @@ def rows(
         cursor.execute(query, params)
         columns = [column.name for column in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A read planned once per connection: a server-side prepared statement (``PREPARE``), for a
+    small query run very often whose planning costs more than its run (locate: 0.4-0.9 ms to plan,
+    0.3 ms to run). PostgreSQL keeps a generic plan after a few runs when it is no worse than the
+    custom ones. ``params`` names the query's ``%(name)s`` placeholders in the order they are bound."""
+
+    name: str
+    query: sql.Composed
+    params: tuple[str, ...]
+
+
+# The statements each open connection has prepared (a reopened connection starts with none).
+_prepared: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
+
+
+def _numbered(statement: Prepared, raw_connection) -> str:
+    """The query's text with ``$1``, ``$2``... for its placeholders, as ``PREPARE`` takes them."""
+    text = statement.query.as_string(raw_connection)
+    numbered = re.sub(r"%\((\w+)\)s", lambda m: f"${statement.params.index(m.group(1)) + 1}", text)
+    return numbered.replace("%%", "%")  # no parameters are bound to PREPARE itself
+
+
+def prepared_rows(statement: Prepared, params: Mapping[str, Any]) -> list[dict]:
+    """``rows`` for a prepared read: prepared on the connection the first time it runs there."""
+    alias = read_alias()
+    db = connections[alias]
+    with db.cursor() as cursor:
+        done = _prepared.setdefault(db.connection, set())
+        if statement.name not in done:
+            # PREPARE is not transactional: a rolled-back transaction keeps the statement.
+            cursor.execute(f"PREPARE {statement.name} AS {_numbered(statement, db.connection)}")
+            done.add(statement.name)
+        placeholders = ", ".join(["%s"] * len(statement.params))
+        cursor.execute(f"EXECUTE {statement.name} ({placeholders})", [params[name] for name in statement.params])
+        columns = [column.name for column in cursor.description]
+        return [dict(zip(columns, found, strict=True)) for found in cursor.fetchall()]
 
 
 def row(query: sql.Composable, params: Params = None) -> dict | None:
