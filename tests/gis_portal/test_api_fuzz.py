@@ -9,7 +9,7 @@ The operations are read from the documents as the service builds them (at collec
 each); a test checks that each is the one the service serves. In the OGC operations about half the
 cases name a real collection (``collectionId`` is any string to the document, and a random one only
 finds the 404). Bounded: ``FUZZ_EXAMPLES`` valid and as many invalid examples per operation (default
-15; about a minute for the API's, half a minute for the OGC's, on 2 cores)."""
+15; about a minute for each document on 2 cores)."""
 
 import os
 import re
