@@ -18,7 +18,7 @@ from gis_portal.core.errors import NotFound
 from gis_portal.core.formats import csv_response, geojson_collection, geojson_feature
 from gis_portal.core.region import division_code_validator
 from placenames.models import PlaceName
-from placenames.search import placename_autocomplete, placename_search, search_filters
+from placenames.search import placename_autocomplete_cached, placename_search, search_filters
 from placenames.selectors import (
     placename_detail,
     placename_district_list,
@@ -109,7 +109,7 @@ class AutocompleteView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = query_validate(AutocompleteQuerySerializer, request)
-        return Response(placename_autocomplete(q=query["q"], limit=query["limit"]))
+        return Response(placename_autocomplete_cached(q=query["q"], limit=query["limit"]))
 
 
 class DetailQuerySerializer(serializers.Serializer):

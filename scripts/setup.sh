@@ -120,10 +120,11 @@ SQL
 esac
 
 # --- the tests' read replica: a second local cluster streaming from the first (tests/scale) ------
+# --- and a third, throwaway one that the fault tests stop and start (tests/faults) ---------------
 if [ "$mode" = test ]; then
   case "$db_host" in
-    127.0.0.1|localhost|::1) bash scripts/replica.sh start ;;
-    *) log "DATABASE_URL points at ${db_host}: no local replica; tests/scale need REPLICA_PORT on 127.0.0.1" ;;
+    127.0.0.1|localhost|::1) bash scripts/replica.sh start; bash scripts/fault_cluster.sh start ;;
+    *) log "DATABASE_URL points at ${db_host}: no local replica or fault cluster; tests/scale need REPLICA_PORT and tests/faults FAULT_PORT on 127.0.0.1" ;;
   esac
 fi
 

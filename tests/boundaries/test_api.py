@@ -1,6 +1,8 @@
 """/api/v1/locate and /api/v1/divisions, good and bad input, and the OpenAPI document."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from boundaries.models import Division
 from tests.helpers import assert_error
@@ -99,6 +101,17 @@ def test_divisions_simplify_keeps_features_and_shrinks_them(api):
     simple = api.get("/api/v1/divisions", {"level": "district", "simplify": 100})
     assert len(features(simple)) == 38
     assert len(simple.content) < len(full.content) / 2
+
+
+def test_divisions_list_reads_no_geometry_it_does_not_send(api):
+    """The list sends the geometry PostgreSQL renders (``geojson``); reading the stored polygons
+    too (a district's, and its parent's with every row) made the districts' layer 3x slower."""
+    with CaptureQueriesContext(connection) as queries:
+        answer = api.get("/api/v1/divisions", {"level": "district", "simplify": 500})
+    assert answer.status_code == 200 and len(features(answer)) == 38
+    assert features(answer)[0]["geometry"]["type"] == "MultiPolygon"
+    selects = [q["sql"] for q in queries.captured_queries if "ST_AsGeoJSON" in q["sql"]]
+    assert len(selects) == 1 and "::bytea" not in selects[0]
 
 
 def test_divisions_pagination(api):

@@ -1,10 +1,12 @@
 """Fixtures for the fault tests: the portal served by gunicorn from ``gunicorn.conf.py`` (as
-``make run`` serves it) over the session's test database, and a connection of its own to
-PostgreSQL's maintenance database for what a fault test does to the test database (end its
-connections, refuse new ones) outside the test's transaction.
+``make run`` serves it) over the session's test database (or, ``running_gunicorn``, over any
+database), a timed client (``get``), and a connection of its own to PostgreSQL's maintenance
+database for what a fault test does to the test database (end its connections) outside the test's
+transaction.
 
 Every fault is undone in a ``finally``, so that the tests after these run as before."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -17,10 +19,10 @@ import psycopg2
 import pytest
 import requests
 from django.conf import settings
-from psycopg2 import sql
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_NAME = "gis-portal-fault-test"  # the gunicorn workers' application_name (PGAPPNAME)
+CLIENT_TIMEOUT_S = 10
 
 
 def database_url(name: str | None = None) -> str:
@@ -51,13 +53,13 @@ def terminate_backends(conn, *, application_name: str) -> int:
         return cursor.fetchone()[0]
 
 
-def allow_connections(conn, allowed: bool) -> None:
-    cursor = conn.cursor()
-    cursor.execute(
-        sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {}").format(
-            sql.Identifier(settings.DATABASES["default"]["NAME"]), sql.SQL("true" if allowed else "false")
-        )
-    )
+def get(server, path: str, params: dict | None = None) -> requests.Response:
+    """A GET to the server, bounded by CLIENT_TIMEOUT_S (a hang fails the test instead of holding
+    it); the answer carries ``elapsed_s``."""
+    started = time.monotonic()
+    response = requests.get(f"{server.url}{path}", params=params, timeout=CLIENT_TIMEOUT_S)
+    response.elapsed_s = time.monotonic() - started
+    return response
 
 
 def free_port() -> int:
@@ -88,15 +90,11 @@ def admin_db():
     conn.close()
 
 
-@pytest.fixture(scope="module")
-def gunicorn_server(django_db_setup, tmp_path_factory):
-    """The portal as ``make run`` serves it (gunicorn.conf.py: gthread workers), two workers of
-    two threads on a free loopback port, over the test database."""
-    port = free_port()
-    env = server_env(
-        BIND=f"127.0.0.1:{port}", WEB_WORKERS="2", WEB_THREADS="2", MEDIA_ROOT=str(tmp_path_factory.mktemp("media"))
-    )
-    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+@contextlib.contextmanager
+def running_gunicorn(env: dict, log: Path, *, ready_within_s: float = 60):
+    """gunicorn from gunicorn.conf.py (as ``make run`` serves the portal) in a session of its own,
+    with ``env`` (which sets BIND), until it answers /readyz with 200; stopped (SIGTERM, then
+    SIGKILL) on the way out. The process carries ``url`` and ``log``."""
     with log.open("wb") as out:
         server = subprocess.Popen(
             # No control socket: its default path is one for every gunicorn on the machine.
@@ -104,9 +102,9 @@ def gunicorn_server(django_db_setup, tmp_path_factory):
              "--no-control-socket"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{env['BIND']}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + ready_within_s
         while True:
             try:
                 if requests.get(f"{url}/readyz", timeout=30).status_code == 200:  # workers load the app first
@@ -126,6 +124,20 @@ def gunicorn_server(django_db_setup, tmp_path_factory):
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+@pytest.fixture(scope="module")
+def gunicorn_server(django_db_setup, tmp_path_factory):
+    """The portal as ``make run`` serves it (gunicorn.conf.py: gthread workers), two workers of
+    two threads on a free loopback port, over the test database."""
+    port = free_port()
+    env = server_env(
+        BIND=f"127.0.0.1:{port}", WEB_WORKERS="2", WEB_THREADS="2", MEDIA_ROOT=str(tmp_path_factory.mktemp("media"))
+    )
+    try:
+        with running_gunicorn(env, tmp_path_factory.mktemp("gunicorn") / "gunicorn.log") as server:
+            yield server
+    finally:
         conn = admin_connection()  # no worker connection left to hold the test database
         try:
             terminate_backends(conn, application_name=APP_NAME)

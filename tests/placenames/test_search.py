@@ -9,7 +9,7 @@ from boundaries.names import name_from_committee, name_split
 from placenames.models import PlaceName, PlaceNameVariant
 from placenames.services import placename_rename
 from placenames.text import name_pinyin, query_normalise
-from tests.helpers import assert_error
+from tests.helpers import assert_error, cache_clear_own
 
 pytestmark = pytest.mark.django_db
 SEARCH = "/api/v1/placenames/search"
@@ -214,6 +214,20 @@ def test_autocomplete(client):
     assert items[0]["name"] == "解放碑街道" and items[0]["label"] == "解放碑街道（渝中区）"
     assert set(items[0]) == {"id", "name", "pinyin", "code", "label"}
     assert client.get("/api/v1/placenames/autocomplete", {"q": "shapingb"}).json()[0]["name"] == "沙坪坝区"
+
+
+def test_autocomplete_answers_are_kept_a_minute(client, django_assert_num_queries):
+    """Type-ahead asks the same first characters over and over: the answer is kept in the shared
+    cache (AUTOCOMPLETE_CACHE_S), so a name renamed meanwhile shows there once it expires."""
+    first = client.get(AUTOCOMPLETE, {"q": "解放碑"}).json()
+    assert "解放碑街道" in [item["name"] for item in first]
+    place = PlaceName.objects.get(name="解放碑街道")
+    placename_rename(placename=place, new_name="解放碑商圈街道", on=datetime.date(2024, 1, 1))
+    with django_assert_num_queries(0):
+        assert client.get(AUTOCOMPLETE, {"q": "解放碑"}).json() == first
+    cache_clear_own()  # as when it expires
+    fresh = [item["name"] for item in client.get(AUTOCOMPLETE, {"q": "解放碑"}).json()]
+    assert "解放碑商圈街道" in fresh and "解放碑街道" not in fresh
 
 
 def test_detail_nearby_duplicates_and_exports(client):

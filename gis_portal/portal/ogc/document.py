@@ -84,8 +84,96 @@ def _parameter(name: str, description: str, schema: dict, *, where: str = "query
     return {"name": name, "in": where, "description": description, "required": required, "schema": schema}
 
 
-def _json_response(description: str, media: str = "application/json") -> dict:
-    return {"description": description, "content": {media: {"schema": {"type": "object"}}, "text/html": {}}}
+# The bodies the service sends, as much as a client may rely on (OGC API – Features Part 1's
+# schemas say more; tests/gis_portal/test_ogc.py checks the answers against those).
+_LINKS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["href", "rel"],
+        "properties": {"href": {"type": "string"}, "rel": {"type": "string"}, "type": {"type": "string"}},
+    },
+}
+_FEATURE = {
+    "type": "object",
+    "required": ["type", "geometry", "properties"],
+    "properties": {
+        "type": {"type": "string", "enum": ["Feature"]},
+        "id": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+        "geometry": {"type": "object", "nullable": True},
+        "properties": {"type": "object", "nullable": True},
+        "links": _LINKS,
+    },
+}
+_FEATURES = {
+    "type": "object",
+    "required": ["type", "features", "numberMatched", "numberReturned", "links"],
+    "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "features": {"type": "array", "items": _FEATURE},
+        "numberMatched": {"type": "integer", "minimum": 0},
+        "numberReturned": {"type": "integer", "minimum": 0},
+        "timeStamp": {"type": "string"},
+        "links": _LINKS,
+    },
+}
+_COLLECTION = {
+    "type": "object",
+    "required": ["id", "links"],
+    "properties": {"id": {"type": "string"}, "title": {"type": "string"}, "links": _LINKS},
+}
+_JSON_SCHEMA = {"type": "object", "required": ["type", "properties"], "properties": {"properties": {"type": "object"}}}
+BODIES = {
+    "landing page": {"type": "object", "required": ["links"], "properties": {"links": _LINKS}},
+    "conformance classes": {
+        "type": "object",
+        "required": ["conformsTo"],
+        "properties": {"conformsTo": {"type": "array", "items": {"type": "string"}}},
+    },
+    "collections": {
+        "type": "object",
+        "required": ["collections", "links"],
+        "properties": {"collections": {"type": "array", "items": _COLLECTION}, "links": _LINKS},
+    },
+    "a collection": _COLLECTION,
+    "queryables": _JSON_SCHEMA,
+    "schema": _JSON_SCHEMA,
+    "features": _FEATURES,
+    "a feature": _FEATURE,
+}
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}},
+        }
+    },
+}
+_ERRORS = {
+    "400": "a parameter the service does not take, or a value it cannot read",
+    "404": "no such collection or feature",
+    "429": "too many requests from this address or user (Retry-After)",
+    "503": "briefly unavailable: the database, a statement timeout or every heavy-request slot busy (Retry-After)",
+}
+
+
+def _json_response(description: str, media: str = "application/json", *, html: bool = True) -> dict:
+    """200 in ``media`` (or, ``html``, an HTML page with ``f=html``), with its body's schema."""
+    content = {media: {"schema": BODIES[description]}} | ({"text/html": {}} if html else {})
+    return {"description": description, "content": content}
+
+
+def _responses(ok: dict, *errors: str) -> dict:
+    """An operation's answers: ``ok`` as 200, the errors it names and what every OGC view may
+    answer (429: the ``ogc`` throttle; 503), each with the API's JSON error body, and 414."""
+    error = {"content": {"application/json": {"schema": _ERROR}}}
+    answers = {"200": ok} | {code: {"description": _ERRORS[code], **error} for code in (*errors, "429", "503")}
+    # From the HTTP server, before the service: a request line over its limit (gunicorn: 4,094 bytes).
+    answers["414"] = {"description": "the URL is too long for the HTTP server"}
+    return answers
 
 
 def _queryable_parameter(prop) -> dict:
@@ -97,8 +185,7 @@ def openapi_document(*, base: str) -> dict:
     """The OpenAPI 3.0 document of the service."""
     crs = {"type": "string", "format": "uri", "enum": list(CRSS), "default": CRS84}
     collection_id = _parameter("collectionId", "collection id", {"type": "string"}, where="path", required=True)
-    f = _parameter("f", "format", {"type": "string", "enum": ["json", "html"]})
-    error = {"description": "bad request or unknown collection or feature: {error: {code, message}}"}
+    f = _parameter("f", "format", {"type": "string", "enum": ["json", "geojson", "html"]})
     items_parameters = [
         collection_id,
         _parameter(
@@ -144,7 +231,7 @@ def openapi_document(*, base: str) -> dict:
             "get": {
                 "operationId": f"getFeatures-{c.id}",
                 "parameters": items_parameters[1:] + [_queryable_parameter(p) for p in c.properties],
-                "responses": {"200": _json_response("features", GEOJSON), "400": error},
+                "responses": _responses(_json_response("features", GEOJSON), "400"),
             }
         }
         for c in STORED
@@ -162,48 +249,55 @@ def openapi_document(*, base: str) -> dict:
                 "get": {
                     "operationId": "getLandingPage",
                     "parameters": [f],
-                    "responses": {"200": _json_response("landing page")},
+                    "responses": _responses(_json_response("landing page"), "400"),
                 }
             },
             "/conformance": {
                 "get": {
                     "operationId": "getConformance",
                     "parameters": [f],
-                    "responses": {"200": _json_response("conformance classes")},
+                    "responses": _responses(_json_response("conformance classes"), "400"),
                 }
             },
             "/api": {
                 "get": {
                     "operationId": "getApi",
-                    "responses": {"200": {"description": "this document", "content": {OPENAPI: {}}}},
+                    "responses": _responses({"description": "this document", "content": {OPENAPI: {}}}),
                 }
             },
             "/collections": {
                 "get": {
                     "operationId": "getCollections",
                     "parameters": [f],
-                    "responses": {"200": _json_response("collections")},
+                    "responses": _responses(_json_response("collections"), "400"),
                 }
             },
             "/collections/{collectionId}": {
                 "get": {
                     "operationId": "describeCollection",
                     "parameters": [collection_id, f],
-                    "responses": {"200": _json_response("a collection"), "404": error},
+                    "responses": _responses(_json_response("a collection"), "400", "404"),
                 }
             },
             "/collections/{collectionId}/queryables": {
                 "get": {
                     "operationId": "getQueryables",
                     "parameters": [collection_id, f],
-                    "responses": {"200": _json_response("queryables", "application/schema+json"), "404": error},
+                    "responses": _responses(_json_response("queryables", "application/schema+json"), "400", "404"),
+                }
+            },
+            "/collections/{collectionId}/schema": {
+                "get": {
+                    "operationId": "getSchema",
+                    "parameters": [collection_id],
+                    "responses": _responses(_json_response("schema", "application/schema+json", html=False), "404"),
                 }
             },
             "/collections/{collectionId}/items": {
                 "get": {
                     "operationId": "getFeatures",
                     "parameters": items_parameters,
-                    "responses": {"200": _json_response("features", GEOJSON), "400": error, "404": error},
+                    "responses": _responses(_json_response("features", GEOJSON), "400", "404"),
                 }
             },
             **per_collection,
@@ -216,7 +310,7 @@ def openapi_document(*, base: str) -> dict:
                         _parameter("crs", "CRS of the answer", crs),
                         f,
                     ],
-                    "responses": {"200": _json_response("a feature", GEOJSON), "404": error},
+                    "responses": _responses(_json_response("a feature", GEOJSON), "400", "404"),
                 }
             },
             "/collections/{collectionId}/download": {
@@ -226,10 +320,14 @@ def openapi_document(*, base: str) -> dict:
                         collection_id,
                         _parameter("f", "file format", {"type": "string", "enum": ["gpkg", "shp"]}, required=True),
                     ],
-                    "responses": {
-                        "200": {"description": "the whole layer as a GeoPackage or a zipped Shapefile (UTF-8, .cpg)"},
-                        "404": error,
-                    },
+                    "responses": _responses(
+                        {
+                            "description": "the whole layer as a GeoPackage or a zipped Shapefile (UTF-8, .cpg)",
+                            "content": {"application/geopackage+sqlite3": {}, "application/zip": {}},
+                        },
+                        "400",
+                        "404",
+                    ),
                 }
             },
         },

@@ -299,6 +299,9 @@ class ItemsView(OgcView):
         query, crs = selection(request, collection)
         matched = _checked_count(query)
         returned = max(0, min(limit, matched - offset))
+        # Past the last feature a page is empty: the database is not asked for it (an offset beyond
+        # its bigint would fail mid-stream, after the 200 has gone).
+        read_from = min(offset, matched)
         links = [
             _page_link(request, rel="self", offset=offset),
             _page_link(request, rel="alternate", offset=offset, html=True),
@@ -318,12 +321,12 @@ class ItemsView(OgcView):
         }
         headers = {"Content-Crs": f"<{crs.uri}>"}
         if _wants_html(request):
-            features = [json.loads(text) for text in items_stream(query, limit=limit, offset=offset)]
+            features = [json.loads(text) for text in items_stream(query, limit=limit, offset=read_from)]
             columns = [p.name for p in collection.properties]
             rows = [(f["id"], [f["properties"].get(c) for c in columns]) for f in features]
             context = {"collection": collection, "columns": columns, "rows": rows, **tail}
             return _with_headers(render(request, "ogc/items.html", context), headers)
-        chunks = _collection_chunks(items_stream(query, limit=limit, offset=offset), tail)
+        chunks = _collection_chunks(items_stream(query, limit=limit, offset=read_from), tail)
         headers["Cache-Control"] = f"public, max-age={ITEMS_MAX_AGE_S}"
         headers["Vary"] = "Accept, Accept-Encoding"
         return StreamingHttpResponse(chunks, content_type=GEOJSON, headers=headers)
