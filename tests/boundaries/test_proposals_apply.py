@@ -12,6 +12,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from boundaries import proposal_apply
+from boundaries.history import division_areas_rebuild
 from boundaries.history_models import DivisionArea, DivisionChange, DivisionVersion
 from boundaries.models import BoundaryLine, Division, DivisionProposal, Inspection
 from boundaries.proposal_services import proposal_apply as proposal_apply_service
@@ -79,6 +80,9 @@ def test_a_merger_takes_effect_and_dated_locate_answers_the_old_units_before_it(
         assert _township(api, point, date=str(today)) == (new_code, "南州街道")
     assert _township(api, in_gunan, date=str(today - DAY)) == (GUNAN, "古南街道")
     assert _township(api, in_xinsheng, date=str(today - DAY)) == (XINSHENG, "新盛街道")
+    division_areas_rebuild()  # as after a staff review of an inferred change: the parts are kept
+    assert _township(api, in_xinsheng, date=str(today - DAY)) == (XINSHENG, "新盛街道")
+    assert _township(api, in_xinsheng, date=str(today)) == (new_code, "南州街道")
     before = api.get("/api/v1/locate", {"lon": in_gunan.x, "lat": in_gunan.y, "date": str(today - DAY)}).json()
     assert before["village"]["code"] in villages
     assert api.get("/api/v1/locate", {"lon": in_gunan.x, "lat": in_gunan.y}).json()["village"]["code"] in villages
@@ -104,6 +108,8 @@ def test_a_merger_takes_effect_and_dated_locate_answers_the_old_units_before_it(
     codes_before = {f["properties"]["code"] for f in day_before.json()["features"]}
     assert new_code in codes_on_day and not {GUNAN, XINSHENG} & codes_on_day
     assert {GUNAN, XINSHENG} <= codes_before and new_code not in codes_before
+    [gunan_before] = [f for f in day_before.json()["features"] if f["properties"]["code"] == GUNAN]
+    assert gunan_before["geometry"]["type"] == "MultiPolygon"  # its part of the merged unit
     assert DivisionArea.objects.filter(division=new).count() >= 3
 
     # The lines: the one between them retired; one line to each neighbour, with the parts' inspections.
