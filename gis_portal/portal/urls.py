@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from boundaries import api as boundaries_api
-from boundaries import lines_api, proposals_api
+from boundaries import lines_api, proposal_views, proposals_api
 from boundaries import views as boundaries_views
 from boundaries.surveys import api as survey_api
 from boundaries.surveys import views as survey_views
@@ -104,6 +104,13 @@ urlpatterns = [
     path("locate/batch/", boundaries_views.LocateBatchPageView.as_view(), name="locate-batch-page"),
     path("inspections/lines/<str:code>/", boundaries_views.BoundaryLinePageView.as_view(), name="inspection-line"),
     path("divisions/changes/", boundaries_views.DivisionChangesPageView.as_view(), name="division-changes"),
+    path("divisions/proposals/", proposal_views.ProposalListPageView.as_view(), name="division-proposals-page"),
+    path("divisions/proposals/<int:pk>/", proposal_views.ProposalPageView.as_view(), name="division-proposal-page"),
+    path(
+        "divisions/proposals/<int:pk>/<slug:step>/",
+        proposal_views.ProposalStepView.as_view(),
+        name="division-proposal-step",
+    ),
     path("divisions/<str:code>/", boundaries_views.DivisionPageView.as_view(), name="division-page"),
     path("coverage/", facilities_views.CoverageDashboardView.as_view(), name="coverage-dashboard"),
     path("coverage/report", facilities_views.CoverageReportView.as_view(), name="coverage-report"),
