@@ -6,10 +6,12 @@ a failure while applying changes nothing; a proposal due later is applied by the
 
 import datetime
 
+import mercantile
 import pytest
 from django.core.management import call_command
 from django.db.models import Q, Sum
 from django.utils import timezone
+from mapbox_vector_tile import decode
 
 from boundaries import proposal_apply
 from boundaries.history import division_areas_rebuild
@@ -111,6 +113,12 @@ def test_a_merger_takes_effect_and_dated_locate_answers_the_old_units_before_it(
     [gunan_before] = [f for f in day_before.json()["features"] if f["properties"]["code"] == GUNAN]
     assert gunan_before["geometry"]["type"] == "MultiPolygon"  # its part of the merged unit
     assert DivisionArea.objects.filter(division=new).count() >= 3
+    # Dated tiles: the day before, each old unit is drawn as its own part, not as the merged polygon.
+    t = mercantile.tile(in_gunan.x, in_gunan.y, 9)
+    tile = api.get(f"/tiles/townships/9/{t.x}/{t.y}.pbf", {"date": str(today - DAY)})
+    drawn = {f["properties"]["code"]: f["geometry"] for f in decode(tile.content)["townships"]["features"]}
+    assert GUNAN in drawn and XINSHENG in drawn and new_code not in drawn
+    assert drawn[GUNAN] != drawn[XINSHENG]
 
     # The lines: the one between them retired; one line to each neighbour, with the parts' inspections.
     assert not BoundaryLine.objects.filter(pk=inner.pk).exists()
