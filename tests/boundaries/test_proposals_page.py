@@ -36,3 +36,15 @@ def test_the_pages_show_the_impact_and_run_the_steps():
     listed = Client().get("/divisions/proposals/").content.decode()
     assert f"/divisions/proposals/{pk}/" in listed and "已批准" in listed
     assert Client().get(f"{URL}/{pk}").status_code == 200
+
+
+def test_the_admin_lists_proposals_with_their_history():
+    planner = user_with_role("planner-h", "planner")
+    pk = merger(client_for(planner)).json()["id"]
+    superuser = user_with_role("root-h", None)
+    superuser.is_superuser = superuser.is_staff = True
+    superuser.save()
+    admin = signed_in(superuser)
+    assert admin.get("/admin/boundaries/divisionproposal/").status_code == 200
+    history = admin.get(f"/admin/boundaries/divisionproposal/{pk}/history/")
+    assert history.status_code == 200 and "planner-h" in history.content.decode()
