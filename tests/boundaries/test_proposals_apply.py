@@ -216,3 +216,40 @@ def test_a_kind_change_renames_the_unit_from_its_day(api):
     for line in BoundaryLine.objects.filter(pk__in=lines):
         assert street in line.name and line.name != lines[line.pk]
     assert PlaceName.objects.get(division=town).name == street
+
+
+def test_a_kind_change_with_a_new_code_carries_the_lines_and_villages(api):
+    """镇→街道 under a new code, as 新盛镇 500110122 became 新盛街道 500110006: the unit keeps its
+    polygon; its lines are derived under the new code with their inspections; its villages' versions
+    name the new parent from the day, the old one before it."""
+    planner, admin = user_with_role("planner-r", "planner"), user_with_role("admin-r", "administrator")
+    town = Division.objects.filter(level="township", kind="town", name__endswith="镇").order_by("-code").first()
+    old_code, new_code = town.code, f"{town.code[:6]}099"
+    assert not Division.objects.filter(code=new_code).exists()
+    old_lines = {
+        (line.left_code if line.right_code == old_code else line.right_code): set(
+            line.inspections.values_list("id", flat=True)
+        )
+        for line in BoundaryLine.objects.filter(Q(left_division=town) | Q(right_division=town))
+    }
+    village = Division.objects.filter(parent=town).order_by("code").first()
+    body = {"kind": "town_to_street", "units": [old_code], "new_code": new_code}
+    pk = client_for(planner).post(URL, body, format="json").json()["id"]
+    assert client_for(planner).post(f"{URL}/{pk}/submit").status_code == 200
+    client_for(admin).post(f"{URL}/{pk}/approve", {}, format="json")
+    today = timezone.localdate()
+    applied = client_for(admin).post(f"{URL}/{pk}/apply", {"effective_date": str(today)}, format="json")
+    assert applied.json()["status"] == "effective", applied.content
+    town.refresh_from_db()
+    assert (town.code, town.kind) == (new_code, "street")
+    assert _township(api, town.point) == (new_code, town.name)
+    assert _township(api, town.point, date=str(today - DAY))[0] == old_code
+    lines = BoundaryLine.objects.filter(Q(left_division=town) | Q(right_division=town))
+    assert {line.left_code if line.right_code == new_code else line.right_code for line in lines} == set(old_lines)
+    for line in lines:
+        neighbour = line.left_code if line.right_code == new_code else line.right_code
+        assert new_code in line.code
+        assert set(line.inspections.values_list("id", flat=True)) == old_lines[neighbour]
+    assert not BoundaryLine.objects.filter(code__contains=old_code).exists()
+    assert DivisionVersion.objects.get(code=village.code, valid_to__isnull=True).parent_code == new_code
+    assert DivisionVersion.objects.get(code=village.code, valid_to=today).parent_code == old_code
