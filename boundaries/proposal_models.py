@@ -4,19 +4,21 @@ date. The workflow is ``boundaries.proposal_services``; applying a change is
 ``boundaries.proposal_apply``. Every step is recorded by django-simple-history (who, when, which
 step, as the change reason). Registered with the app by ``boundaries.models``, which imports it."""
 
+from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from boundaries.models import Division
+from gis_portal.core.crs import WGS84
 
 
 class DivisionProposal(models.Model):
     """One proposed change of townships of one district. ``units``: the 9-digit codes of the current
     townships it changes (two or more for a merger, one otherwise); ``new_*``: the unit after it
-    (a blank ``new_code`` on a merger gets a provisional code when applied, marked so);
+    (a blank ``new_code`` on a merger gets a provisional code when applied, marked so; for a split,
+    the part cut off by ``split_line`` away from the unit's seat);
     ``stated_figures``: the figures of the establishment standards the service does not hold,
     stated by the proposer (never estimated); ``impact``: computed at submission and kept as it
     was then; ``result``: what applying it did (the new unit, the lines retired and joined)."""
@@ -26,6 +28,7 @@ class DivisionProposal(models.Model):
         RENAME = "rename", _("rename")
         TOWNSHIP_TO_TOWN = "township_to_town", _("township to town (乡→镇)")
         TOWN_TO_STREET = "town_to_street", _("town to street (镇→街道)")
+        SPLIT = "split", _("split along a line")
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("draft")
@@ -46,6 +49,9 @@ class DivisionProposal(models.Model):
     new_name = models.CharField(_("new name"), max_length=64, blank=True)
     new_code = models.CharField(_("new code"), max_length=12, blank=True)
     new_kind = models.CharField(_("new kind"), max_length=16, choices=Division.Kind.choices, blank=True)
+    split_line = models.LineStringField(
+        _("split line"), srid=WGS84, null=True, blank=True, help_text=_("a split: the line drawn across the unit")
+    )
     stated_figures = models.JSONField(_("figures stated by the proposer"), default=dict, blank=True)
     effective_date = models.DateField(_("effective date"), null=True, blank=True)
     impact = models.JSONField(_("impact at submission"), null=True, blank=True, encoder=DjangoJSONEncoder)

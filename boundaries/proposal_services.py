@@ -14,6 +14,7 @@ import datetime
 import logging
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.contrib.gis.geos import GEOSGeometry
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -22,7 +23,7 @@ from boundaries.history_models import DivisionList, DivisionVersion, Establishme
 from boundaries.models import Division
 from boundaries.proposal_apply import proposal_changes_apply
 from boundaries.proposal_models import DivisionProposal
-from boundaries.proposals import merger_impact, unit_change_impact
+from boundaries.proposals import merger_impact, split_impact, unit_change_impact
 from gis_portal.core.errors import Conflict, Forbidden, InvalidParameter, NotFound
 from gis_portal.core.roles import ADMINISTRATOR, PLANNER, user_has_role
 
@@ -136,6 +137,10 @@ def _fields_clean(*, kind: str, units: list[str], new_name: str, new_code: str, 
     else:
         if len(codes) != 1:
             raise InvalidParameter(f"units: a {kind} changes exactly one township")
+        if kind == Kind.SPLIT:
+            if new_kind not in DivisionProposal.NEW_KINDS:
+                raise InvalidParameter(f"new_kind: the new unit's kind, one of {', '.join(DivisionProposal.NEW_KINDS)}")
+            return {"units": codes, "new_name": new_name, "new_code": new_code, "new_kind": new_kind}
         if kind in KIND_CHANGES:
             new_kind = KIND_CHANGES[kind][1]
         elif new_kind:
@@ -156,10 +161,12 @@ def proposal_create(
     reason: str = "",
     stated_figures: dict | None = None,
     effective_date: datetime.date | None = None,
+    split_line: GEOSGeometry | None = None,
 ) -> DivisionProposal:
     """A planner's new draft."""
     _planner_required(author)
     fields = _fields_clean(kind=kind, units=units, new_name=new_name, new_code=new_code, new_kind=new_kind)
+    _split_line_check(kind, split_line)
     proposal = DivisionProposal(
         kind=kind,
         district_code=fields["units"][0][:6],
@@ -167,6 +174,7 @@ def proposal_create(
         reason=reason.strip()[:TEXT_LIMIT],
         stated_figures=_stated_clean(stated_figures or {}),
         effective_date=effective_date,
+        split_line=split_line,
         author=author,
         **fields,
     )
@@ -174,7 +182,25 @@ def proposal_create(
     return proposal
 
 
-EDITABLE = {"kind", "units", "new_name", "new_code", "new_kind", "title", "reason", "stated_figures", "effective_date"}
+EDITABLE = {
+    "kind",
+    "units",
+    "new_name",
+    "new_code",
+    "new_kind",
+    "title",
+    "reason",
+    "stated_figures",
+    "effective_date",
+    "split_line",
+}
+
+
+def _split_line_check(kind: str, line: GEOSGeometry | None) -> None:
+    if kind == Kind.SPLIT and (line is None or line.geom_type != "LineString" or line.num_points < 2):
+        raise InvalidParameter("split_line: a split needs the line drawn across the unit (a GeoJSON LineString)")
+    if kind != Kind.SPLIT and line is not None:
+        raise InvalidParameter("split_line: only a split has a line")
 
 
 @transaction.atomic
@@ -196,7 +222,8 @@ def proposal_update(*, proposal: DivisionProposal, actor: User, **changes) -> Di
         new_code=merged["new_code"],
         new_kind=merged["new_kind"],
     )
-    proposal.kind = merged["kind"]
+    _split_line_check(merged["kind"], merged["split_line"])
+    proposal.kind, proposal.split_line = merged["kind"], merged["split_line"]
     proposal.district_code = fields["units"][0][:6]
     proposal.title = (merged["title"] or "").strip()[:128]
     proposal.reason = (merged["reason"] or "").strip()[:TEXT_LIMIT]
@@ -248,7 +275,10 @@ def proposal_impact(*, proposal: DivisionProposal, today: datetime.date) -> dict
     townships = _current_townships(list(proposal.units))
     _new_code_check(proposal)
     stated = dict(proposal.stated_figures or {})
-    if proposal.kind == Kind.MERGE:
+    if proposal.kind == Kind.SPLIT:
+        name = _new_name_resolve(proposal, None)
+        impact = split_impact(code=proposal.units[0], line_ewkt=proposal.split_line.ewkt)
+    elif proposal.kind == Kind.MERGE:
         name = _new_name_resolve(proposal, None)
         impact = merger_impact(
             codes=list(proposal.units), today=today, unit=STANDARD_UNIT.get(proposal.new_kind), stated=stated
@@ -369,6 +399,8 @@ def proposal_apply(
         _approver_required(actor)
     if proposal.status != Status.APPROVED:
         raise Conflict(f"only an approved proposal is applied (this one is {proposal.status})")
+    if proposal.kind == Kind.SPLIT:
+        raise Conflict("applying a split is not supported yet: its impact is computed, the change is made by hand")
     day = effective_date or proposal.effective_date
     if day is None:
         raise InvalidParameter("effective_date: the day the change takes effect is required")

@@ -167,3 +167,65 @@ def unit_change_impact(*, code: str, today: datetime.date, unit: str | None = No
         ],
         "names_that_change": [{"code": u["code"], "name": u["name"]} for u in figures["units"]],
     }
+
+
+# --- The impact of splitting a township along a drawn line -----------------------------------------
+
+SPLIT_SQL = sql.compose(
+    """
+WITH u AS (SELECT id, geom, point FROM {division} WHERE id = %(id)s),
+parts AS (
+    SELECT row_number() OVER () AS n, p.geom
+      FROM u, ST_Dump(ST_Split(u.geom, ST_GeomFromEWKT(%(line)s))) p
+)
+SELECT parts.n, ST_Area(parts.geom::geography) AS area_m2, ST_Covers(parts.geom, u.point) AS has_seat,
+       (SELECT count(*) FROM {division} v WHERE v.parent_id = u.id AND ST_Covers(parts.geom, v.point)) AS villages,
+       (SELECT coalesce(sum(v.population), 0) FROM {division} v
+         WHERE v.parent_id = u.id AND ST_Covers(parts.geom, v.point)) AS population,
+       (SELECT coalesce(sum(v.elderly_population), 0) FROM {division} v
+         WHERE v.parent_id = u.id AND ST_Covers(parts.geom, v.point)) AS elderly_population
+  FROM parts, u ORDER BY parts.n
+""",
+    division=Division,
+)
+
+
+def split_impact(*, code: str, line_ewkt: str) -> dict:
+    """What cutting one township in two along a line (EWKT, EPSG:4326) would do: the two parts'
+    areas (m², geodesic) and the villages (points), population and aged 60+ in each; the part with
+    the township's seat stays the township, the other would be the new unit. InvalidParameter when
+    the line does not cut the unit in exactly two parts, or when one part would hold no village."""
+    township = Division.objects.filter(code=code, level=Division.Level.TOWNSHIP).values("id", "code", "name").first()
+    if township is None:
+        raise InvalidParameter(f"units: no current township {code}")
+    parts = sql.rows(SPLIT_SQL, {"id": township["id"], "line": line_ewkt})
+    if len(parts) != 2:
+        raise InvalidParameter(
+            f"split_line: the line does not cut {township['name']} in two "
+            f"(it gives {len(parts)} part{'s' if len(parts) != 1 else ''}; draw it from edge to edge, once across)"
+        )
+    if any(part["villages"] == 0 for part in parts):
+        raise InvalidParameter("split_line: one of the two parts would hold no village or community")
+    parts.sort(key=lambda part: not part["has_seat"])
+    rows = [
+        {
+            "part": "remaining" if index == 0 else "new_unit",
+            "area_m2": round(part["area_m2"], 1),
+            "villages": part["villages"],
+            "population": int(part["population"]),
+            "elderly_population": int(part["elderly_population"]),
+        }
+        for index, part in enumerate(parts)
+    ]
+    return {
+        "standards": None,
+        "units": [{"code": township["code"], "name": township["name"]}],
+        "parts": rows,
+        "area_m2": round(sum(r["area_m2"] for r in rows), 1),
+        "population": sum(r["population"] for r in rows),
+        "elderly_population": sum(r["elderly_population"] for r in rows),
+        "villages": sum(r["villages"] for r in rows),
+        "lines_retired": [],
+        "lines_joined": [],
+        "names_that_change": [],
+    }

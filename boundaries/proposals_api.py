@@ -3,8 +3,13 @@
 (/submit, /withdraw, /approve, /reject, /apply). Who may do what is the services' (planners draft
 and submit; administrators decide and apply); who may read what is ``proposals_visible``."""
 
+import json
+
+from django.contrib.gis.gdal import GDALException
+from django.contrib.gis.geos import GEOSException, GEOSGeometry
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -24,6 +29,7 @@ from boundaries.proposal_services import (
     proposals_visible,
 )
 from gis_portal.core.api import ErrorSerializer
+from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidParameter
 
 
@@ -40,6 +46,7 @@ class DivisionProposalSerializer(serializers.ModelSerializer):
     result = serializers.JSONField(
         read_only=True, allow_null=True, help_text="what applying it did: new_unit, replaced, lines retired and joined"
     )
+    split_line = serializers.SerializerMethodField(help_text="a split's line, GeoJSON LineString (WGS84), or null")
 
     class Meta:
         model = DivisionProposal
@@ -55,6 +62,7 @@ class DivisionProposalSerializer(serializers.ModelSerializer):
             "new_code",
             "new_kind",
             "stated_figures",
+            "split_line",
             "effective_date",
             "impact",
             "result",
@@ -68,6 +76,10 @@ class DivisionProposalSerializer(serializers.ModelSerializer):
             "applied_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_split_line(self, proposal) -> dict | None:
+        return json.loads(proposal.split_line.geojson) if proposal.split_line else None
 
 
 class ProposalInSerializer(serializers.Serializer):
@@ -95,6 +107,20 @@ class ProposalInSerializer(serializers.Serializer):
         help_text="the establishment standards' figures the service does not hold, e.g. fiscal revenue",
     )
     effective_date = serializers.DateField(required=False, allow_null=True, default=None)
+    split_line = serializers.JSONField(
+        required=False, allow_null=True, default=None, help_text="a split: the line across the unit, GeoJSON LineString"
+    )
+
+    def validate_split_line(self, value) -> GEOSGeometry | None:
+        if value is None:
+            return None
+        try:
+            line = GEOSGeometry(json.dumps(value), srid=WGS84)
+        except (GEOSException, GDALException, ValueError, TypeError):
+            raise serializers.ValidationError("a GeoJSON LineString in WGS84") from None
+        if line.geom_type != "LineString" or not line.valid:
+            raise serializers.ValidationError("a GeoJSON LineString in WGS84")
+        return line
 
 
 class ProposalDecisionInSerializer(serializers.Serializer):
