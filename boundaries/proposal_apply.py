@@ -16,7 +16,8 @@ A merger of townships of one district:
   teams (last inspected: the oldest of the parts', as the whole line is only inspected then; status:
   the worst). BoundaryLine has no validity dates, so the replaced lines are deleted after their
   history moved; each is recorded in the proposal's result (code, name, length, last inspection,
-  status, inspections). The retired line between merged units goes with its own inspections;
+  status, inspections). The retired line between merged units is deleted; the result keeps it
+  whole (geometry, inspections, markers). Survey uploads follow ``boundary_lines_replaced``;
 - the old Division rows are deleted after ``divisions_replaced`` told the apps above (place names,
   facilities) to move what referred to them.
 
@@ -25,6 +26,7 @@ kind and, if proposed, its code; its version ends and a new one begins; the line
 with a new code, derived again under the new codes with their history carried)."""
 
 import datetime
+import json
 
 from django.db.models import Q
 from django.utils import timezone
@@ -34,7 +36,7 @@ from boundaries.lines import township_lines_derive_around
 from boundaries.models import BoundaryLine, Division
 from boundaries.proposal_models import DivisionProposal
 from boundaries.services import division_pieces_rebuild
-from boundaries.signals import division_renamed, divisions_replaced
+from boundaries.signals import boundary_lines_replaced, division_renamed, divisions_replaced
 from gis_portal.core import sql
 from gis_portal.core.errors import Conflict
 
@@ -164,6 +166,29 @@ def _line_record(line: BoundaryLine) -> dict:
     }
 
 
+def _retired_line_record(line: BoundaryLine) -> dict:
+    """A retired line as the proposal's result keeps it: with its inspections and markers in full
+    (they are deleted with the line, which has no successor to take them)."""
+    return {
+        **_line_record(line),
+        "geometry": json.loads(line.geom.geojson),
+        "inspection_records": [
+            {
+                "date": inspection.date,
+                "result": inspection.result,
+                "team": inspection.team.name if inspection.team else None,
+                "findings": inspection.findings,
+                "is_synthetic": inspection.is_synthetic,
+            }
+            for inspection in line.inspections.select_related("team").order_by("date", "id")
+        ],
+        "marker_records": [
+            {"number": m.number, "sequence": m.sequence, "status": m.status, "lon": m.geom.x, "lat": m.geom.y}
+            for m in line.markers.order_by("sequence")
+        ],
+    }
+
+
 def _lines_carry(*, old_lines: list[BoundaryLine], replaced_ids: set[int], new: Division, derived: set[str]) -> dict:
     """After the lines around ``new`` were derived (``derived``: their codes), give each new line the
     history of the old lines it replaces (the old lines of a replaced unit with the same neighbour)
@@ -172,18 +197,23 @@ def _lines_carry(*, old_lines: list[BoundaryLine], replaced_ids: set[int], new: 
     for line in BoundaryLine.objects.filter(code__in=derived):
         neighbour = line.right_division_id if line.left_division_id == new.id else line.left_division_id
         new_lines[neighbour] = line
-    retired, joined = [], {}
+    retired, joined, targets = [], {}, {}
     for old in old_lines:
         if old.code in derived:  # the same line under the same code: kept as it is
             continue
         sides = {old.left_division_id, old.right_division_id}
         neighbour = next(iter(sides - replaced_ids), None)
-        target = new_lines.get(neighbour) if neighbour is not None else None
-        record = _line_record(old)
+        targets[old] = new_lines.get(neighbour) if neighbour is not None else None
+    # Records of other apps that refer to the old lines move first (or refuse the change).
+    boundary_lines_replaced.send(
+        sender=BoundaryLine, replaced={old.id: target and target.id for old, target in targets.items()}
+    )
+    for old, target in targets.items():
         if target is None:
-            retired.append(record)
+            retired.append(_retired_line_record(old))
             old.delete()
             continue
+        record = _line_record(old)
         joined.setdefault(target.code, {"code": target.code, "name": target.name, "replaces": []})["replaces"].append(
             record
         )

@@ -253,3 +253,43 @@ def test_a_kind_change_with_a_new_code_carries_the_lines_and_villages(api):
     assert not BoundaryLine.objects.filter(code__contains=old_code).exists()
     assert DivisionVersion.objects.get(code=village.code, valid_to__isnull=True).parent_code == new_code
     assert DivisionVersion.objects.get(code=village.code, valid_to=today).parent_code == old_code
+
+
+def _upload(line: BoundaryLine, user, sha: str):
+    from boundaries.models import SurveyTeam
+    from boundaries.surveys.models import SurveyUpload
+
+    team, _ = SurveyTeam.objects.get_or_create(name="綦江测量队")
+    return SurveyUpload.objects.create(
+        line=line, team=team, uploaded_by=user, file="survey_uploads/x.geojson", original_name="x.geojson",
+        sha256=sha * 64, size_bytes=1, file_format="geojson", crs=4326, crs_source="file",
+        survey_date=datetime.date(2026, 5, 1), tolerance_m=5,
+    )  # fmt: skip
+
+
+def test_survey_uploads_follow_the_joined_line_and_an_upload_of_the_retired_line_refuses_the_change(approved):
+    proposal, admin = approved
+    today = timezone.localdate()
+    inner = BoundaryLine.objects.get(code=f"{GUNAN}-{XINSHENG}")
+    outer = BoundaryLine.objects.filter(level="township", code__contains=GUNAN).exclude(pk=inner.pk).first()
+    on_outer = _upload(outer, admin, "a")
+    on_inner = _upload(inner, admin, "b")
+    lines_before = set(BoundaryLine.objects.values_list("code", flat=True))
+
+    refused = client_for(admin).post(f"{URL}/{proposal.pk}/apply", {"effective_date": str(today)}, format="json")
+    assert_error(refused, 409, code="conflict")
+    assert inner.code in refused.json()["error"]["message"]
+    assert set(BoundaryLine.objects.values_list("code", flat=True)) == lines_before  # nothing changed
+    assert Division.objects.filter(code__in=[GUNAN, XINSHENG]).count() == 2
+
+    on_inner.delete()  # staff withdrew it
+    inner_inspections = list(inner.inspections.order_by("date", "id").values_list("date", "result"))
+    applied = client_for(admin).post(f"{URL}/{proposal.pk}/apply", {"effective_date": str(today)}, format="json")
+    assert applied.status_code == 200, applied.content
+    on_outer.refresh_from_db()
+    neighbour = outer.left_code if outer.right_code == GUNAN else outer.right_code
+    assert on_outer.line.code != outer.code and neighbour in on_outer.line.code  # the joined line to that neighbour
+    (retired,) = applied.json()["result"]["lines_retired"]
+    assert retired["code"] == inner.code and retired["geometry"]["type"] == "MultiLineString"
+    kept = [(datetime.date.fromisoformat(r["date"]), r["result"]) for r in retired["inspection_records"]]
+    assert kept == inner_inspections and retired["inspections"] == len(inner_inspections)
