@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
+from simple_history.admin import SimpleHistoryAdmin
 
 from boundaries.history import division_change_review
 from boundaries.history_models import DivisionChange, DivisionList, DivisionVersion, EstablishmentStandard
@@ -21,6 +22,7 @@ from boundaries.models import (
     SurveyTeam,
     TriJunction,
 )
+from boundaries.proposal_models import DivisionProposal
 from boundaries.services import division_pieces_rebuild
 
 
@@ -215,3 +217,20 @@ class EstablishmentStandardAdmin(admin.ModelAdmin):
     list_display = ["unit", "group", "figure_label", "comparison", "threshold", "service_knows", "source_date"]
     list_filter = ["unit", "service_knows"]
     search_fields = ["figure", "figure_label", "source"]
+
+
+@admin.register(DivisionProposal)
+class DivisionProposalAdmin(SimpleHistoryAdmin):
+    """Change proposals, read here with their history (who did which step, when); the workflow runs
+    through its services (the API and the proposal pages), never by editing a row."""
+
+    list_display = ["id", "kind", "units", "new_name", "status", "effective_date", "author", "approver", "updated_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["new_name", "district_code", "title"]
+    readonly_fields = [field.name for field in DivisionProposal._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

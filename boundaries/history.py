@@ -372,8 +372,11 @@ def division_areas_rebuild() -> int:
     """Recompute which version answers for each current polygon (district, township) on each date;
     return the number of spans. A polygon's own unit answers while it exists (under any of its
     codes and names); before a unit split from another existed, the other answers for its area; before
-    a new unit that others merged into existed, the first of those (by code) answers for it."""
-    DivisionArea.objects.all().delete()
+    a new unit that others merged into existed, the first of those (by code) answers for it. Spans
+    that answer for a part of a polygon (``geom``: the units an applied proposal merged, which the
+    lists cannot say) are kept as they are, and answer for that polygon before its unit began."""
+    DivisionArea.objects.filter(geom__isnull=True).delete()
+    with_parts = set(DivisionArea.objects.filter(geom__isnull=False).values_list("division_id", flat=True))
     lineage: dict[int, list[DivisionVersion]] = defaultdict(list)
     for version in DivisionVersion.objects.filter(
         geometry_from__isnull=False, level__in=[Division.Level.DISTRICT, Division.Level.TOWNSHIP]
@@ -409,7 +412,7 @@ def division_areas_rebuild() -> int:
         source = split_source.get(versions[0].id)
         if began is not None and source is not None:
             before = lineage.get(source, [])
-        elif began is not None:
+        elif began is not None and division_id not in with_parts:
             # A new unit that others merged into (no split): the first of them answered for its area.
             before = merged_source.get(versions[0].id, [])
         else:

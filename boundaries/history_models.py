@@ -16,6 +16,7 @@ from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
 
 from boundaries.models import Cluster, Division
+from gis_portal.core.crs import WGS84
 
 
 class DivisionList(models.Model):
@@ -164,6 +165,9 @@ class DivisionArea(models.Model):
     version = models.ForeignKey(DivisionVersion, on_delete=models.CASCADE, related_name="area_spans")
     valid_from = models.DateField(null=True, blank=True)
     valid_to = models.DateField(null=True, blank=True)
+    # The part of the polygon this span answers for, where a span answers for less than all of it:
+    # the area of each unit merged into it by an applied proposal (which the lists cannot say).
+    geom = models.MultiPolygonField(srid=WGS84, null=True, blank=True, help_text="None: all of the polygon")
 
     class Meta:
         verbose_name = _("division area span")

@@ -106,12 +106,16 @@ def division_date_parse(*, raw: str | None, name: str = "date") -> datetime.date
 
 def division_versions_on(*, on: datetime.date) -> QuerySet[DivisionVersion]:
     """Every version in force on ``on``, with ``shape`` (the polygon or point of the current unit
-    it lives on as, None if its area went into another unit) and ``geometry_code``."""
+    it lives on as; for a unit an applied proposal merged into another, its part of that unit's
+    polygon; None if its area went into another unit otherwise) and ``geometry_code``."""
+    part = DivisionArea.objects.filter(version_id=OuterRef("pk"), geom__isnull=False).values("geom")[:1]
     return (
         DivisionVersion.objects.filter(_valid_on(on))
         .select_related("cluster")
         .annotate(
-            shape=Coalesce("geometry_from__geom", "geometry_from__point", output_field=GeometryField(srid=WGS84)),
+            shape=Coalesce(
+                "geometry_from__geom", "geometry_from__point", Subquery(part), output_field=GeometryField(srid=WGS84)
+            ),
             geometry_code=F("geometry_from__code"),
         )
         .order_by("code")

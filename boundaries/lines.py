@@ -91,7 +91,8 @@ pairs AS (
            ST_Multi(ST_LineMerge(ST_CollectionExtract(
                ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom)), 2))) AS geom
       FROM d a JOIN d b ON a.code < b.code AND a.geom && b.geom AND ST_Intersects(a.geom, b.geom)
-     WHERE %(same_parent)s = false OR a.parent_id = b.parent_id
+     WHERE (%(same_parent)s = false OR a.parent_id = b.parent_id)
+       AND (%(only_ids)s::bigint[] IS NULL OR a.id = ANY(%(only_ids)s::bigint[]) OR b.id = ANY(%(only_ids)s::bigint[]))
 )
 SELECT left_code || '-' || right_code AS code, left_name || '—' || right_name AS name,
        %(line_level)s::text AS level, left_code, left_name, right_code, right_name, left_id, right_id,
@@ -230,7 +231,12 @@ def boundary_lines_derive(*, neighbours_geojson: Path, datum: str) -> LinesRepor
         codes[level] = _upsert_level(
             level=level,
             derive_sql=PAIRS_SQL,
-            params={"division_level": division_level, "same_parent": same_parent, "line_level": level},
+            params={
+                "division_level": division_level,
+                "same_parent": same_parent,
+                "line_level": level,
+                "only_ids": None,
+            },
         )
     for level, level_codes in codes.items():
         BoundaryLine.objects.filter(level=level).exclude(code__in=level_codes).delete()
@@ -273,3 +279,20 @@ def boundary_lines_derive(*, neighbours_geojson: Path, datum: str) -> LinesRepor
     report = LinesReport(lines={k: len(v) for k, v in codes.items()}, length_km=lengths, trijunctions=counts)
     logger.info("boundary lines derived: %s", report)
     return report
+
+
+def township_lines_derive_around(*, division_ids: list[int]) -> set[str]:
+    """Derive (upsert by code) the township lines of the given townships with their neighbours of
+    the same district, after their polygons changed; return the codes derived. Lines of other
+    townships are left alone; lines that no longer exist are the caller's to retire (with their
+    history)."""
+    return _upsert_level(
+        level=BoundaryLine.Level.TOWNSHIP,
+        derive_sql=PAIRS_SQL,
+        params={
+            "division_level": "township",
+            "same_parent": True,
+            "line_level": BoundaryLine.Level.TOWNSHIP,
+            "only_ids": division_ids,
+        },
+    )

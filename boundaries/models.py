@@ -329,3 +329,4 @@ class BoundaryProblem(models.Model):
 
 # The division history's models live in their own module; importing them registers them with the app.
 from boundaries.history_models import DivisionArea, DivisionChange, DivisionList, DivisionVersion, EstablishmentStandard  # noqa: E402, F401
+from boundaries.proposal_models import DivisionProposal  # noqa: E402, F401

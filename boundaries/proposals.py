@@ -1,7 +1,7 @@
 """The impact of a proposed division change (行政区划调整方案), read before anything is decided: for
 a merger of townships of one district, area and population sums, the lines retired and joined with
 their inspection status, the names that change, and the check against the establishment standards.
-Proposals themselves (drafts, approval, applying them) are not stored yet."""
+The stored proposals and their workflow are ``boundaries.proposal_services``."""
 
 import datetime
 
@@ -42,7 +42,9 @@ SELECT (SELECT json_agg(json_build_object('code', code, 'name', name, 'area_m2',
 )
 
 
-def merger_impact(*, codes: list[str], today: datetime.date, unit: str | None = None) -> dict:
+def merger_impact(
+    *, codes: list[str], today: datetime.date, unit: str | None = None, stated: dict | None = None
+) -> dict:
     """What merging these townships of one district would do, before anything is decided: the
     units and their sums (area in m², geodesic; population and aged 60+ as the sums of their
     villages'), the township lines retired (between two of them) and joined (the lines to each
@@ -51,7 +53,7 @@ def merger_impact(*, codes: list[str], today: datetime.date, unit: str | None = 
     townships, unknown codes, across districts (that needs a district-level change), or units that
     do not touch (the merged unit would be in pieces). With ``unit`` (town or street), the check
     against that unit's establishment standards, with the figures the service does not hold listed
-    as missing (to be stated in the proposal)."""
+    as missing (to be stated in the proposal) unless ``stated`` gives them."""
     codes = sorted(set(codes))
     if len(codes) < 2:
         raise InvalidParameter("codes: a merger needs at least two townships")
@@ -72,7 +74,7 @@ def merger_impact(*, codes: list[str], today: datetime.date, unit: str | None = 
         )
     ids = [u["id"] for u in units]
     lines = (
-        boundary_line_list(today=datetime.date.today())
+        boundary_line_list(today=today)
         .filter(level=BoundaryLine.Level.TOWNSHIP)
         .filter(Q(left_division_id__in=ids) | Q(right_division_id__in=ids))
     )
@@ -97,14 +99,8 @@ def merger_impact(*, codes: list[str], today: datetime.date, unit: str | None = 
     for group in joined.values():
         group["length_m"] = round(sum(item["length_m"] for item in group["lines"]), 1)
     population = int(figures["population"])
-    standards = None
-    if unit is not None:
-        criteria = EstablishmentStandard.objects.filter(unit=unit).values(
-            "group", "figure", "figure_label", "comparison", "threshold", "source"
-        )
-        standards = establishment_check(criteria=list(criteria), figures={"total_population": population})
     return {
-        "standards": standards,
+        "standards": _standards(unit=unit, population=population, stated=stated),
         "units": figures["units"],
         "area_m2": round(figures["area_m2"], 1),
         "union_area_m2": round(figures["union_area_m2"], 1),
@@ -115,4 +111,121 @@ def merger_impact(*, codes: list[str], today: datetime.date, unit: str | None = 
         "lines_retired": retired,
         "lines_joined": [joined[key] for key in sorted(joined)],
         "names_that_change": [{"code": u["code"], "name": u["name"]} for u in figures["units"]],
+    }
+
+
+def _standards(*, unit: str | None, population: int, stated: dict | None) -> dict | None:
+    """The check against the standards of ``unit`` (town or street; None: no check): the figures the
+    service holds (the population) and those the proposer stated for the ones it does not."""
+    if unit is None:
+        return None
+    criteria = EstablishmentStandard.objects.filter(unit=unit).values(
+        "group", "figure", "figure_label", "comparison", "threshold", "source"
+    )
+    return establishment_check(criteria=list(criteria), figures={**(stated or {}), "total_population": population})
+
+
+# --- The impact of renaming a township or changing its kind (乡→镇, 镇→街道) -------------------------
+
+
+def unit_change_impact(*, code: str, today: datetime.date, unit: str | None = None, stated: dict | None = None) -> dict:
+    """What renaming one township or changing its kind would do: its figures (as in a merger, one
+    unit), the township lines whose names change with their inspection status, the name that
+    changes, and the check against the standards of ``unit`` (town or street)."""
+    township = Division.objects.filter(code=code, level=Division.Level.TOWNSHIP).values("id", "code").first()
+    if township is None:
+        raise InvalidParameter(f"units: no current township {code}")
+    figures = sql.row(MERGER_SQL, {"ids": [township["id"]]})
+    lines = (
+        boundary_line_list(today=today)
+        .filter(level=BoundaryLine.Level.TOWNSHIP)
+        .filter(Q(left_division_id=township["id"]) | Q(right_division_id=township["id"]))
+        .order_by("code")
+    )
+    population = int(figures["population"])
+    return {
+        "standards": _standards(unit=unit, population=population, stated=stated),
+        "units": figures["units"],
+        "area_m2": round(figures["area_m2"], 1),
+        "union_area_m2": round(figures["union_area_m2"], 1),
+        "population": population,
+        "elderly_population": int(figures["elderly_population"]),
+        "villages": int(figures["villages"]),
+        "is_synthetic": figures["is_synthetic"],
+        "lines_retired": [],
+        "lines_joined": [],
+        "lines_renamed": [
+            {
+                "code": line.code,
+                "name": line.name,
+                "length_m": round(line.length_m, 1),
+                "last_inspected": line.last_inspected,
+                "overdue": line.overdue,
+                "status": line.status,
+            }
+            for line in lines
+        ],
+        "names_that_change": [{"code": u["code"], "name": u["name"]} for u in figures["units"]],
+    }
+
+
+# --- The impact of splitting a township along a drawn line -----------------------------------------
+
+SPLIT_SQL = sql.compose(
+    """
+WITH u AS (SELECT id, geom, point FROM {division} WHERE id = %(id)s),
+parts AS (
+    SELECT row_number() OVER () AS n, p.geom
+      FROM u, ST_Dump(ST_Split(u.geom, ST_GeomFromEWKT(%(line)s))) p
+)
+SELECT parts.n, ST_Area(parts.geom::geography) AS area_m2, ST_Covers(parts.geom, u.point) AS has_seat,
+       (SELECT count(*) FROM {division} v WHERE v.parent_id = u.id AND ST_Covers(parts.geom, v.point)) AS villages,
+       (SELECT coalesce(sum(v.population), 0) FROM {division} v
+         WHERE v.parent_id = u.id AND ST_Covers(parts.geom, v.point)) AS population,
+       (SELECT coalesce(sum(v.elderly_population), 0) FROM {division} v
+         WHERE v.parent_id = u.id AND ST_Covers(parts.geom, v.point)) AS elderly_population
+  FROM parts, u ORDER BY parts.n
+""",
+    division=Division,
+)
+
+
+def split_impact(*, code: str, line_ewkt: str) -> dict:
+    """What cutting one township in two along a line (EWKT, EPSG:4326) would do: the two parts'
+    areas (m², geodesic) and the villages (points), population and aged 60+ in each; the part with
+    the township's seat stays the township, the other would be the new unit. InvalidParameter when
+    the line does not cut the unit in exactly two parts, or when one part would hold no village."""
+    township = Division.objects.filter(code=code, level=Division.Level.TOWNSHIP).values("id", "code", "name").first()
+    if township is None:
+        raise InvalidParameter(f"units: no current township {code}")
+    parts = sql.rows(SPLIT_SQL, {"id": township["id"], "line": line_ewkt})
+    if len(parts) != 2:
+        raise InvalidParameter(
+            f"split_line: the line does not cut {township['name']} in two "
+            f"(it gives {len(parts)} part{'s' if len(parts) != 1 else ''}; draw it from edge to edge, once across)"
+        )
+    if any(part["villages"] == 0 for part in parts):
+        raise InvalidParameter("split_line: one of the two parts would hold no village or community")
+    parts.sort(key=lambda part: not part["has_seat"])
+    rows = [
+        {
+            "part": "remaining" if index == 0 else "new_unit",
+            "area_m2": round(part["area_m2"], 1),
+            "villages": part["villages"],
+            "population": int(part["population"]),
+            "elderly_population": int(part["elderly_population"]),
+        }
+        for index, part in enumerate(parts)
+    ]
+    return {
+        "standards": None,
+        "units": [{"code": township["code"], "name": township["name"]}],
+        "parts": rows,
+        "area_m2": round(sum(r["area_m2"] for r in rows), 1),
+        "population": sum(r["population"] for r in rows),
+        "elderly_population": sum(r["elderly_population"] for r in rows),
+        "villages": sum(r["villages"] for r in rows),
+        "lines_retired": [],
+        "lines_joined": [],
+        "names_that_change": [],
     }

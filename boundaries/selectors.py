@@ -70,13 +70,16 @@ LOCATE_ON_SQL = sql.compose(
     """
 {hit},
 dated AS (
-    SELECT hit.level, coalesce(v.code, hit.code) AS code, coalesce(v.name, hit.name) AS name, hit.is_synthetic,
+    SELECT DISTINCT ON (hit.level)
+           hit.level, coalesce(v.code, hit.code) AS code, coalesce(v.name, hit.name) AS name, hit.is_synthetic,
            hit.cluster_id, v.code AS version_code
       FROM hit
       LEFT JOIN {area} a ON a.division_id = hit.id
             AND (a.valid_from IS NULL OR a.valid_from <= %(on)s) AND (a.valid_to IS NULL OR a.valid_to > %(on)s)
+            AND (a.geom IS NULL OR ST_Covers(a.geom, (SELECT g FROM pt)))
       LEFT JOIN {version} v ON v.id = a.version_id
      WHERE hit.level = 'municipality' OR v.id IS NOT NULL
+     ORDER BY hit.level, v.code
 )
 SELECT dated.level, dated.code, dated.name, dated.is_synthetic, c.slug AS cluster_code, c.name AS cluster_name,
        vi.code AS village_code, vi.name AS village_name, vi.is_synthetic AS village_is_synthetic, vi.distance_m
@@ -121,7 +124,8 @@ def division_locate(*, lon: float, lat: float, on: datetime.date | None = None) 
     (spheroid, error well under a metre). Raises OutsideRegion when the point is not in Chongqing.
 
     With ``on``, the units in force that day: the current polygon hit is mapped to the version that
-    answered for its area then (``DivisionArea``), and the village is the nearest of that
+    answered for its area then (``DivisionArea``; of a polygon that merged units, the one whose
+    part covers the point), and the village is the nearest of that
     township's villages then (at their current points); a point in an area no unit of the lists
     answered for (a township that only began later, split from no other) has no township.
     """

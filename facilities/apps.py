@@ -10,9 +10,14 @@ class FacilitiesConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from boundaries.models import Division
-        from boundaries.signals import divisions_changed
-        from facilities.services import coverage_nearest_division_saved, coverage_nearest_rebuild
+        from boundaries.signals import divisions_changed, divisions_replaced
+        from facilities.services import (
+            coverage_nearest_division_saved,
+            coverage_nearest_rebuild,
+            facilities_divisions_replaced,
+        )
 
         # The nearest-facility table follows the divisions (the boundaries cannot call the facilities).
         divisions_changed.connect(coverage_nearest_rebuild, dispatch_uid="facilities_nearest_rebuild")
         post_save.connect(coverage_nearest_division_saved, sender=Division, dispatch_uid="facilities_nearest_division")
+        divisions_replaced.connect(facilities_divisions_replaced, dispatch_uid="facilities_divisions_replaced")

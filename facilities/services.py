@@ -405,3 +405,10 @@ def facilities_import(
         report.by_category[r["category"]] = report.by_category.get(r["category"], 0) + 1
     logger.info("facility import of %s: %s", path.name, report)
     return report
+
+
+def facilities_divisions_replaced(*, replaced: dict[int, int], **_signal) -> None:
+    """Receiver of ``boundaries.signals.divisions_replaced``: the facilities of a township merged
+    into another now lie in that other (the boundaries cannot call the facilities)."""
+    for old_id, new_id in replaced.items():
+        Facility.objects.filter(division_id=old_id).update(division_id=new_id)

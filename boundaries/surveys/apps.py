@@ -9,3 +9,9 @@ class SurveysConfig(AppConfig):
     name = "boundaries.surveys"
     label = "surveys"
     verbose_name = _("Survey uploads")
+
+    def ready(self):
+        from boundaries.signals import boundary_lines_replaced
+        from boundaries.surveys.services import survey_uploads_lines_replaced
+
+        boundary_lines_replaced.connect(survey_uploads_lines_replaced, dispatch_uid="surveys_lines_replaced")

@@ -280,3 +280,19 @@ def _marker_reports(upload: SurveyUpload) -> list[MarkerReport]:
         )
         for f in features.order_by("index")
     ]
+
+
+def survey_uploads_lines_replaced(*, replaced: dict[int, int | None], **_signal) -> None:
+    """Receiver of ``boundaries.signals.boundary_lines_replaced``: uploads of a line that another
+    takes over move to it. An upload of a line retired with no successor (between two merged
+    townships) has no line to belong to: the change is refused (Conflict) until staff decide."""
+    stranded = SurveyUpload.objects.filter(line_id__in=[old for old, new in replaced.items() if new is None])
+    if stranded.exists():
+        codes = sorted(set(stranded.values_list("line__code", flat=True)))
+        raise Conflict(
+            f"survey uploads refer to line(s) {', '.join(codes)}, which this change retires; "
+            "review or withdraw them first"
+        )
+    for old, new in replaced.items():
+        if new is not None:
+            SurveyUpload.objects.filter(line_id=old).update(line_id=new)

@@ -31,7 +31,12 @@ ROLE_PERMISSIONS = {
         "office.change_heritagename",
         "placenames.change_placename",
     ],
-    PLANNER: ["facilities.add_scenario", "facilities.view_scenario"],
+    PLANNER: [
+        "facilities.add_scenario",
+        "facilities.view_scenario",
+        "boundaries.add_divisionproposal",
+        "boundaries.view_divisionproposal",
+    ],
 }
 ADMINISTRATOR_APPS = ["boundaries", "surveys", "placenames", "office", "facilities"]
 

@@ -269,7 +269,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # Choice sets named "kind" in several apps: the coverage standard's keeps a name of its own.
-    "ENUM_NAME_OVERRIDES": {"CoverageStandardKindEnum": "facilities.models.CoverageStandard.Kind"},
+    "ENUM_NAME_OVERRIDES": {
+        "CoverageStandardKindEnum": "facilities.models.CoverageStandard.Kind",
+        "DivisionProposalKindEnum": "boundaries.proposal_models.DivisionProposal.Kind",
+    },
 }
 
 # The basemap is optional: with no URL the map shows the region's own layers on a plain background.

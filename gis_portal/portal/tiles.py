@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.db.models.functions import Transform
 from django.db.models import BooleanField, Case, ExpressionWrapper, F, Func, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
 from django.views import View
@@ -76,12 +77,14 @@ class PortalLayer(VectorLayer):
         xmin, ymin, xmax, ymax = self.get_bounds(x, y, z)
         envelope = Transform(MakeEnvelope(xmin, ymin, xmax, ymax, WEB_MERCATOR), WGS84)
         queryset = queryset.filter(**{f"{self.source_field}__intersects": envelope})
+        shape = F(self.shape_field or self.source_field)
         if self.simplify:
-            return queryset.annotate(tile_geom=simplified(F(self.source_field), tolerance_m=pixel_m(z)))
-        return queryset.annotate(tile_geom=F(self.source_field))
+            return queryset.annotate(tile_geom=simplified(shape, tolerance_m=pixel_m(z)))
+        return queryset.annotate(tile_geom=shape)
 
     geom_field = "tile_geom"
-    source_field = "geom"
+    source_field = "geom"  # the indexed column a tile's features are found by
+    shape_field = ""  # the geometry drawn, when not that column
 
 
 class TownshipLayer(PortalLayer):
@@ -93,8 +96,10 @@ class TownshipLayer(PortalLayer):
     min_zoom = 7
 
     def dated(self, on: datetime.date) -> None:
-        """Today's polygons, each named as the unit that answered for it on ``on``."""
+        """Today's polygons, each named as the unit that answered for it on ``on`` (for a polygon of
+        units merged by an applied proposal, each unit's part)."""
         self.queryset = township_areas_on(on=on).annotate(
+            shape=Coalesce("geom", "division__geom"),
             code=F("version__code"),
             name=F("version__name"),
             kind=F("version__kind"),
@@ -104,6 +109,7 @@ class TownshipLayer(PortalLayer):
         self.tile_fields = ("code", "name", "kind", "cluster_id", "is_synthetic")
         self.cluster_path = "division__cluster_id"
         self.source_field = "division__geom"
+        self.shape_field = "shape"
 
 
 class VillageLayer(PortalLayer):

@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from boundaries import api as boundaries_api
-from boundaries import lines_api
+from boundaries import lines_api, proposal_views, proposals_api
 from boundaries import views as boundaries_views
 from boundaries.surveys import api as survey_api
 from boundaries.surveys import views as survey_views
@@ -31,6 +31,31 @@ api_v1 = [
     path("divisions/<str:code>", boundaries_api.DivisionDetailView.as_view(), name="division-detail"),
     path("division-changes", boundaries_api.DivisionChangeListView.as_view(), name="division-change-list"),
     path("division-proposals/merger-impact", boundaries_api.MergerImpactView.as_view(), name="merger-impact"),
+    path("division-proposals", proposals_api.ProposalListView.as_view(), name="division-proposal-list"),
+    path("division-proposals/<int:pk>", proposals_api.ProposalDetailView.as_view(), name="division-proposal-detail"),
+    path(
+        "division-proposals/<int:pk>/submit",
+        proposals_api.ProposalSubmitView.as_view(),
+        name="division-proposal-submit",
+    ),
+    path(
+        "division-proposals/<int:pk>/withdraw",
+        proposals_api.ProposalWithdrawView.as_view(),
+        name="division-proposal-withdraw",
+    ),
+    path(
+        "division-proposals/<int:pk>/approve",
+        proposals_api.ProposalApproveView.as_view(),
+        name="division-proposal-approve",
+    ),
+    path(
+        "division-proposals/<int:pk>/reject",
+        proposals_api.ProposalRejectView.as_view(),
+        name="division-proposal-reject",
+    ),
+    path(
+        "division-proposals/<int:pk>/apply", proposals_api.ProposalApplyView.as_view(), name="division-proposal-apply"
+    ),
     path("boundary-lines", lines_api.BoundaryLineListView.as_view(), name="boundary-line-list"),
     path("boundary-lines/<str:code>", lines_api.BoundaryLineDetailView.as_view(), name="boundary-line-detail"),
     path("markers", lines_api.MarkerListView.as_view(), name="marker-list"),
@@ -79,6 +104,13 @@ urlpatterns = [
     path("locate/batch/", boundaries_views.LocateBatchPageView.as_view(), name="locate-batch-page"),
     path("inspections/lines/<str:code>/", boundaries_views.BoundaryLinePageView.as_view(), name="inspection-line"),
     path("divisions/changes/", boundaries_views.DivisionChangesPageView.as_view(), name="division-changes"),
+    path("divisions/proposals/", proposal_views.ProposalListPageView.as_view(), name="division-proposals-page"),
+    path("divisions/proposals/<int:pk>/", proposal_views.ProposalPageView.as_view(), name="division-proposal-page"),
+    path(
+        "divisions/proposals/<int:pk>/<slug:step>/",
+        proposal_views.ProposalStepView.as_view(),
+        name="division-proposal-step",
+    ),
     path("divisions/<str:code>/", boundaries_views.DivisionPageView.as_view(), name="division-page"),
     path("coverage/", facilities_views.CoverageDashboardView.as_view(), name="coverage-dashboard"),
     path("coverage/report", facilities_views.CoverageReportView.as_view(), name="coverage-report"),

@@ -9,3 +9,9 @@ class OfficeConfig(AppConfig):
     name = "placenames.office"
     label = "office"
     verbose_name = _("Place-name office")
+
+    def ready(self):
+        from boundaries.signals import divisions_replaced
+        from placenames.office.services import applications_divisions_replaced
+
+        divisions_replaced.connect(applications_divisions_replaced, dispatch_uid="office_divisions_replaced")

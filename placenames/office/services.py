@@ -408,3 +408,10 @@ def placename_story_edit(*, placename: PlaceName, actor: User, meaning: str, his
     placename.save(update_fields=["meaning", "history_text"])
     logger.info("place name %s: meaning/history edited by %s", placename.pk, actor.get_username())
     return placename
+
+
+def applications_divisions_replaced(*, replaced: dict[int, int], **_signal) -> None:
+    """Receiver of ``boundaries.signals.divisions_replaced``: applications in a township merged into
+    another now lie in that other."""
+    for old_id, new_id in replaced.items():
+        NamingApplication.objects.filter(township_id=old_id).update(township_id=new_id)

@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from rest_framework.authtoken.models import Token
 
-from boundaries.models import Marker
+from boundaries.models import DivisionProposal, Marker
 from boundaries.surveys.models import SurveyUpload
 from gis_portal.core.roles import ADMINISTRATOR, REVIEWER, SURVEYOR
 from placenames.models import PlaceName
@@ -42,7 +42,7 @@ def account_rows() -> list[dict]:
 
 def audit_recent(*, limit: int = 100) -> list[dict]:
     """The latest recorded actions, newest first: admin log entries, and the history of survey
-    uploads, markers and place names (django-simple-history)."""
+    uploads, markers, place names and division change proposals (django-simple-history)."""
     entries = (
         {
             "when": e.action_time,
@@ -53,7 +53,13 @@ def audit_recent(*, limit: int = 100) -> list[dict]:
         for e in LogEntry.objects.select_related("user", "content_type").order_by("-action_time")[:limit]
     )
     histories = []
-    for model, label in ((SurveyUpload, "survey upload"), (Marker, "boundary marker"), (PlaceName, "place name")):
+    audited = (
+        (SurveyUpload, "survey upload"),
+        (Marker, "boundary marker"),
+        (PlaceName, "place name"),
+        (DivisionProposal, "division change proposal"),
+    )
+    for model, label in audited:
         for h in model.history.select_related("history_user").order_by("-history_date")[:limit]:
             histories.append(
                 {

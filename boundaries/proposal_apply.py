@@ -1,0 +1,376 @@
+"""Applying an approved division change proposal, inside the caller's transaction (the workflow is
+``boundaries.proposal_services``): the current record changes, and the history keeps what was.
+
+A merger of townships of one district:
+- a new township Division: the union of the old polygons (EPSG:4326; area geodesic, m²), the sums of
+  their population, its villages moved to it; its code as proposed, or a provisional one (the first
+  free ``<district>9NN``, said so in ``source`` and the proposal's result);
+- the old units' versions end on the effective day (valid_to, exclusive) and the new unit's version
+  begins then; DivisionChange ``merged_into`` rows (not inferred, the proposal as evidence), and
+  ``reparented`` rows for the villages, whose versions end and begin likewise;
+- DivisionArea: the spans of the old polygons go to the new polygon with their part (``geom``), so
+  that a dated query before the day answers the old unit whose part covers the point; the new unit
+  answers for all of it from the day;
+- the township lines of the new unit are derived again: the line between merged units is retired,
+  the lines to each neighbour join into one, which takes their inspections, markers, problems and
+  teams (last inspected: the oldest of the parts', as the whole line is only inspected then; status:
+  the worst). BoundaryLine has no validity dates, so the replaced lines are deleted after their
+  history moved; each is recorded in the proposal's result (code, name, length, last inspection,
+  status, inspections). The retired line between merged units is deleted; the result keeps it
+  whole (geometry, inspections, markers). Survey uploads follow ``boundary_lines_replaced``;
+- the old Division rows are deleted after ``divisions_replaced`` told the apps above (place names,
+  facilities) to move what referred to them.
+
+A rename or a kind change (乡→镇, 镇→街道) keeps the Division (its polygon and lines), changes its name,
+kind and, if proposed, its code; its version ends and a new one begins; the lines are renamed (or,
+with a new code, derived again under the new codes with their history carried)."""
+
+import datetime
+import json
+
+from django.db.models import Q
+from django.utils import timezone
+
+from boundaries.history_models import DivisionArea, DivisionChange, DivisionVersion
+from boundaries.lines import township_lines_derive_around
+from boundaries.models import BoundaryLine, Division
+from boundaries.proposal_models import DivisionProposal
+from boundaries.services import division_pieces_rebuild
+from boundaries.signals import boundary_lines_replaced, division_renamed, divisions_replaced
+from gis_portal.core import sql
+from gis_portal.core.errors import Conflict
+
+STATUS_RANK = {BoundaryLine.Status.CLEAR: 0, BoundaryLine.Status.PROBLEM: 1, BoundaryLine.Status.DISPUTED: 2}
+CHANGE_TYPE = {
+    DivisionProposal.Kind.RENAME: DivisionChange.Type.RENAMED,
+    DivisionProposal.Kind.TOWNSHIP_TO_TOWN: DivisionChange.Type.TOWNSHIP_TO_TOWN,
+    DivisionProposal.Kind.TOWN_TO_STREET: DivisionChange.Type.TOWN_TO_STREET,
+}
+
+MERGED_SQL = sql.compose(
+    """
+SELECT ST_Multi(ST_Union(geom)) AS geom, ST_PointOnSurface(ST_Union(geom)) AS point,
+       ST_Area(ST_Union(geom)::geography) AS area_m2, bool_or(is_synthetic) AS is_synthetic,
+       min(source_datum) AS source_datum,
+       (SELECT sum(v.population) FROM {division} v WHERE v.parent_id = ANY(%(ids)s)) AS population,
+       (SELECT sum(v.elderly_population) FROM {division} v WHERE v.parent_id = ANY(%(ids)s)) AS elderly
+  FROM {division} WHERE id = ANY(%(ids)s)
+""",
+    division=Division,
+)
+
+
+def _evidence(proposal: DivisionProposal, approver) -> str:
+    who = approver.get_username() if approver is not None else "?"
+    return f"division proposal #{proposal.pk} ({proposal.get_kind_display()}), approved by {who}"
+
+
+def _change(*, proposal, approver, type: str, level: str, before, after) -> DivisionChange:
+    day = proposal.effective_date
+    return DivisionChange(
+        type=type,
+        level=level,
+        before=before,
+        after=after,
+        district_code=proposal.district_code,
+        changed_after=day - datetime.timedelta(days=1),
+        changed_by=day,
+        effective_date=day,
+        inferred=False,
+        evidence=_evidence(proposal, approver),
+        review=DivisionChange.Review.CONFIRMED,
+        reviewed_by=approver,
+        reviewed_at=timezone.now(),
+        derived_key=f"proposal:{proposal.pk}"[:48],
+    )
+
+
+def _version_successor(version: DivisionVersion, *, day: datetime.date, source: str, **changes) -> DivisionVersion:
+    """End ``version`` on ``day`` and return its successor from ``day`` (saved), with ``changes``."""
+    division = version.division
+    version.valid_to, version.valid_to_after, version.division = day, None, None
+    version.save(update_fields=["valid_to", "valid_to_after", "division"])
+    fields = {
+        "code": version.code,
+        "name": version.name,
+        "standard_name": version.standard_name,
+        "level": version.level,
+        "kind": version.kind,
+        "parent_code": version.parent_code,
+        "district_code": version.district_code,
+        "cluster_id": version.cluster_id,
+        "division": division,
+        "geometry_from": version.geometry_from,
+        "is_synthetic": version.is_synthetic,
+        "source": source,
+    }
+    fields.update(changes)
+    return DivisionVersion.objects.create(valid_from=day, **fields)
+
+
+def _current_version(division: Division) -> DivisionVersion:
+    version = DivisionVersion.objects.filter(code=division.code, valid_to__isnull=True).first()
+    if version is None:
+        raise Conflict(f"{division.code} has no current version in the division history (import the lists first)")
+    return version
+
+
+def _villages_reparent(*, proposal, approver, parent_ids: list[int], new_parent: Division, source: str) -> int:
+    """Move the villages of ``parent_ids`` under ``new_parent``: their Division rows, and for each a
+    version ending and one beginning on the effective day, linked by a ``reparented`` change."""
+    villages = list(Division.objects.filter(parent_id__in=parent_ids, level=Division.Level.VILLAGE))
+    day = proposal.effective_date
+    versions = {
+        v.code: v for v in DivisionVersion.objects.filter(code__in=[d.code for d in villages], valid_to__isnull=True)
+    }
+    changes = []
+    for village in villages:
+        version = versions.get(village.code)
+        if version is None:
+            continue
+        after = _version_successor(version, day=day, source=source, parent_code=new_parent.code)
+        changes.append(
+            _change(
+                proposal=proposal,
+                approver=approver,
+                type=DivisionChange.Type.REPARENTED,
+                level=Division.Level.VILLAGE,
+                before=version,
+                after=after,
+            )
+        )
+    DivisionChange.objects.bulk_create(changes)
+    Division.objects.filter(id__in=[d.id for d in villages]).update(parent=new_parent)
+    return len(villages)
+
+
+def _provisional_code(district: Division) -> str:
+    used = set(DivisionVersion.objects.filter(code__startswith=district.code).values_list("code", flat=True))
+    used |= set(Division.objects.filter(code__startswith=district.code).values_list("code", flat=True))
+    for number in range(999, 899, -1):
+        code = f"{district.code}{number}"
+        if code not in used:
+            return code
+    raise Conflict(f"no provisional township code left under {district.code}")
+
+
+def _line_record(line: BoundaryLine) -> dict:
+    return {
+        "code": line.code,
+        "name": line.name,
+        "length_m": round(line.length_m, 1),
+        "last_inspected": line.last_inspected,
+        "status": line.status,
+        "inspections": line.inspections.count(),
+        "markers": line.markers.count(),
+    }
+
+
+def _retired_line_record(line: BoundaryLine) -> dict:
+    """A retired line as the proposal's result keeps it: with its inspections and markers in full
+    (they are deleted with the line, which has no successor to take them)."""
+    return {
+        **_line_record(line),
+        "geometry": json.loads(line.geom.geojson),
+        "inspection_records": [
+            {
+                "date": inspection.date,
+                "result": inspection.result,
+                "team": inspection.team.name if inspection.team else None,
+                "findings": inspection.findings,
+                "is_synthetic": inspection.is_synthetic,
+            }
+            for inspection in line.inspections.select_related("team").order_by("date", "id")
+        ],
+        "marker_records": [
+            {"number": m.number, "sequence": m.sequence, "status": m.status, "lon": m.geom.x, "lat": m.geom.y}
+            for m in line.markers.order_by("sequence")
+        ],
+    }
+
+
+def _lines_carry(*, old_lines: list[BoundaryLine], replaced_ids: set[int], new: Division, derived: set[str]) -> dict:
+    """After the lines around ``new`` were derived (``derived``: their codes), give each new line the
+    history of the old lines it replaces (the old lines of a replaced unit with the same neighbour)
+    and delete those; the old lines between two replaced units are retired (deleted)."""
+    new_lines = {}
+    for line in BoundaryLine.objects.filter(code__in=derived):
+        neighbour = line.right_division_id if line.left_division_id == new.id else line.left_division_id
+        new_lines[neighbour] = line
+    retired, joined, targets = [], {}, {}
+    for old in old_lines:
+        if old.code in derived:  # the same line under the same code: kept as it is
+            continue
+        sides = {old.left_division_id, old.right_division_id}
+        neighbour = next(iter(sides - replaced_ids), None)
+        targets[old] = new_lines.get(neighbour) if neighbour is not None else None
+    # Records of other apps that refer to the old lines move first (or refuse the change).
+    boundary_lines_replaced.send(
+        sender=BoundaryLine, replaced={old.id: target and target.id for old, target in targets.items()}
+    )
+    for old, target in targets.items():
+        if target is None:
+            retired.append(_retired_line_record(old))
+            old.delete()
+            continue
+        record = _line_record(old)
+        joined.setdefault(target.code, {"code": target.code, "name": target.name, "replaces": []})["replaces"].append(
+            record
+        )
+        old.inspections.update(line=target)
+        old.markers.update(line=target)
+        old.problems.update(line=target)
+        target.teams.add(*old.teams.all())
+        old.delete()
+    for code, entry in joined.items():
+        target = BoundaryLine.objects.get(code=code)
+        dates = [part["last_inspected"] for part in entry["replaces"]]
+        target.last_inspected = None if any(d is None for d in dates) else min(dates)
+        target.status = max((part["status"] for part in entry["replaces"]), key=STATUS_RANK.get)
+        target.save(update_fields=["last_inspected", "status"])
+        entry.update(last_inspected=target.last_inspected, status=target.status, length_m=round(target.length_m, 1))
+    return {"lines_retired": retired, "lines_joined": [joined[code] for code in sorted(joined)]}
+
+
+def _lines_around(division_ids: set[int]) -> list[BoundaryLine]:
+    return list(
+        BoundaryLine.objects.filter(level=BoundaryLine.Level.TOWNSHIP).filter(
+            Q(left_division_id__in=division_ids) | Q(right_division_id__in=division_ids)
+        )
+    )
+
+
+def _merge_apply(proposal: DivisionProposal, approver) -> dict:
+    old = list(Division.objects.filter(code__in=proposal.units, level=Division.Level.TOWNSHIP).order_by("code"))
+    old_ids = [d.id for d in old]
+    district = old[0].parent
+    day, source = proposal.effective_date, f"division proposal #{proposal.pk}"
+    provisional = not proposal.new_code
+    code = proposal.new_code or _provisional_code(district)
+    name = proposal.impact["new_unit"]["name"] if proposal.impact else proposal.new_name
+    figures = sql.row(MERGED_SQL, {"ids": old_ids})
+    new = Division.objects.create(
+        code=code,
+        name=name,
+        level=Division.Level.TOWNSHIP,
+        kind=proposal.new_kind,
+        parent=district,
+        cluster_id=district.cluster_id,
+        geom=figures["geom"],
+        point=figures["point"],
+        area_m2=figures["area_m2"],
+        population=figures["population"],
+        elderly_population=figures["elderly"],
+        is_synthetic=figures["is_synthetic"],
+        source=f"{source}" + (" (provisional code)" if provisional else ""),
+        source_datum=figures["source_datum"] or "",
+    )
+    division_pieces_rebuild(division_ids=[new.id])
+    # The versions: the old units end, the new one begins, linked by merged_into changes.
+    old_versions = [_current_version(d) for d in old]
+    first = old_versions[0]
+    new_version = DivisionVersion.objects.create(
+        code=code,
+        name=name,
+        standard_name=name,
+        level=Division.Level.TOWNSHIP,
+        kind=proposal.new_kind,
+        parent_code=district.code,
+        district_code=district.code,
+        cluster_id=first.cluster_id,
+        valid_from=day,
+        division=new,
+        geometry_from=new,
+        is_synthetic=new.is_synthetic,
+        source=source,
+    )
+    for version in old_versions:
+        version.valid_to, version.valid_to_after, version.division = day, None, None
+        version.save(update_fields=["valid_to", "valid_to_after", "division"])
+    DivisionChange.objects.bulk_create(
+        _change(
+            proposal=proposal,
+            approver=approver,
+            type=DivisionChange.Type.MERGED_INTO,
+            level=Division.Level.TOWNSHIP,
+            before=version,
+            after=new_version,
+        )
+        for version in old_versions
+    )
+    # The areas: each old polygon's spans go to the new polygon with their part; the new unit from the day.
+    for division in old:
+        DivisionArea.objects.filter(division=division).update(division=new, geom=division.geom)
+    DivisionArea.objects.filter(division=new, valid_to__isnull=True).update(valid_to=day)
+    DivisionArea.objects.create(division=new, version=new_version, valid_from=day)
+    villages = _villages_reparent(
+        proposal=proposal, approver=approver, parent_ids=old_ids, new_parent=new, source=source
+    )
+    # The lines: derive those of the new unit, carry the old ones' history, retire the inner ones.
+    old_lines = _lines_around(set(old_ids))
+    # Until the old units go, their polygons overlap the new one: derive around the new unit only
+    # against units that stay.
+    Division.objects.filter(id__in=old_ids).update(geom=None)
+    derived = township_lines_derive_around(division_ids=[new.id])
+    lines = _lines_carry(old_lines=old_lines, replaced_ids=set(old_ids), new=new, derived=derived)
+    divisions_replaced.send(sender=Division, replaced={i: new.id for i in old_ids}, on=day, source=source)
+    Division.objects.filter(id__in=old_ids).delete()
+    return {
+        "new_unit": {"code": code, "name": name, "kind": proposal.new_kind, "provisional_code": provisional},
+        "replaced": [{"code": d.code, "name": d.name} for d in old],
+        "villages_moved": villages,
+        "area_m2": round(figures["area_m2"], 1),
+        "population": figures["population"],
+        **lines,
+    }
+
+
+def _unit_change_apply(proposal: DivisionProposal, approver) -> dict:
+    division = Division.objects.get(code=proposal.units[0], level=Division.Level.TOWNSHIP)
+    day, source = proposal.effective_date, f"division proposal #{proposal.pk}"
+    name = proposal.impact["new_unit"]["name"] if proposal.impact else proposal.new_name
+    kind = proposal.new_kind or division.kind
+    code = proposal.new_code or division.code
+    old_name, old_code = division.name, division.code
+    version = _current_version(division)
+    division.code, division.name, division.kind = code, name, kind
+    division.save(update_fields=["code", "name", "kind"])
+    after = _version_successor(version, day=day, source=source, code=code, name=name, standard_name=name, kind=kind)
+    _change(
+        proposal=proposal,
+        approver=approver,
+        type=CHANGE_TYPE[proposal.kind],
+        level=Division.Level.TOWNSHIP,
+        before=version,
+        after=after,
+    ).save()
+    DivisionArea.objects.filter(division=division, valid_to__isnull=True).update(valid_to=day)
+    DivisionArea.objects.create(division=division, version=after, valid_from=day)
+    lines: dict = {"lines_retired": [], "lines_joined": []}
+    if code != old_code:
+        _villages_reparent(
+            proposal=proposal, approver=approver, parent_ids=[division.id], new_parent=division, source=source
+        )
+        old_lines = _lines_around({division.id})
+        derived = township_lines_derive_around(division_ids=[division.id])
+        lines = _lines_carry(old_lines=old_lines, replaced_ids={division.id}, new=division, derived=derived)
+    else:
+        for line in _lines_around({division.id}):
+            side = "left" if line.left_division_id == division.id else "right"
+            setattr(line, f"{side}_name", name)
+            line.name = f"{line.left_name}—{line.right_name}"
+            line.save(update_fields=[f"{side}_name", "name"])
+    division_renamed.send(sender=Division, division=division, old_name=old_name, on=day, source=source)
+    return {
+        "new_unit": {"code": code, "name": name, "kind": kind, "provisional_code": False},
+        "replaced": [{"code": old_code, "name": old_name}],
+        **lines,
+    }
+
+
+def proposal_changes_apply(*, proposal: DivisionProposal, approver) -> dict:
+    """Change the divisions as the proposal says, from its effective date (inside the caller's
+    transaction); return what was done, for the proposal's record."""
+    if proposal.kind == DivisionProposal.Kind.MERGE:
+        return _merge_apply(proposal, approver)
+    return _unit_change_apply(proposal, approver)
