@@ -7,11 +7,11 @@ import math
 
 import django_filters
 from django.contrib.gis.geos import Polygon
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, serializers
+from rest_framework import serializers
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,17 +34,14 @@ from facilities.selectors import (
     coverage_gaps,
     coverage_points,
     facility_export_rows,
-    facility_features,
     facility_list,
 )
 from facilities.suggestions import coverage_suggest_steps
 from gis_portal.core.api import (
-    ConditionalGetMixin,
     ErrorSerializer,
     GeoJSONField,
-    GeoJsonPagination,
+    GeoJSONListView,
     query_validate,
-    with_geojson,
 )
 from gis_portal.core.formats import csv_response, feature_rows
 from gis_portal.core.region import division_code_validator
@@ -132,29 +129,13 @@ class ExportThrottled:
         return throttles
 
 
-class FacilityListView(ConditionalGetMixin, ExportThrottled, generics.ListAPIView):
+class FacilityListView(ExportThrottled, GeoJSONListView):
     serializer_class = FacilitySerializer  # describes the answer; the features are written in SQL
     filterset_class = FacilityFilter
-    pagination_class = GeoJsonPagination
+    geometry = "point"
 
-    def get_queryset(self):
-        return with_geojson(facility_list(), "point")
-
-    def list(self, request, *args, **kwargs):
-        # The page's ids by the filters and the paginator, then its features rendered by PostgreSQL.
-        ids = self.paginate_queryset(self.filter_queryset(facility_list()).values_list("pk", flat=True))
-        paginator = self.paginator
-        head = json.dumps(
-            {
-                "type": "FeatureCollection",
-                "count": paginator.page.paginator.count,
-                "next": paginator.get_next_link(),
-                "previous": paginator.get_previous_link(),
-            },
-            ensure_ascii=False,
-        )
-        features = ",".join(facility_features(ids=list(ids)))
-        return HttpResponse(f'{head[:-1]}, "features": [{features}]}}', content_type="application/json")
+    def base_queryset(self):
+        return facility_list()
 
     @extend_schema(
         summary="Facilities as a GeoJSON FeatureCollection (export=csv for a table)",

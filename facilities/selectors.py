@@ -53,37 +53,6 @@ def facility_export_rows(facilities: QuerySet[Facility]) -> Iterator[dict]:
     return rows.iterator(chunk_size=2000)
 
 
-# The v1 list's features (id first, as DRF-gis writes them), written by PostgreSQL.
-FACILITY_FEATURES_SQL = """
-SELECT {feature} AS feature
-  FROM {facility} f
-  LEFT JOIN {division} ft ON ft.id = f.division_id
-  LEFT JOIN {division} fd ON fd.id = f.district_id
-  LEFT JOIN {division} fv ON fv.id = f.village_id
- WHERE f.id = ANY(%(ids)s)
- ORDER BY f.id
-"""
-FACILITY_PROPERTIES = [
-    ("name", "f.name"), ("category", "f.category"), ("operator", "f.operator"), ("beds", "f.beds"),
-    ("status", "f.status"), ("address", "f.address"), ("opening_date", "f.opening_date"),
-    ("township_code", "ft.code"), ("township", "ft.name"), ("district_code", "fd.code"), ("district", "fd.name"),
-    ("village_code", "fv.code"), ("is_synthetic", "f.is_synthetic"), ("source", "f.source"),
-]  # fmt: skip
-
-
-def facility_features(*, ids: list[int]) -> list[str]:
-    """The facilities with these ids (by id) as GeoJSON Feature texts with the v1 list's properties,
-    the point in EPSG:4326 with 6 decimals: rendered in SQL, not by a serializer."""
-    feature = sql.geojson_feature(
-        id=sql.SQL("f.id"),
-        id_first=True,
-        geometry=sql.SQL("f.point"),
-        properties=[(name, sql.SQL(column)) for name, column in FACILITY_PROPERTIES],
-    )
-    query = sql.compose(FACILITY_FEATURES_SQL, feature=feature, facility=Facility, division=Division)
-    return [found["feature"] for found in sql.rows(query, {"ids": list(ids)})]
-
-
 def coverage_standard_list() -> QuerySet[CoverageStandard]:
     return CoverageStandard.objects.filter(active=True).order_by("category", "kind")
 

@@ -9,7 +9,7 @@ from typing import Any
 import rest_framework_gis.pagination
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db.models import F, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from drf_spectacular.contrib.rest_framework_gis import GeoFeatureModelSerializerExtension
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -24,6 +24,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework_gis import fields as gis_fields
 
 from gis_portal.core.errors import InvalidParameter, ServiceError
+from gis_portal.core.features import FeatureText, collection_page_text, feature_texts, serializer_properties
 from gis_portal.core.functions import SimplifyPreserveTopology
 
 METRES_PER_DEGREE = 111_320.0  # of latitude; a tolerance, not a measurement
@@ -140,14 +141,19 @@ class GeoJSONFeatureSerializerExtension(GeoFeatureModelSerializerExtension):
         return schema
 
 
-def with_geojson(queryset: QuerySet, geometry: Any, *, simplify_m: float = 0) -> QuerySet:
-    """Annotate ``geojson`` (EPSG:4326, 6 decimals = about 0.1 m) rendered in SQL; with
-    ``simplify_m`` > 0 polygons are simplified to about that tolerance in metres first."""
+def geometry_simplified(geometry: Any, *, simplify_m: float = 0) -> Any:
+    """The geometry (a field name or expression), simplified to about ``simplify_m`` metres when > 0."""
     if isinstance(geometry, str):
         geometry = F(geometry)
     if simplify_m > 0:
         geometry = SimplifyPreserveTopology(geometry, simplify_m / METRES_PER_DEGREE)
-    return queryset.annotate(geojson=AsGeoJSON(geometry, precision=6))
+    return geometry
+
+
+def with_geojson(queryset: QuerySet, geometry: Any, *, simplify_m: float = 0) -> QuerySet:
+    """Annotate ``geojson`` (EPSG:4326, 6 decimals = about 0.1 m) rendered in SQL; with
+    ``simplify_m`` > 0 polygons are simplified to about that tolerance in metres first."""
+    return queryset.annotate(geojson=AsGeoJSON(geometry_simplified(geometry, simplify_m=simplify_m), precision=6))
 
 
 class ConditionalGetMixin:
@@ -248,8 +254,10 @@ def simplify_m_parse(raw: str | None) -> float:
 
 
 class GeoJSONListView(ConditionalGetMixin, generics.ListAPIView):
-    """A paged GeoJSON list whose geometry PostgreSQL renders (``with_geojson``), simplified by the
-    ``simplify`` parameter (metres) where the view allows it. Subclasses give ``base_queryset``."""
+    """A paged GeoJSON list written by PostgreSQL (``gis_portal.core.features``): the page's ids by
+    the filters and the paginator, then its features as the serializer declares them, the geometry
+    simplified by the ``simplify`` parameter (metres) where the view allows it. Subclasses give
+    ``base_queryset`` and, for fields that are not columns, ``computed_properties``."""
 
     pagination_class = GeoJsonPagination
     geometry = "geom"
@@ -258,6 +266,33 @@ class GeoJSONListView(ConditionalGetMixin, generics.ListAPIView):
     def base_queryset(self) -> QuerySet:
         raise NotImplementedError
 
+    def computed_properties(self) -> dict[str, Any]:
+        """The SQL expressions of the serializer's fields that are not columns (by field name)."""
+        return {}
+
+    def simplify_m(self) -> float:
+        return simplify_m_parse(self.request.query_params.get("simplify")) if self.simplifiable else 0
+
     def get_queryset(self) -> QuerySet:
-        simplify_m = simplify_m_parse(self.request.query_params.get("simplify")) if self.simplifiable else 0
-        return with_geojson(self.base_queryset(), self.geometry, simplify_m=simplify_m)
+        # What the serializer path would read (kept for the schema and for callers of the view).
+        return with_geojson(self.base_queryset(), self.geometry, simplify_m=self.simplify_m())
+
+    def feature(self) -> FeatureText:
+        id_expression, properties = serializer_properties(
+            self.get_serializer_class(), computed=self.computed_properties()
+        )
+        geometry = geometry_simplified(self.geometry, simplify_m=self.simplify_m())
+        return FeatureText(geometry=geometry, properties=properties, id=id_expression)
+
+    def list(self, request, *args, **kwargs):
+        feature = self.feature()  # a bad ``simplify`` answers 400 before any query
+        queryset = self.filter_queryset(self.base_queryset())
+        ids = self.paginate_queryset(queryset.values_list("pk", flat=True))
+        page = self.paginator
+        body = collection_page_text(
+            features=feature_texts(queryset, feature, ids=ids),
+            count=page.page.paginator.count,
+            next=page.get_next_link(),
+            previous=page.get_previous_link(),
+        )
+        return HttpResponse(body, content_type="application/json")
