@@ -146,6 +146,7 @@ class BoundaryLineListView(GeoJSONListView):
     serializer_class = BoundaryLineSerializer
     filterset_class = BoundaryLineFilter
     simplifiable = True
+    changes_daily = True  # a line falls overdue on a day, without a write
 
     def on(self):
         if not hasattr(self, "_on"):
