@@ -31,6 +31,8 @@ from django.db.models import (
 )
 from rest_framework import serializers
 
+from gis_portal.core import sql
+
 Property = tuple[str, Any]  # (name, expression or lookup path)
 
 # DRF fields whose JSON PostgreSQL writes the same way from the column (strings, numbers, booleans,
@@ -95,13 +97,23 @@ def _literal(text: str) -> str:
 
 class FeatureText(Expression):
     """One GeoJSON Feature as text, written by PostgreSQL: ``{"id"?, "type", "geometry",
-    "properties"}`` in DRF-gis's order (the ``id`` first, left out when None). The geometry is
+    "properties"}`` in DRF-gis's order (the ``id`` first, left out when None; after ``type`` with
+    ``id_first=False``, as ``gis_portal.core.formats.geojson_feature`` writes it). The geometry is
     rendered with ``ST_AsGeoJSON`` (``precision`` decimals; ``null`` when there is none)."""
 
     output_field = TextField()
 
-    def __init__(self, *, geometry: Any, properties: Sequence[Property], id: Any = None, precision: int = 6):
+    def __init__(
+        self,
+        *,
+        geometry: Any,
+        properties: Sequence[Property],
+        id: Any = None,
+        precision: int = 6,
+        id_first: bool = True,
+    ):
         super().__init__()
+        self.id_first = id_first
         self.keys = [key for key, _ in properties]
         self.precision = int(precision)
         self.has_id = id is not None
@@ -130,15 +142,14 @@ class FeatureText(Expression):
             params.extend(found)
         geometry, values = parts[0], parts[1 : 1 + len(self.keys)]
         pairs = ", ".join(f"{_literal(key)}, {value}" for key, value in zip(self.keys, values, strict=True))
-        head = '\'{"type":"Feature"\''
-        if self.has_id:
-            head = f'\'{{"id":\' || to_json({parts[-1]})::text || \',"type":"Feature"\''
-        properties = f"json_build_object({pairs})::text" if pairs else "'{}'"
-        return (
-            f"({head} || ',\"geometry\":' || COALESCE(ST_AsGeoJSON({geometry}, {self.precision}), 'null')"
-            f" || ',\"properties\":' || {properties} || '}}')",
-            params,
+        template = sql.feature_template(with_id=self.has_id, id_first=self.id_first)
+        text = template.format(
+            id=parts[-1] if self.has_id else "",
+            geometry=geometry,
+            precision=self.precision,
+            properties=f"json_build_object({pairs})::text" if pairs else "'{}'",
         )
+        return text, params
 
 
 def feature_texts(queryset: QuerySet, feature: FeatureText, *, ids: Iterable[Any] | None = None) -> list[str]:
@@ -150,6 +161,13 @@ def feature_texts(queryset: QuerySet, feature: FeatureText, *, ids: Iterable[Any
         return []
     found = dict(queryset.filter(pk__in=ids).annotate(_feature=feature).values_list("pk", "_feature"))
     return [found[pk] for pk in ids]
+
+
+def collection_text(features: Sequence[str], **members: Any) -> str:
+    """A FeatureCollection around feature texts PostgreSQL wrote, with foreign members (e.g.
+    ``note``) before the features, as ``gis_portal.core.formats.geojson_collection`` orders them."""
+    head = json.dumps({"type": "FeatureCollection", **members}, ensure_ascii=False)
+    return f'{head[:-1]}, "features": [{",".join(features)}]}}'
 
 
 def collection_page_text(*, features: Sequence[str], count: int, next: str | None, previous: str | None) -> str:
