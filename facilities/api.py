@@ -7,7 +7,7 @@ import math
 
 import django_filters
 from django.contrib.gis.geos import Polygon
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -31,8 +31,8 @@ from facilities.selectors import (
     FACILITY_EXPORT_FIELDS,
     GROUP_BYS,
     coverage_by_division,
-    coverage_gaps,
     coverage_points,
+    coverage_points_text,
     facility_export_rows,
     facility_list,
 )
@@ -43,6 +43,7 @@ from gis_portal.core.api import (
     GeoJSONListView,
     query_validate,
 )
+from gis_portal.core.features import collection_text
 from gis_portal.core.formats import csv_response, feature_rows
 from gis_portal.core.region import division_code_validator
 from gis_portal.core.roles import PLANNER, user_has_role
@@ -240,15 +241,21 @@ class CoverageGapsView(ExportThrottled, APIView):
             404: ErrorSerializer,
         },
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         q = query_validate(CoverageGapsQuerySerializer, request)
-        with heavy_slot_if(q["export"] == "csv"):
-            result = coverage_gaps(
-                category=q["category"], district_code=q.get("district"), kind=q.get("kind"), limit=q["limit"]
-            )
-        if q["export"] == "csv":
-            return csv_response(feature_rows(result), filename=f"gaps-{q['category']}.csv")
-        return Response(result)
+        return _points_answer(q, only_uncovered=True, filename=f"gaps-{q['category']}.csv")
+
+
+def _points_answer(q: dict, *, only_uncovered: bool, filename: str) -> HttpResponse:
+    """The demand points of a coverage query: as a CSV download, or the FeatureCollection PostgreSQL
+    wrote (``coverage_points_text``), sent as it is."""
+    where = {"category": q["category"], "district_code": q.get("district"), "kind": q.get("kind"), "limit": q["limit"]}
+    if q["export"] == "csv":
+        with heavy_slot_if(True):  # an export: run in a heavy-request slot
+            result = coverage_points(**where, only_uncovered=only_uncovered)
+        return csv_response(feature_rows(result), filename=filename)
+    features, members = coverage_points_text(**where, only_uncovered=only_uncovered)
+    return HttpResponse(collection_text(features, **members), content_type="application/json")
 
 
 class CoveragePointsView(ExportThrottled, APIView):
@@ -262,15 +269,9 @@ class CoveragePointsView(ExportThrottled, APIView):
             404: ErrorSerializer,
         },
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         q = query_validate(CoverageGapsQuerySerializer, request)
-        with heavy_slot_if(q["export"] == "csv"):
-            result = coverage_points(
-                category=q["category"], district_code=q.get("district"), kind=q.get("kind"), limit=q["limit"]
-            )
-        if q["export"] == "csv":
-            return csv_response(feature_rows(result), filename=f"coverage-points-{q['category']}.csv")
-        return Response(result)
+        return _points_answer(q, only_uncovered=False, filename=f"coverage-points-{q['category']}.csv")
 
 
 class CoverageSuggestView(APIView):
