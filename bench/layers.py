@@ -3,8 +3,9 @@ at simplify=50) through the service (OGC API items over HTTP from one gunicorn w
 features a request, following ``next``), through the DRF serializer path the v1 lists used
 (the DRF view with ``GeoFeatureModelSerializer``, in this process, so without HTTP: a lower bound
 of that path), and from the database alone (``psql`` writing the same features). Facilities also
-at 1,000 features (one page). It prints the time to the first byte of a streamed page and the
-worker's peak resident memory over its baseline, and last one line:
+at 1,000 features (one page). It prints the time to the first byte of a streamed page, the
+worker's memory (RSS, PSS and USS at start; peak RSS, and peak PSS and USS sampled while it serves
+the layers) and the master's, and last one line:
 ``layers: facilities service/database X.XX, serializer/service Y.Y``.
 
 Run after `make run` has loaded the data:  .venv/bin/python bench/layers.py [--repeat 3]
@@ -17,6 +18,7 @@ import os
 import socket
 import statistics
 import subprocess
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -91,11 +93,47 @@ class Server:
         client.request("GET", path)
         return client.getresponse()
 
+    def worker_pid(self) -> int:
+        for _ in range(100):  # the master binds the socket before it forks the worker
+            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+            if children:
+                return int(children[0])
+            time.sleep(0.1)
+        raise SystemExit("gunicorn started no worker")
+
     def worker_peak_mb(self) -> float:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-        status = Path(f"/proc/{children[0]}/status").read_text()
-        kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
-        return kb / 1024
+        """The worker's peak resident set (VmHWM): the whole process, its share of what the master
+        preloaded (copy-on-write, shared with the other workers) counted in full."""
+        return _status_mb(self.worker_pid(), "VmHWM")
+
+    def memory_mb(self, pid: int | None = None) -> dict:
+        """RSS, PSS (shared pages divided among the processes sharing them) and USS (the process's
+        own pages) of a process now, from /proc/PID/smaps_rollup, in MB."""
+        fields = {}
+        for line in Path(f"/proc/{pid or self.worker_pid()}/smaps_rollup").read_text().splitlines()[1:]:
+            name, value = line.split(":", 1)
+            fields[name] = int(value.split()[0]) / 1024
+        return {"rss": fields["Rss"], "pss": fields["Pss"], "uss": fields["Private_Clean"] + fields["Private_Dirty"]}
+
+    def sample_start(self) -> None:
+        """Sample the worker's memory every 20 ms (PSS and USS have no kernel high-water mark)."""
+        self.peak = self.memory_mb()
+        self.sampling = True
+
+        def sample():
+            pid = self.worker_pid()
+            while self.sampling:
+                now = self.memory_mb(pid)
+                self.peak = {key: max(self.peak[key], now[key]) for key in now}
+                time.sleep(0.02)
+
+        self.sampler = threading.Thread(target=sample, daemon=True)
+        self.sampler.start()
+
+    def sample_stop(self) -> dict:
+        self.sampling = False
+        self.sampler.join()
+        return self.peak
 
     def layer(self, path: str) -> tuple[float, float, int, int]:
         """Seconds for the whole layer, seconds to the first byte of its first page, features, bytes."""
@@ -190,8 +228,11 @@ def main() -> None:
     server = Server()
     results = {}
     try:
+        started = server.memory_mb()  # the worker as forked, before any request
+        master = server.memory_mb(server.process.pid)
         server.layer("/ogc/collections/townships/items?limit=10")  # warm up the worker
         baseline_mb = server.worker_peak_mb()
+        server.sample_start()
         cases = [("facilities 1,000", "facilities", 1000), *((name, name, None) for name in LAYERS)]
         print(
             f"{'layer':<18}{'features':>9}{'MB':>7}{'service s':>11}{'1st byte ms':>13}{'serializer s':>14}"
@@ -221,9 +262,15 @@ def main() -> None:
                 f"{database_s:>12.3f}{serializer_s / service_s:>9.1f}{service_s / database_s:>8.2f}"
             )
         peak_mb = server.worker_peak_mb()
+        sampled = server.sample_stop()
         print(
-            f"worker peak resident memory (VmHWM): {peak_mb:.0f} MB, {baseline_mb:.0f} MB after warm-up"
-            f" (Django and its libraries), so {peak_mb - baseline_mb:.0f} MB for the layers"
+            f"master (preloads the app) at start: RSS {master['rss']:.0f} MB; worker at start: RSS {started['rss']:.0f}"
+            f" MB, PSS {started['pss']:.0f} MB, USS {started['uss']:.0f} MB"
+        )
+        print(
+            f"worker peak: RSS {peak_mb:.0f} MB (VmHWM, the whole process: Django and its libraries included),"
+            f" {baseline_mb:.0f} MB after warm-up, so {peak_mb - baseline_mb:.0f} MB for the layers;"
+            f" sampled every 20 ms: PSS {sampled['pss']:.0f} MB, USS {sampled['uss']:.0f} MB"
         )
     finally:
         server.close()
@@ -239,6 +286,11 @@ def _one_page(server: Server, path: str) -> tuple[float, float, int, int]:
     first_byte = time.perf_counter() - start
     body = head + response.read()
     return time.perf_counter() - start, first_byte, _tail(body)["numberReturned"], len(body)
+
+
+def _status_mb(pid: int, field: str) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith(f"{field}:")) / 1024
 
 
 def _tail(body: bytes) -> dict:

@@ -54,6 +54,7 @@ from gis_portal.core.api import (
 )
 from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidParameter
+from gis_portal.core.features import is_not_null, json_bound
 from gis_portal.core.formats import csv_response
 from gis_portal.core.geo import SOURCE_DATUMS
 from gis_portal.core.region import division_code_pattern, division_code_validator
@@ -255,6 +256,15 @@ class DivisionListView(GeoJSONListView):
     def base_queryset(self) -> QuerySet:
         on = self.on()
         return division_versions_on(on=on) if on else division_list()
+
+    def computed_properties(self) -> dict:
+        if not self.on():
+            return {}
+        return {
+            "valid_from": json_bound("valid_from", "valid_from_after"),
+            "valid_to": json_bound("valid_to", "valid_to_after"),
+            "has_own_geometry": is_not_null("geometry_code"),
+        }
 
 
 class DivisionDetailView(APIView):

@@ -46,6 +46,7 @@ from gis_portal.core.api import (
 )
 from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import InvalidParameter
+from gis_portal.core.features import Rounded
 from gis_portal.core.region import division_code_pattern
 from gis_portal.core.roles import user_is_staff_member
 
@@ -145,11 +146,24 @@ class BoundaryLineListView(GeoJSONListView):
     serializer_class = BoundaryLineSerializer
     filterset_class = BoundaryLineFilter
     simplifiable = True
+    changes_daily = True  # a line falls overdue on a day, without a write
+
+    def on(self):
+        if not hasattr(self, "_on"):
+            self._on = division_date_parse(raw=self.request.query_params.get("date"))
+        return self._on
 
     def base_queryset(self) -> QuerySet:
         lines = boundary_line_list(today=timezone.localdate())
-        on = division_date_parse(raw=self.request.query_params.get("date"))
-        return boundary_lines_on(lines, on=on) if on else lines
+        return boundary_lines_on(lines, on=self.on()) if self.on() else lines
+
+    def computed_properties(self) -> dict:
+        computed = {"length_m": Rounded("length_m", 1)}
+        if self.on():  # as of a date: the sides as they were then (as the serializer writes them)
+            computed.update(
+                left="left_on_code", left_name="left_on_name", right="right_on_code", right_name="right_on_name"
+            )
+        return computed
 
 
 class BoundaryLineDetailView(APIView):

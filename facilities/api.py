@@ -11,7 +11,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, serializers
+from rest_framework import serializers
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,21 +31,19 @@ from facilities.selectors import (
     FACILITY_EXPORT_FIELDS,
     GROUP_BYS,
     coverage_by_division,
-    coverage_gaps,
     coverage_points,
+    coverage_points_text,
     facility_export_rows,
-    facility_features,
     facility_list,
 )
 from facilities.suggestions import coverage_suggest_steps
 from gis_portal.core.api import (
-    ConditionalGetMixin,
     ErrorSerializer,
     GeoJSONField,
-    GeoJsonPagination,
+    GeoJSONListView,
     query_validate,
-    with_geojson,
 )
+from gis_portal.core.features import collection_text
 from gis_portal.core.formats import csv_response, feature_rows
 from gis_portal.core.region import division_code_validator
 from gis_portal.core.roles import PLANNER, user_has_role
@@ -132,29 +130,13 @@ class ExportThrottled:
         return throttles
 
 
-class FacilityListView(ConditionalGetMixin, ExportThrottled, generics.ListAPIView):
+class FacilityListView(ExportThrottled, GeoJSONListView):
     serializer_class = FacilitySerializer  # describes the answer; the features are written in SQL
     filterset_class = FacilityFilter
-    pagination_class = GeoJsonPagination
+    geometry = "point"
 
-    def get_queryset(self):
-        return with_geojson(facility_list(), "point")
-
-    def list(self, request, *args, **kwargs):
-        # The page's ids by the filters and the paginator, then its features rendered by PostgreSQL.
-        ids = self.paginate_queryset(self.filter_queryset(facility_list()).values_list("pk", flat=True))
-        paginator = self.paginator
-        head = json.dumps(
-            {
-                "type": "FeatureCollection",
-                "count": paginator.page.paginator.count,
-                "next": paginator.get_next_link(),
-                "previous": paginator.get_previous_link(),
-            },
-            ensure_ascii=False,
-        )
-        features = ",".join(facility_features(ids=list(ids)))
-        return HttpResponse(f'{head[:-1]}, "features": [{features}]}}', content_type="application/json")
+    def base_queryset(self):
+        return facility_list()
 
     @extend_schema(
         summary="Facilities as a GeoJSON FeatureCollection (export=csv for a table)",
@@ -259,15 +241,21 @@ class CoverageGapsView(ExportThrottled, APIView):
             404: ErrorSerializer,
         },
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         q = query_validate(CoverageGapsQuerySerializer, request)
-        with heavy_slot_if(q["export"] == "csv"):
-            result = coverage_gaps(
-                category=q["category"], district_code=q.get("district"), kind=q.get("kind"), limit=q["limit"]
-            )
-        if q["export"] == "csv":
-            return csv_response(feature_rows(result), filename=f"gaps-{q['category']}.csv")
-        return Response(result)
+        return _points_answer(q, only_uncovered=True, filename=f"gaps-{q['category']}.csv")
+
+
+def _points_answer(q: dict, *, only_uncovered: bool, filename: str) -> HttpResponse:
+    """The demand points of a coverage query: as a CSV download, or the FeatureCollection PostgreSQL
+    wrote (``coverage_points_text``), sent as it is."""
+    where = {"category": q["category"], "district_code": q.get("district"), "kind": q.get("kind"), "limit": q["limit"]}
+    if q["export"] == "csv":
+        with heavy_slot_if(True):  # an export: run in a heavy-request slot
+            result = coverage_points(**where, only_uncovered=only_uncovered)
+        return csv_response(feature_rows(result), filename=filename)
+    features, members = coverage_points_text(**where, only_uncovered=only_uncovered)
+    return HttpResponse(collection_text(features, **members), content_type="application/json")
 
 
 class CoveragePointsView(ExportThrottled, APIView):
@@ -281,15 +269,9 @@ class CoveragePointsView(ExportThrottled, APIView):
             404: ErrorSerializer,
         },
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         q = query_validate(CoverageGapsQuerySerializer, request)
-        with heavy_slot_if(q["export"] == "csv"):
-            result = coverage_points(
-                category=q["category"], district_code=q.get("district"), kind=q.get("kind"), limit=q["limit"]
-            )
-        if q["export"] == "csv":
-            return csv_response(feature_rows(result), filename=f"coverage-points-{q['category']}.csv")
-        return Response(result)
+        return _points_answer(q, only_uncovered=False, filename=f"coverage-points-{q['category']}.csv")
 
 
 class CoverageSuggestView(APIView):

@@ -5,8 +5,8 @@ through ``html.escape`` (Leaflet inserts tooltip strings as HTML)."""
 
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import folium
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
@@ -23,6 +23,9 @@ from facilities.suggestions import coverage_suggest
 from gis_portal.core import sql
 from gis_portal.core.errors import InvalidParameter
 from gis_portal.core.formats import geojson_collection, geojson_feature
+
+if TYPE_CHECKING:
+    import folium
 
 SHARE_COLOURS = ((0.5, "#d7301f"), (0.7, "#fc8d59"), (0.9, "#fdcc8a"), (1.01, "#1a9850"))
 MAX_GAPS_SHOWN = 300
@@ -47,7 +50,9 @@ def _vendored(path: str) -> str:
     return Path(finders.find(path)).read_text(encoding="utf-8")
 
 
-def _tooltip(text: str) -> folium.Tooltip:
+def _tooltip(text: str) -> "folium.Tooltip":
+    import folium  # here, not at the top: folium (with pandas and jinja2) is for this report alone
+
     return folium.Tooltip(html.escape(text))
 
 
@@ -63,6 +68,8 @@ def coverage_report_html(
     rollup = coverage_by_division(category=category, group_by="district", district_code=district_code)
     shares = {row["code"]: row for row in rollup["results"]}
     districts = sql.rows(sql.compose(DISTRICTS_SQL, division=Division), {"district": district_id, "cluster": cluster})
+    import folium  # here, not at the top: folium (with pandas and jinja2) is for this report alone
+
     fmap = folium.Map(tiles=None, control_scale=True)
     fmap.default_js, fmap.default_css = [], []  # no CDN: Leaflet is inlined below, nothing else is used
     header = fmap.get_root().header

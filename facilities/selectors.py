@@ -7,6 +7,7 @@ spheroid distance). Only the optimisation of suggested sites runs in Python (``f
 on a coverage matrix that SQL built.
 """
 
+import json
 from collections.abc import Iterator
 
 from django.db.models import F, QuerySet
@@ -51,37 +52,6 @@ def facility_export_rows(facilities: QuerySet[Facility]) -> Iterator[dict]:
     """Facilities as flat rows (lon/lat WGS84), read from the database in chunks, for a CSV export."""
     rows = facilities.annotate(lon=Round(X("point"), 6), lat=Round(Y("point"), 6)).values(*FACILITY_EXPORT_FIELDS)
     return rows.iterator(chunk_size=2000)
-
-
-# The v1 list's features (id first, as DRF-gis writes them), written by PostgreSQL.
-FACILITY_FEATURES_SQL = """
-SELECT {feature} AS feature
-  FROM {facility} f
-  LEFT JOIN {division} ft ON ft.id = f.division_id
-  LEFT JOIN {division} fd ON fd.id = f.district_id
-  LEFT JOIN {division} fv ON fv.id = f.village_id
- WHERE f.id = ANY(%(ids)s)
- ORDER BY f.id
-"""
-FACILITY_PROPERTIES = [
-    ("name", "f.name"), ("category", "f.category"), ("operator", "f.operator"), ("beds", "f.beds"),
-    ("status", "f.status"), ("address", "f.address"), ("opening_date", "f.opening_date"),
-    ("township_code", "ft.code"), ("township", "ft.name"), ("district_code", "fd.code"), ("district", "fd.name"),
-    ("village_code", "fv.code"), ("is_synthetic", "f.is_synthetic"), ("source", "f.source"),
-]  # fmt: skip
-
-
-def facility_features(*, ids: list[int]) -> list[str]:
-    """The facilities with these ids (by id) as GeoJSON Feature texts with the v1 list's properties,
-    the point in EPSG:4326 with 6 decimals: rendered in SQL, not by a serializer."""
-    feature = sql.geojson_feature(
-        id=sql.SQL("f.id"),
-        id_first=True,
-        geometry=sql.SQL("f.point"),
-        properties=[(name, sql.SQL(column)) for name, column in FACILITY_PROPERTIES],
-    )
-    query = sql.compose(FACILITY_FEATURES_SQL, feature=feature, facility=Facility, division=Division)
-    return [found["feature"] for found in sql.rows(query, {"ids": list(ids)})]
 
 
 def coverage_standard_list() -> QuerySet[CoverageStandard]:
@@ -359,20 +329,29 @@ def coverage_by_division(
 
 # --- demand points and gaps -----------------------------------------------------------------------
 
+# Metres to 0.1 m as numeric: written in JSON with their decimal (1000.0), read back as floats.
 POINTS_SQL = """
 WITH {units}
 SELECT dv.code, dv.name, u.kind, dist.code AS district_code, dist.name AS district, u.cluster_id AS cluster,
        u.population::bigint, u.elderly::bigint,
-       round(COALESCE(u.distance_m, near.distance_m)::numeric, 1)::float8 AS distance_m, u.facility_count,
-       u.beds::bigint, round(u.beds_required::numeric, 1)::float8 AS beds_required, u.radius_m,
+       round(COALESCE(u.distance_m, near.distance_m)::numeric, 1) AS distance_m, u.facility_count,
+       u.beds::bigint, round(u.beds_required::numeric, 1) AS beds_required,
+       round(u.radius_m::numeric, 1) AS radius_m,
        round(ST_X(u.geom)::numeric, 6)::float8 AS lon, round(ST_Y(u.geom)::numeric, 6)::float8 AS lat,
-       count(*) OVER () AS total, u.covered
+       count(*) OVER () AS total, u.covered, row_number() OVER (ORDER BY {rank_order}, dv.code) AS rank
   FROM units u JOIN {division} dv ON dv.id = u.id LEFT JOIN {division} dist ON dist.id = u.district_id
   LEFT JOIN LATERAL ({near}) near ON true
  WHERE NOT (u.covered AND %(only_uncovered)s)
  ORDER BY {order}, dv.code
  LIMIT %(limit)s
 """
+# A point's properties (name, column of POINTS_SQL; True: the value true), then its rule's own.
+POINT_PROPERTIES = [
+    ("rank", "rank"), ("code", "code"), ("name", "name"), ("kind", "kind"), ("district_code", "district_code"),
+    ("district", "district"), ("cluster", "cluster"), ("population", "population"),
+    ("elderly_population", "elderly"), ("nearest_facility_m", "distance_m"), ("covered", "covered"),
+    ("is_synthetic", True),
+]  # fmt: skip
 WORST_FIRST = {
     CoverageStandard.Kind.CAPACITY: "(u.beds_required - u.beds) DESC",
     CoverageStandard.Kind.RADIUS: "u.elderly DESC, u.distance_m DESC NULLS FIRST",
@@ -407,7 +386,31 @@ def coverage_points(
 ) -> dict:
     """Every demand unit of a category's standard, covered or not, with the geodesic distance in
     metres to the nearest open facility of the category (KNN on geography, then ST_Distance on the
-    spheroid); uncovered first, worst first (see ``coverage_gaps``)."""
+    spheroid); uncovered first, worst first (see ``coverage_gaps``). The features as dicts: those
+    ``coverage_points_text`` has PostgreSQL write, parsed."""
+    features, members = coverage_points_text(
+        category=category,
+        district_code=district_code,
+        cluster=cluster,
+        kind=kind,
+        limit=limit,
+        only_uncovered=only_uncovered,
+    )
+    return geojson_collection([json.loads(text) for text in features], **members)
+
+
+def coverage_points_text(
+    *,
+    category: str,
+    district_code: str | None = None,
+    cluster: str | None = None,
+    kind: str | None = None,
+    limit: int = 500,
+    only_uncovered: bool = False,
+) -> tuple[list[str], dict]:
+    """``coverage_points`` as PostgreSQL writes it: the features as GeoJSON texts (the point from
+    lon/lat rounded to 1e-6 degrees, about 0.1 m; distances to 0.1 m) and the collection's members
+    (``category``, ``rule``, ``total`` or ``total_uncovered``), for an answer sent as it is."""
     standard = coverage_standard_get(category=category, kind=kind)
     units, params = coverage_units(
         standard, district_id=district_id_or_none(district_code), cluster=cluster_or_none(cluster)
@@ -418,46 +421,26 @@ def coverage_points(
         near = sql.SQL("SELECT NULL::float AS distance_m")
     else:
         near = nearest_one("u.geom")
+    # Gaps alone are all uncovered: ordered worst first only.
+    order = sql.SQL(WORST_FIRST[standard.kind] if only_uncovered else f"u.covered, {WORST_FIRST[standard.kind]}")
+    points = sql.compose(POINTS_SQL, units=units, near=near, order=order, rank_order=order, division=Division)
+    if standard.kind == CoverageStandard.Kind.RADIUS:
+        extra = [("radius_m", "radius_m")]
+    elif standard.kind == CoverageStandard.Kind.PRESENCE:
+        extra = [("facilities", "facility_count")]
+    else:
+        extra = [("beds", "beds"), ("beds_required", "beds_required")]
+    feature = sql.geojson_feature(
+        geometry=sql.SQL("ST_MakePoint(r.lon, r.lat)"),
+        properties=[
+            (name, sql.SQL("TRUE") if column is True else sql.Identifier("r", column))
+            for name, column in POINT_PROPERTIES + extra
+        ],
+    )
     query = sql.compose(
-        POINTS_SQL,
-        units=units,
-        near=near,
-        # Gaps alone are all uncovered: ordered worst first only.
-        order=sql.SQL(WORST_FIRST[standard.kind] if only_uncovered else f"u.covered, {WORST_FIRST[standard.kind]}"),
-        division=Division,
+        "SELECT {feature} AS feature, r.total FROM ({points}) r ORDER BY r.rank", feature=feature, points=points
     )
     found = sql.rows(query, params, local_settings=NO_JIT)
-    # Numbers arrive rounded from SQL (distances 0.1 m, coordinates 1e-6 degrees, about 0.1 m): a
-    # list of every gap is tens of thousands of rows, so each row is built in one expression.
-    if standard.kind == CoverageStandard.Kind.RADIUS:
-        extra = ("radius_m", "radius_m")
-    elif standard.kind == CoverageStandard.Kind.PRESENCE:
-        extra = ("facilities", "facility_count")
-    else:
-        extra = None
-    features = [
-        {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
-            "properties": {
-                "rank": rank,
-                "code": r["code"],
-                "name": r["name"],
-                "kind": r["kind"],
-                "district_code": r["district_code"],
-                "district": r["district"],
-                "cluster": r["cluster"],
-                "population": r["population"],
-                "elderly_population": r["elderly"],
-                "nearest_facility_m": r["distance_m"],
-                "covered": r["covered"],
-                "is_synthetic": True,
-                **({extra[0]: r[extra[1]]} if extra else {"beds": r["beds"], "beds_required": r["beds_required"]}),
-            },
-        }
-        for rank, r in enumerate(found, start=1)
-    ]
     total_key = "total_uncovered" if only_uncovered else "total"
-    return geojson_collection(
-        features, category=category, rule=coverage_rule(standard), **{total_key: found[0]["total"] if found else 0}
-    )
+    members = {"category": category, "rule": coverage_rule(standard), total_key: found[0]["total"] if found else 0}
+    return [r["feature"] for r in found], members

@@ -13,7 +13,6 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyogrio
 import shapely
 from django.contrib.gis.geos import Point
 from django.db import connection, transaction
@@ -294,6 +293,8 @@ def _clean_row(raw: dict, *, where: str, default_datum: str, errors: list[str]) 
 def _read_records(path: Path) -> list[tuple[str, dict]]:
     """(where, record) pairs of a CSV (lon/lat columns; line numbers as in the file), GeoJSON
     (Point features) or GeoPackage (points, reprojected to EPSG:4326 from the layer's CRS)."""
+    import pyogrio  # here, not at the top: it loads pandas and geopandas (~80 MB) into every worker
+
     suffix = path.suffix.lower()
     if suffix == ".csv":
         try:

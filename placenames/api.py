@@ -4,7 +4,9 @@ district's exports (CSV, GeoJSON). Points are GeoJSON in EPSG:4326."""
 
 import math
 
-from django.http import HttpResponse, JsonResponse
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -15,6 +17,7 @@ from rest_framework.views import APIView
 from boundaries.models import Cluster, Division
 from gis_portal.core.api import ConditionalGetMixin, ErrorSerializer, query_validate
 from gis_portal.core.errors import NotFound
+from gis_portal.core.features import FeatureText, collection_text, feature_texts
 from gis_portal.core.formats import csv_response, geojson_collection, geojson_feature
 from gis_portal.core.region import division_code_validator
 from placenames.models import PlaceName
@@ -196,6 +199,26 @@ def _export_rows(district: Division):
         }
 
 
+# A feature of the GeoJSON export: the CSV's columns as properties (codes "" when there is none),
+# the point (lon/lat) as the geometry.
+EXPORT_FEATURE = FeatureText(
+    geometry="point",
+    id="id",
+    id_first=False,
+    properties=[
+        ("id", F("id")),
+        ("name", F("name")),
+        ("specific", F("specific")),
+        ("generic", F("generic")),
+        ("pinyin", F("pinyin")),
+        ("code", Coalesce(F("division__code"), Value(""))),
+        ("feature_class", F("feature_class")),
+        ("parent_code", Coalesce(F("parent__code"), Value(""))),
+        ("is_synthetic", F("is_synthetic")),
+    ],
+)
+
+
 class ExportCsvView(APIView):
     @extend_schema(
         summary="A district's standard names as CSV (UTF-8 with BOM; lon/lat WGS84)",
@@ -215,15 +238,10 @@ class ExportGeoJsonView(APIView):
         parameters=[ExportQuerySerializer],
         responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer, 404: ErrorSerializer},
     )
-    def get(self, request: Request) -> JsonResponse:
+    def get(self, request: Request) -> HttpResponse:
         district = _district(request)
-        features = []
-        for row in _export_rows(district):
-            lon, lat = row.pop("lon"), row.pop("lat")
-            geometry = {"type": "Point", "coordinates": [lon, lat]} if lon is not None else None
-            features.append(geojson_feature(id=row["id"], geometry=geometry, properties=row))
-        response = JsonResponse(
-            geojson_collection(features, note=SYNTHETIC_NOTE), json_dumps_params={"ensure_ascii": False}
-        )
+        # The features written by PostgreSQL (the CSV's columns, lon/lat as the Point), joined here.
+        features = feature_texts(placename_district_list(district=district), EXPORT_FEATURE)
+        response = HttpResponse(collection_text(features, note=SYNTHETIC_NOTE), content_type="application/json")
         response["Content-Disposition"] = f'attachment; filename="placenames-{district.code}.geojson"'
         return response

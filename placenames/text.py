@@ -4,11 +4,11 @@ syllable starting with a, o or e, with the place-name readings pypinyin gets wro
 (toneless pinyin, initials), traditional characters, and the normalisation of a query.
 """
 
+import functools
 import re
 import unicodedata
 
 import opencc
-from pypinyin import Style, lazy_pinyin, load_phrases_dict, load_single_dict
 
 from boundaries.names import ETHNIC_NAME, PEOPLE
 
@@ -28,9 +28,23 @@ PLACE_PHRASES = {
     "解放碑": [["jiě"], ["fàng"], ["bēi"]],
     "朝天门": [["cháo"], ["tiān"], ["mén"]],
 }
-load_phrases_dict(PLACE_PHRASES)
-# In place names 长 is "long" (cháng) far more often than "grow" (zhǎng).
-load_single_dict({ord("长"): "cháng,zhǎng"})
+
+
+@functools.cache
+def _pypinyin():
+    """pypinyin with the place-name readings loaded, on first use: its dictionaries take ~55 MB, which
+    a worker that only serves layers or tiles never needs (imported here, not at the top, for that)."""
+    import pypinyin
+
+    pypinyin.load_phrases_dict(PLACE_PHRASES)
+    # In place names 长 is "long" (cháng) far more often than "grow" (zhǎng).
+    pypinyin.load_single_dict({ord("长"): "cháng,zhǎng"})
+    return pypinyin
+
+
+def lazy_pinyin(text: str, **kwargs) -> list[str]:
+    return _pypinyin().lazy_pinyin(text, **kwargs)
+
 
 _S2T = opencc.OpenCC("s2t")
 _T2S = opencc.OpenCC("t2s")
@@ -65,7 +79,7 @@ def pinyin_word(text: str, *, tone: bool = False) -> str:
     """One capitalised pinyin word for a Chinese word (``沙坪坝`` -> ``Shapingba``)."""
     if not text:
         return ""
-    syllables = lazy_pinyin(text, style=Style.TONE if tone else Style.NORMAL, errors="default")
+    syllables = lazy_pinyin(text, style=_pypinyin().Style.TONE if tone else _pypinyin().Style.NORMAL, errors="default")
     word = _syllables_join([s.replace("ü", "v") if not tone else s for s in syllables])
     return word[:1].upper() + word[1:]
 
@@ -84,12 +98,12 @@ def name_pinyin(*, specific: str, generic: str, tone: bool = False) -> str:
 
 def pinyin_plain(text: str) -> str:
     """Toneless lowercase pinyin without spaces or apostrophes, for search: 沙坪坝区 -> shapingbaqu."""
-    return "".join(lazy_pinyin(text, style=Style.NORMAL, errors="ignore", v_to_u=False)).lower()
+    return "".join(lazy_pinyin(text, style=_pypinyin().Style.NORMAL, errors="ignore", v_to_u=False)).lower()
 
 
 def pinyin_initials(text: str) -> str:
     """First letters of the syllables, lowercase: 沙坪坝区 -> spbq."""
-    return "".join(s[:1] for s in lazy_pinyin(text, style=Style.NORMAL, errors="ignore")).lower()
+    return "".join(s[:1] for s in lazy_pinyin(text, style=_pypinyin().Style.NORMAL, errors="ignore")).lower()
 
 
 def traditional(text: str) -> str:

@@ -24,7 +24,6 @@ import ctypes
 import os
 from pathlib import Path
 
-import pyogrio
 import pyproj.network
 import shapely
 
@@ -123,6 +122,8 @@ _SIGNATURES = {
 
 def _libgdal_path() -> str:
     """The libgdal pyogrio loaded: the one in its wheel's libraries if any, else the one mapped."""
+    import pyogrio  # here, not at the top: it loads pandas and geopandas (~80 MB) into every worker
+
     bundled = sorted((Path(pyogrio.__file__).parent.parent / "pyogrio.libs").glob("libgdal*.so*"))
     if bundled:
         return str(bundled[0])

@@ -2,6 +2,7 @@
 services' ``ServiceError``) to ``{"error": {"code": ..., "message": ...}}``, query-parameter
 validation, the ``simplify`` parameter, GeoJSON rendered by the database and its pagination."""
 
+import datetime
 import hashlib
 import json
 from typing import Any
@@ -9,8 +10,10 @@ from typing import Any
 import rest_framework_gis.pagination
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db.models import F, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpResponse
+from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.http import http_date
 from drf_spectacular.contrib.rest_framework_gis import GeoFeatureModelSerializerExtension
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
@@ -23,7 +26,9 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework_gis import fields as gis_fields
 
+from gis_portal.core.changes import queryset_changed_at
 from gis_portal.core.errors import InvalidParameter, ServiceError
+from gis_portal.core.features import FeatureText, collection_page_text, feature_texts, serializer_properties
 from gis_portal.core.functions import SimplifyPreserveTopology
 
 METRES_PER_DEGREE = 111_320.0  # of latitude; a tolerance, not a measurement
@@ -140,24 +145,58 @@ class GeoJSONFeatureSerializerExtension(GeoFeatureModelSerializerExtension):
         return schema
 
 
-def with_geojson(queryset: QuerySet, geometry: Any, *, simplify_m: float = 0) -> QuerySet:
-    """Annotate ``geojson`` (EPSG:4326, 6 decimals = about 0.1 m) rendered in SQL; with
-    ``simplify_m`` > 0 polygons are simplified to about that tolerance in metres first."""
+def geometry_simplified(geometry: Any, *, simplify_m: float = 0) -> Any:
+    """The geometry (a field name or expression), simplified to about ``simplify_m`` metres when > 0."""
     if isinstance(geometry, str):
         geometry = F(geometry)
     if simplify_m > 0:
         geometry = SimplifyPreserveTopology(geometry, simplify_m / METRES_PER_DEGREE)
-    return queryset.annotate(geojson=AsGeoJSON(geometry, precision=6))
+    return geometry
+
+
+def with_geojson(queryset: QuerySet, geometry: Any, *, simplify_m: float = 0) -> QuerySet:
+    """Annotate ``geojson`` (EPSG:4326, 6 decimals = about 0.1 m) rendered in SQL; with
+    ``simplify_m`` > 0 polygons are simplified to about that tolerance in metres first."""
+    return queryset.annotate(geojson=AsGeoJSON(geometry_simplified(geometry, simplify_m=simplify_m), precision=6))
 
 
 class ConditionalGetMixin:
     """A read-only public answer that clients and proxies may cache: ``ETag`` (a hash of the body,
-    so it changes exactly when the answer does), ``304 Not Modified`` for a matching
-    ``If-None-Match``, and ``Cache-Control: public, max-age``. (No ``Last-Modified``: the tables
-    keep no modification time.) Streamed answers and HTML pages are left alone."""
+    so it changes exactly when the answer does), ``Last-Modified`` where the view knows when its
+    data last changed (``last_modified``), ``304 Not Modified`` for a matching ``If-None-Match`` or
+    an ``If-Modified-Since`` not older than that, and ``Cache-Control: public, max-age``. Streamed
+    answers and HTML pages are left alone."""
 
     cache_max_age_s = 300
     vary = ("Accept-Encoding",)  # plus what else chooses the answer (e.g. Accept, where it picks HTML)
+    # A change this recent is not announced: HTTP dates have whole seconds, and a second write within
+    # the second of the first would otherwise keep the first's date (a client would keep a stale copy).
+    LAST_MODIFIED_SETTLE_S = 2
+
+    def last_modified(self) -> datetime.datetime | None:
+        """When the data of this answer last changed (None: not known, no ``Last-Modified``)."""
+        return None
+
+    def last_modified_timestamp(self) -> int | None:
+        if not hasattr(self, "_last_modified_ts"):
+            at = self.last_modified()
+            settled = at is not None and (timezone.now() - at).total_seconds() >= self.LAST_MODIFIED_SETTLE_S
+            self._last_modified_ts = int(at.timestamp()) if settled else None
+        return self._last_modified_ts
+
+    def not_modified_since(self, request) -> HttpResponse | None:
+        """A 304 before anything is rendered, for an ``If-Modified-Since`` (without ``If-None-Match``,
+        which the body's hash answers) not older than the data; None: answer in full."""
+        if request.method not in ("GET", "HEAD") or "HTTP_IF_NONE_MATCH" in request.META:
+            return None
+        if "HTTP_IF_MODIFIED_SINCE" not in request.META or self.last_modified_timestamp() is None:
+            return None
+        response = get_conditional_response(request, last_modified=self.last_modified_timestamp())
+        if response is not None:
+            response["Last-Modified"] = http_date(self.last_modified_timestamp())
+            patch_cache_control(response, public=True, max_age=self.cache_max_age_s)
+            patch_vary_headers(response, self.vary)
+        return response
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -168,9 +207,12 @@ class ConditionalGetMixin:
         if not response.get("Content-Type", "").startswith(("application/", "text/csv")):
             return response  # pages carry a CSRF token and the user's name: never shared
         response["ETag"] = f'"{hashlib.md5(response.content, usedforsecurity=False).hexdigest()}"'
+        last_modified = self.last_modified_timestamp()
+        if last_modified is not None:
+            response["Last-Modified"] = http_date(last_modified)
         patch_cache_control(response, public=True, max_age=self.cache_max_age_s)
         patch_vary_headers(response, self.vary)
-        return get_conditional_response(request, etag=response["ETag"], response=response)
+        return get_conditional_response(request, etag=response["ETag"], last_modified=last_modified, response=response)
 
 
 class GeoJsonPagination(rest_framework_gis.pagination.GeoJsonPagination):
@@ -248,8 +290,10 @@ def simplify_m_parse(raw: str | None) -> float:
 
 
 class GeoJSONListView(ConditionalGetMixin, generics.ListAPIView):
-    """A paged GeoJSON list whose geometry PostgreSQL renders (``with_geojson``), simplified by the
-    ``simplify`` parameter (metres) where the view allows it. Subclasses give ``base_queryset``."""
+    """A paged GeoJSON list written by PostgreSQL (``gis_portal.core.features``): the page's ids by
+    the filters and the paginator, then its features as the serializer declares them, the geometry
+    simplified by the ``simplify`` parameter (metres) where the view allows it. Subclasses give
+    ``base_queryset`` and, for fields that are not columns, ``computed_properties``."""
 
     pagination_class = GeoJsonPagination
     geometry = "geom"
@@ -258,6 +302,46 @@ class GeoJSONListView(ConditionalGetMixin, generics.ListAPIView):
     def base_queryset(self) -> QuerySet:
         raise NotImplementedError
 
+    def computed_properties(self) -> dict[str, Any]:
+        """The SQL expressions of the serializer's fields that are not columns (by field name)."""
+        return {}
+
+    def simplify_m(self) -> float:
+        return simplify_m_parse(self.request.query_params.get("simplify")) if self.simplifiable else 0
+
     def get_queryset(self) -> QuerySet:
-        simplify_m = simplify_m_parse(self.request.query_params.get("simplify")) if self.simplifiable else 0
-        return with_geojson(self.base_queryset(), self.geometry, simplify_m=simplify_m)
+        # What the serializer path would read (kept for the schema and for callers of the view).
+        return with_geojson(self.base_queryset(), self.geometry, simplify_m=self.simplify_m())
+
+    def feature(self) -> FeatureText:
+        id_expression, properties = serializer_properties(
+            self.get_serializer_class(), computed=self.computed_properties()
+        )
+        geometry = geometry_simplified(self.geometry, simplify_m=self.simplify_m())
+        return FeatureText(geometry=geometry, properties=properties, id=id_expression)
+
+    # True where the answer changes with the day too (e.g. what is overdue today).
+    changes_daily = False
+
+    def last_modified(self) -> datetime.datetime | None:
+        at = queryset_changed_at(self.filter_queryset(self.base_queryset()))
+        if at is not None and self.changes_daily:
+            midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+            at = max(at, midnight)
+        return at
+
+    def list(self, request, *args, **kwargs):
+        feature = self.feature()  # a bad ``simplify`` answers 400 before any query
+        queryset = self.filter_queryset(self.base_queryset())
+        not_modified = self.not_modified_since(request)
+        if not_modified is not None:
+            return not_modified
+        ids = self.paginate_queryset(queryset.values_list("pk", flat=True))
+        page = self.paginator
+        body = collection_page_text(
+            features=feature_texts(queryset, feature, ids=ids),
+            count=page.page.paginator.count,
+            next=page.get_next_link(),
+            previous=page.get_previous_link(),
+        )
+        return HttpResponse(body, content_type="application/json")

@@ -155,6 +155,27 @@ def stream(
                     yield found_row[0]
 
 
+def feature_template(*, with_id: bool, id_first: bool = True) -> str:
+    """The SQL of one GeoJSON Feature as text, with ``{id}``, ``{geometry}``, ``{precision}`` and
+    ``{properties}`` (a JSON object as text) to fill: the one template of every feature PostgreSQL
+    writes, whether composed here (``geojson_feature``) or from a queryset
+    (``gis_portal.core.features.FeatureText``). The geometry with ``ST_AsGeoJSON`` (null when there
+    is none); the ``id`` before ``type`` as DRF-gis writes it, or after it."""
+    head = """'{{"type":"Feature"'"""
+    if with_id:
+        head = (
+            """'{{"id":' || to_json({id})::text || ',"type":"Feature"'"""
+            if id_first
+            else """'{{"type":"Feature","id":' || to_json({id})::text"""
+        )
+    return (
+        "("
+        + head
+        + """ || ',"geometry":' || COALESCE(ST_AsGeoJSON({geometry}, {precision}), 'null')"""
+        + """ || ',"properties":' || {properties} || '}}')"""
+    )
+
+
 def geojson_feature(
     *,
     geometry: sql.Composable,
@@ -163,24 +184,15 @@ def geojson_feature(
     precision: int = 6,
     id_first: bool = False,
 ) -> sql.Composed:
-    """An SQL expression writing one GeoJSON Feature as text: the geometry with ``ST_AsGeoJSON``
-    (``precision`` decimals; null when there is none), the properties with ``json_build_object`` in
-    the order given, and the ``id`` when given (before ``type`` with ``id_first``, as DRF-gis does).
+    """An SQL expression writing one GeoJSON Feature as text (``feature_template``): the geometry
+    with ``ST_AsGeoJSON`` (``precision`` decimals), the properties with ``json_build_object`` in the
+    order given, and the ``id`` when given (before ``type`` with ``id_first``, as DRF-gis does).
     PostgreSQL writes the feature; Python only joins the texts."""
     pairs = join((compose("{key}, {value}", key=sql.Literal(key), value=value) for key, value in properties), ", ")
-    head = """'{{"type":"Feature"'"""
-    if id is not None:
-        head = (
-            """'{{"id":' || to_json({id})::text || ',"type":"Feature"'"""
-            if id_first
-            else ("""'{{"type":"Feature","id":' || to_json({id})::text""")
-        )
     return compose(
-        head
-        + """ || ',"geometry":' || COALESCE(ST_AsGeoJSON({geometry}, {precision}), 'null')
-           || ',"properties":' || json_build_object({pairs})::text || '}}'""",
+        feature_template(with_id=id is not None, id_first=id_first),
         id=id if id is not None else sql.SQL(""),
         geometry=geometry,
         precision=sql.Literal(precision),
-        pairs=pairs,
+        properties=compose("json_build_object({pairs})::text", pairs=pairs),
     )
