@@ -7,7 +7,7 @@ from gis_portal.core.changes import track_changes
 
 
 class Migration(migrations.Migration):
-    dependencies = [("boundaries", "0007_establishment_standards"), ("core", "0001_table_change")]
+    dependencies = [("boundaries", "0008_division_proposals"), ("core", "0001_table_change")]
 
     operations = track_changes(
         "boundaries_cluster",
