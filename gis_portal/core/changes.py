@@ -1,7 +1,8 @@
 """When the tables behind a read-only answer last changed, for ``Last-Modified`` and conditional GET
 (``If-Modified-Since``). A statement trigger on each tracked table (installed by the apps'
-migrations with ``track_changes``) records the time of its writing transaction in
-``core_table_change``; ``tables_changed_at`` reads the latest of a set of tables. A table without
+migrations with ``track_changes``) records the time of each writing statement in
+``core_table_change`` (the statement's, not the transaction's start: an import that runs for
+minutes announces its change as of its last write, a moment before it commits); ``tables_changed_at`` reads the latest of a set of tables. A table without
 the trigger has no record, and an answer that reads it has no ``Last-Modified`` (never a wrong one)."""
 
 import datetime
@@ -18,7 +19,7 @@ from gis_portal.core import sql
 TRIGGER_FUNCTION = """
 CREATE OR REPLACE FUNCTION core_table_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO core_table_change ("table", changed_at) VALUES (TG_TABLE_NAME, now())
+    INSERT INTO core_table_change ("table", changed_at) VALUES (TG_TABLE_NAME, clock_timestamp())
     ON CONFLICT ("table") DO UPDATE SET changed_at = greatest(core_table_change.changed_at, EXCLUDED.changed_at);
     RETURN NULL;
 END $$;
