@@ -98,6 +98,16 @@ def merger_impact(
         group["lines"].append(entry)
     for group in joined.values():
         group["length_m"] = round(sum(item["length_m"] for item in group["lines"]), 1)
+    return {
+        **_unit_figures(figures, unit=unit, stated=stated),
+        "lines_retired": retired,
+        "lines_joined": [joined[key] for key in sorted(joined)],
+        "names_that_change": [{"code": u["code"], "name": u["name"]} for u in figures["units"]],
+    }
+
+
+def _unit_figures(figures: dict, *, unit: str | None, stated: dict | None) -> dict:
+    """The units and their sums as MERGER_SQL gives them, with the check against the standards."""
     population = int(figures["population"])
     return {
         "standards": _standards(unit=unit, population=population, stated=stated),
@@ -108,9 +118,6 @@ def merger_impact(
         "elderly_population": int(figures["elderly_population"]),
         "villages": int(figures["villages"]),
         "is_synthetic": figures["is_synthetic"],
-        "lines_retired": retired,
-        "lines_joined": [joined[key] for key in sorted(joined)],
-        "names_that_change": [{"code": u["code"], "name": u["name"]} for u in figures["units"]],
     }
 
 
@@ -142,16 +149,8 @@ def unit_change_impact(*, code: str, today: datetime.date, unit: str | None = No
         .filter(Q(left_division_id=township["id"]) | Q(right_division_id=township["id"]))
         .order_by("code")
     )
-    population = int(figures["population"])
     return {
-        "standards": _standards(unit=unit, population=population, stated=stated),
-        "units": figures["units"],
-        "area_m2": round(figures["area_m2"], 1),
-        "union_area_m2": round(figures["union_area_m2"], 1),
-        "population": population,
-        "elderly_population": int(figures["elderly_population"]),
-        "villages": int(figures["villages"]),
-        "is_synthetic": figures["is_synthetic"],
+        **_unit_figures(figures, unit=unit, stated=stated),
         "lines_retired": [],
         "lines_joined": [],
         "lines_renamed": [
