@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from dotenv import load_dotenv
 
+from gis_portal.core import dbdriver  # noqa: F401  (first: Django keeps psycopg2 beside psycopg 3)
 from gis_portal.core.region import REGION_BOUNDS
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
