@@ -10,6 +10,7 @@ from boundaries.surveys import api as survey_api
 from boundaries.surveys import views as survey_views
 from facilities import api as facilities_api
 from facilities import views as facilities_views
+from gis_portal.jobs import api as jobs_api
 from gis_portal.portal import health, tiles, views
 from gis_portal.portal.accounts import api as accounts_api
 from gis_portal.portal.accounts import views as accounts_views
@@ -62,6 +63,9 @@ api_v1 = [
     path("coverage/gaps", facilities_api.CoverageGapsView.as_view(), name="coverage-gaps"),
     path("coverage/points", facilities_api.CoveragePointsView.as_view(), name="coverage-points"),
     path("coverage/suggest", facilities_api.CoverageSuggestView.as_view(), name="coverage-suggest"),
+    path("coverage/suggest/jobs", facilities_api.CoverageSuggestJobView.as_view(), name="coverage-suggest-job"),
+    path("jobs/<int:pk>", jobs_api.JobDetailView.as_view(), name="job-detail"),
+    path("jobs/<int:pk>/file", jobs_api.JobFileView.as_view(), name="job-file"),
     path("coverage/scenario", facilities_api.CoverageScenarioView.as_view(), name="coverage-scenario"),
     path("coverage/scenarios", facilities_api.ScenarioListView.as_view(), name="coverage-scenarios"),
     path(
