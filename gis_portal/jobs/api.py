@@ -61,8 +61,8 @@ class JobDetailView(APIView):
         summary="A job: status, progress and result (its owner or staff)",
         responses={200: JobSerializer, 404: ErrorSerializer},
     )
-    def get(self, request: Request, pk: int) -> Response:
-        return Response(JobSerializer(job_body(job_get(job_id=pk, user=request.user))).data)
+    def get(self, request: Request, job_id: int) -> Response:
+        return Response(JobSerializer(job_body(job_get(job_id=job_id, user=request.user))).data)
 
 
 class JobFileView(APIView):
@@ -70,9 +70,9 @@ class JobFileView(APIView):
         summary="A job's result file (its owner or staff)",
         responses={(200, "application/octet-stream"): bytes, 404: ErrorSerializer},
     )
-    def get(self, request: Request, pk: int) -> FileResponse:
-        job = job_get(job_id=pk, user=request.user)
+    def get(self, request: Request, job_id: int) -> FileResponse:
+        job = job_get(job_id=job_id, user=request.user)
         path = Path(settings.MEDIA_ROOT) / job.result_file
         if job.status != Job.Status.SUCCEEDED or not job.result_file or not path.is_file():
-            raise NotFound(f"job {pk} has no file")
+            raise NotFound(f"job {job_id} has no file")
         return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)

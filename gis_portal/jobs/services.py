@@ -31,7 +31,19 @@ from gis_portal.jobs.models import Job
 logger = logging.getLogger(__name__)
 
 QUEUE = "jobs"
-Report = Callable[[float, str], None]
+
+
+class Report:
+    """What a job's work is handed: ``report(percent, message)`` commits its progress at once (a
+    page polling the job sees it); ``report.job_id`` names the job (for ``job_file_path``)."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+
+    def __call__(self, percent: float, message: str = "") -> None:
+        Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING).update(
+            progress=max(0, min(100, round(percent))), message=message[:200]
+        )
 
 
 @dataclass
@@ -67,11 +79,16 @@ def job_task(kind: str) -> Callable:
     return register
 
 
-def job_file_path(job_id: int, name: str) -> Path:
-    """Where a job's file goes: MEDIA_ROOT/jobs/<id>/<name> (made here)."""
-    directory = Path(settings.MEDIA_ROOT) / "jobs" / str(job_id)
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory / name
+def job_file_write(job_id: int, name: str, content: bytes) -> str:
+    """Write a job's file, MEDIA_ROOT/jobs/<id>/<name>, whole (a temporary file renamed into place:
+    a retry replaces it, a kill leaves no half file under the name); its path under MEDIA_ROOT."""
+    relative = Path("jobs") / str(job_id) / name
+    path = Path(settings.MEDIA_ROOT) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{name}.partial")
+    partial.write_bytes(content)
+    partial.replace(path)
+    return str(relative)
 
 
 def job_enqueue(*, kind: str, params: dict, owner=None) -> Job:
@@ -84,15 +101,6 @@ def job_enqueue(*, kind: str, params: dict, owner=None) -> Job:
         job.save(update_fields=["queue_job_id"])
     logger.info("job %s queued: %s", job.pk, kind)
     return job
-
-
-def _reporter(job_id: int) -> Report:
-    def report(percent: float, message: str = "") -> None:
-        Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
-            progress=max(0, min(100, round(percent))), message=message[:200]
-        )
-
-    return report
 
 
 def _job_start(job_id: int) -> Job | None:
@@ -138,7 +146,7 @@ def job_run(job_id: int) -> None:
         if job is None:
             return
         try:
-            outcome = _WORK[job.kind](job.params, _reporter(job_id))
+            outcome = _WORK[job.kind](job.params, Report(job_id))
         except ServiceError as exc:  # refused input: the job failed, nothing to retry
             job_fail(job_id, exc.message)
             return
