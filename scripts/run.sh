@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# The service as `make run` starts it: gunicorn in the foreground and one job worker (procrastinate,
-# gis_portal.jobs) beside it, stopped (SIGTERM: it finishes its running job first) when gunicorn
-# stops. A job left running by a worker that died anyway is retried by the next worker once the dead
-# one has been silent for JOBS_STALLED_SECONDS.
+# The service as `make run` starts it: gunicorn and one job worker (procrastinate, gis_portal.jobs)
+# beside it. SIGINT or SIGTERM to this script (or Ctrl-C) stops both (the worker finishes its running
+# job first); if gunicorn stops, the worker is stopped too. A job left running by a worker that died
+# anyway is retried by the next worker once the dead one has been silent for JOBS_STALLED_SECONDS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/python manage.py jobs_worker --name "$(hostname)-$$" &
 worker=$!
-trap 'kill -TERM "$worker" 2>/dev/null || true; wait "$worker" 2>/dev/null || true' EXIT
-.venv/bin/gunicorn gis_portal.portal.wsgi --config gunicorn.conf.py
+.venv/bin/gunicorn gis_portal.portal.wsgi --config gunicorn.conf.py &
+web=$!
+stop() { kill -TERM "$web" "$worker" 2>/dev/null || true; }
+trap stop INT TERM
+wait "$web" || true
+wait "$web" 2>/dev/null || true  # after a signal: until gunicorn has stopped
+stop
+wait "$worker" 2>/dev/null || true
