@@ -14,7 +14,6 @@
 """
 
 import logging
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +34,7 @@ QUEUE = "jobs"
 
 class Report:
     """What a job's work is handed: ``report(percent, message)`` commits its progress at once (a
-    page polling the job sees it); ``report.job_id`` names the job (for ``job_file_path``)."""
+    page polling the job sees it); ``report.job_id`` names the job (for ``job_file_write``)."""
 
     def __init__(self, job_id: int) -> None:
         self.job_id = job_id
@@ -49,7 +48,7 @@ class Report:
 @dataclass
 class Outcome:
     """What a job produced: ``result`` (JSON) and/or ``result_file`` (a path under MEDIA_ROOT,
-    written before finishing under a name of the job's own, so that a retry overwrites it), and
+    written by ``job_file_write`` under the job's own name, so that a retry replaces it), and
     ``commit``, side effects written in the finishing transaction."""
 
     result: Any = None
@@ -150,8 +149,9 @@ def job_run(job_id: int) -> None:
         except ServiceError as exc:  # refused input: the job failed, nothing to retry
             job_fail(job_id, exc.message)
             return
-        except Exception:
-            job_fail(job_id, traceback.format_exc(limit=5))
+        except Exception as exc:  # a bug or an outage: the owner is told that, the log has the traceback
+            logger.exception("job %s (%s) failed", job_id, job.kind)
+            job_fail(job_id, f"{type(exc).__name__}: the job failed; the worker's log has the details")
             raise
         job_finish(job_id, outcome)
     finally:
