@@ -8,7 +8,7 @@ import time
 import pytest
 from django.contrib.auth.models import User
 
-from facilities.tasks import REPORT_JOB
+from facilities.tasks import REPORT_JOB, SUGGEST_JOB
 from gis_portal.jobs.models import Job
 from gis_portal.jobs.services import job_enqueue, job_run
 from placenames.office.tasks import REGISTER_JOB
@@ -77,5 +77,19 @@ def test_the_register_job_writes_the_pdf(client, settings, tmp_path):
         path.write_bytes(pdf)
         text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
         assert "渝中区" in text and "解放碑街道" in text
+    finally:
+        committed(lambda: Job.objects.filter(owner=user).delete())
+
+
+def test_a_job_refused_by_its_work_fails_with_the_reason(client):
+    user = committed(lambda: User.objects.create_user(f"jobs-failing-{time.monotonic_ns()}", password="x" * 12))
+    client.force_login(user)
+    params = {"category": "elder_institution", "k": 2, "district_code": None, "weight": "population"}
+    job = committed(job_enqueue, kind=SUGGEST_JOB, params=params, owner=user)
+    try:
+        committed(job_run, job.pk)  # a capacity rule has no sites: refused, not retried
+        body = client.get(f"/api/v1/jobs/{job.pk}").json()
+        assert (body["status"], body["result"], body["result_url"]) == ("failed", None, None)
+        assert "capacity rule" in body["error"] and body["finished_at"]
     finally:
         committed(lambda: Job.objects.filter(owner=user).delete())
