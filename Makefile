@@ -8,7 +8,7 @@ run: export BASEMAP_ATTRIBUTION ?= © OpenStreetMap contributors
 run:
 	bash scripts/setup.sh run
 	.venv/bin/python manage.py collectstatic --noinput -v 0
-	.venv/bin/gunicorn gis_portal.portal.wsgi --config gunicorn.conf.py
+	bash scripts/run.sh  # gunicorn and one job worker beside it
 
 test:
 	bash scripts/setup.sh test

@@ -37,6 +37,7 @@ from facilities.selectors import (
     facility_list,
 )
 from facilities.suggestions import coverage_suggest_steps
+from facilities.tasks import SUGGEST_JOB
 from gis_portal.core.api import (
     ErrorSerializer,
     GeoJSONField,
@@ -48,6 +49,8 @@ from gis_portal.core.formats import csv_response, feature_rows
 from gis_portal.core.region import division_code_validator
 from gis_portal.core.roles import PLANNER, user_has_role
 from gis_portal.core.throttles import HeavyReadThrottle, heavy_request, heavy_slot_if
+from gis_portal.jobs.api import JobSerializer, job_accepted
+from gis_portal.jobs.services import job_enqueue
 
 DISTRICT_CODE = division_code_validator("district")
 EXPORTS = ("json", "csv")
@@ -295,6 +298,41 @@ class CoverageSuggestView(APIView):
             return StreamingHttpResponse(lines, content_type="application/x-ndjson; charset=utf-8")
         *_, done = steps
         return Response(done["result"])
+
+
+class CoverageSuggestJobBodySerializer(serializers.Serializer):
+    category = serializers.ChoiceField(choices=Facility.Category.values)
+    k = serializers.IntegerField(min_value=1, max_value=50, default=5)
+    district = serializers.CharField(required=False, validators=[DISTRICT_CODE])
+    weight = serializers.ChoiceField(choices=["population", "elderly"], default="population")
+
+
+class CoverageSuggestJobView(APIView):
+    """Suggested sites as a job: the arguments are checked now (400), the work runs on a worker."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Start suggesting sites as a job (signed-in users): 202 with the job's URL to poll",
+        description=(
+            "The same work and result as GET /api/v1/coverage/suggest, run by a job worker: the answer "
+            "is 202 Accepted with the job (Location: /api/v1/jobs/{id}); poll it for progress, and "
+            "its `result` is the FeatureCollection once `status` is `succeeded`."
+        ),
+        request=CoverageSuggestJobBodySerializer,
+        responses={202: JobSerializer, 400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        body = CoverageSuggestJobBodySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        params = {
+            "category": body.validated_data["category"],
+            "k": body.validated_data["k"],
+            "district_code": body.validated_data.get("district"),
+            "weight": body.validated_data["weight"],
+        }
+        coverage_suggest_steps(**params)  # checks the arguments (a bad one answers 400); runs nothing
+        return job_accepted(job_enqueue(kind=SUGGEST_JOB, params=params, owner=request.user))
 
 
 # --- what-if scenarios (planners) -----------------------------------------------------------------

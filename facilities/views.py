@@ -5,17 +5,23 @@ from django.http import HttpResponse
 from django.views.generic import TemplateView
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from boundaries.selectors import cluster_list
 from facilities.models import Facility
 from facilities.reports import coverage_report_html
-from facilities.selectors import coverage_standard_list
-from gis_portal.core.api import query_validate
+from facilities.selectors import cluster_or_none, coverage_standard_list, district_id_or_none
+from facilities.tasks import REPORT_JOB
+from gis_portal.core.api import ErrorSerializer, query_validate
+from gis_portal.core.errors import InvalidParameter
 from gis_portal.core.region import division_code_validator
 from gis_portal.core.roles import PLANNER, user_has_role
 from gis_portal.core.throttles import HeavyReadThrottle, heavy_request
+from gis_portal.jobs.api import JobSerializer, job_accepted
+from gis_portal.jobs.services import job_enqueue
 
 
 class CoverageDashboardView(TemplateView):
@@ -64,3 +70,34 @@ class CoverageReportView(APIView):
         response = HttpResponse(html, content_type="text/html; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="coverage-{q["category"]}-{scope}.html"'
         return response
+
+
+class CoverageReportJobView(APIView):
+    """The same report made by a job worker (signed-in users): 202 with the job, whose file is the
+    report once it has succeeded."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Start the coverage report as a job (signed-in users): 202 with the job's URL to poll",
+        description=(
+            "The arguments of GET /coverage/report (category, district or cluster, k) in a JSON body; "
+            "the job's `result_url` is the standalone HTML report once `status` is `succeeded`."
+        ),
+        request=ReportQuerySerializer,
+        responses={202: JobSerializer, 400: ErrorSerializer, 403: ErrorSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        body = ReportQuerySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        q = body.validated_data
+        if q.get("district") and q.get("cluster"):
+            raise InvalidParameter("give a district or a cluster, not both")
+        district_id_or_none(q.get("district")), cluster_or_none(q.get("cluster"))  # unknown ones: 404 now
+        params = {
+            "category": q["category"],
+            "district_code": q.get("district"),
+            "cluster": q.get("cluster"),
+            "k": q["k"],
+        }
+        return job_accepted(job_enqueue(kind=REPORT_JOB, params=params, owner=request.user))

@@ -1,8 +1,9 @@
 """Health of the running service, for load balancers and operators: ``/healthz`` says the process
 answers (nothing else is touched), ``/readyz`` checks what the service depends on — the database
 (reachable, migrated, PostGIS), the shared cache, the media directory — and answers 503 naming what
-is missing; it reports each read replica with its lag (a failing one is skipped, not fatal). Both
-are JSON, cheap, never throttled and never logged per request."""
+is missing; it reports each read replica with its lag (a failing one is skipped, not fatal) and the
+job queue (jobs waiting, the oldest one's wait, workers seen). Both are JSON, cheap, never
+throttled and never logged per request."""
 
 import logging
 import os
@@ -18,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from redis.exceptions import RedisError
 
 from gis_portal.core import replicas
+from gis_portal.jobs.selectors import queue_state
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,17 @@ def _replicas() -> dict:
     return {"ok": True, "degraded": not all(s["ok"] for s in states.values()), "replicas": states}
 
 
+def _queue() -> dict:
+    """The job queue (procrastinate's tables in the primary): jobs waiting, the oldest one's wait,
+    jobs running, workers that beat recently. No worker does not make a web server unready (it
+    still answers); ``degraded`` says that queued work is not being taken."""
+    try:
+        state = queue_state()
+    except DatabaseError as exc:
+        return {"ok": False, "error": str(exc).splitlines()[0][:200]}
+    return {"ok": True, "degraded": state["workers"] == 0 and state["waiting"] > 0, **state}
+
+
 def _media() -> dict:
     """The uploads' directory can be written (or created: its nearest existing parent can)."""
     path = Path(settings.MEDIA_ROOT)
@@ -78,7 +91,7 @@ def _media() -> dict:
 
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
-    checks = {"database": _database(), "replicas": _replicas(), "cache": _cache(), "media": _media()}
+    checks = {"database": _database(), "replicas": _replicas(), "cache": _cache(), "queue": _queue(), "media": _media()}
     ready = all(check["ok"] for check in checks.values())
     if not ready:
         logger.warning("not ready: %s", {name: c.get("error") for name, c in checks.items() if not c["ok"]})

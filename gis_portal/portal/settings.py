@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from dotenv import load_dotenv
 
+from gis_portal.core import dbdriver  # noqa: F401  (first: Django keeps psycopg2 beside psycopg 3)
 from gis_portal.core.region import REGION_BOUNDS
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -61,6 +62,11 @@ REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "5"))
 REPLICA_CHECK_SECONDS = float(os.environ.get("REPLICA_CHECK_SECONDS", "3"))
 READ_PRIMARY_AFTER_WRITE_SECONDS = int(os.environ.get("READ_PRIMARY_AFTER_WRITE_SECONDS", "15"))
 
+# Jobs (gis_portal.jobs, procrastinate): a worker says it is alive this often; one silent for
+# JOBS_STALLED_SECONDS is taken for dead and its running jobs are retried.
+JOBS_HEARTBEAT_SECONDS = float(os.environ.get("JOBS_HEARTBEAT_SECONDS", "10"))
+JOBS_STALLED_SECONDS = float(os.environ.get("JOBS_STALLED_SECONDS", "60"))
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -80,7 +86,9 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "simple_history",
+    "procrastinate.contrib.django",
     "gis_portal.core",
+    "gis_portal.jobs",
     "gis_portal.portal",
     "boundaries",
     "boundaries.surveys",

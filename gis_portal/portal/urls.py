@@ -10,6 +10,7 @@ from boundaries.surveys import api as survey_api
 from boundaries.surveys import views as survey_views
 from facilities import api as facilities_api
 from facilities import views as facilities_views
+from gis_portal.jobs import api as jobs_api
 from gis_portal.portal import health, tiles, views
 from gis_portal.portal.accounts import api as accounts_api
 from gis_portal.portal.accounts import views as accounts_views
@@ -81,12 +82,17 @@ api_v1 = [
     path("naming/signs", office_api.SignListView.as_view(), name="naming-sign-list"),
     path("naming/signs/<int:pk>", office_api.SignDetailView.as_view(), name="naming-sign-detail"),
     path("naming/signs/<int:pk>/checks", office_api.SignCheckView.as_view(), name="naming-sign-check"),
+    path("naming/registers/<str:code>/pdf/jobs", office_api.RegisterPdfJobView.as_view(), name="register-pdf-job"),
     path("naming/heritage", office_api.HeritageListView.as_view(), name="naming-heritage-list"),
     path("facilities", facilities_api.FacilityListView.as_view(), name="facility-list"),
     path("coverage", facilities_api.CoverageView.as_view(), name="coverage"),
     path("coverage/gaps", facilities_api.CoverageGapsView.as_view(), name="coverage-gaps"),
     path("coverage/points", facilities_api.CoveragePointsView.as_view(), name="coverage-points"),
     path("coverage/suggest", facilities_api.CoverageSuggestView.as_view(), name="coverage-suggest"),
+    path("coverage/suggest/jobs", facilities_api.CoverageSuggestJobView.as_view(), name="coverage-suggest-job"),
+    path("coverage/report/jobs", facilities_views.CoverageReportJobView.as_view(), name="coverage-report-job"),
+    path("jobs/<int:job_id>", jobs_api.JobDetailView.as_view(), name="job-detail"),
+    path("jobs/<int:job_id>/file", jobs_api.JobFileView.as_view(), name="job-file"),
     path("coverage/scenario", facilities_api.CoverageScenarioView.as_view(), name="coverage-scenario"),
     path("coverage/scenarios", facilities_api.ScenarioListView.as_view(), name="coverage-scenarios"),
     path(

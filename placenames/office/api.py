@@ -20,6 +20,8 @@ from gis_portal.core.formats import geojson_collection
 from gis_portal.core.region import division_code_validator
 from gis_portal.core.roles import NAMING_OFFICER, user_has_role
 from gis_portal.core.throttles import RoleRateThrottle
+from gis_portal.jobs.api import JobSerializer, job_accepted
+from gis_portal.jobs.services import job_enqueue
 from placenames.naming_rules import NAME_MAX_LENGTH
 from placenames.office.models import NamingApplication, ObjectType, Sign
 from placenames.office.selectors import (
@@ -44,6 +46,7 @@ from placenames.office.services import (
     notice_open,
 )
 from placenames.office.signs import sign_check_report
+from placenames.office.tasks import REGISTER_JOB
 
 SYNTHETIC_NOTE = "Signs and applications with is_synthetic=true are generated for the demo."
 
@@ -294,3 +297,21 @@ class HeritageListView(APIView):
     @extend_schema(summary="Heritage names (地名文化遗产) as GeoJSON", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         return Response(geojson_collection([heritage_feature(h) for h in heritage_list()]))
+
+
+class RegisterPdfJobView(APIView):
+    """A district's printed register made by a job worker (signed-in users): 202 with the job, whose
+    file is the PDF once it has succeeded."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Start a district's printed register (PDF) as a job: 202 with the job's URL to poll",
+        description="The job's `result_url` is the PDF once `status` is `succeeded`.",
+        request=None,
+        responses={202: JobSerializer, 400: ErrorSerializer, 403: ErrorSerializer},
+    )
+    def post(self, request: Request, code: str) -> Response:
+        district = district_by_code(code=code)  # an unknown code: 400 now, nothing queued
+        job = job_enqueue(kind=REGISTER_JOB, params={"district_code": district.code}, owner=request.user)
+        return job_accepted(job)

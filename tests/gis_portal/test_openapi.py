@@ -20,5 +20,7 @@ def test_schema_builds_without_warnings_and_has_the_contract(tmp_path):
         "/api/v1/coverage",
         "/api/v1/coverage/gaps",
         "/api/v1/coverage/suggest",
+        "/api/v1/coverage/suggest/jobs",
+        "/api/v1/jobs/{job_id}",
         "/api/v1/survey-uploads",
     } <= paths

@@ -167,6 +167,19 @@
         return pump();
       });
     }
+    // Signed in, the same work runs as a job on a worker (POST, 202 with the job), its progress polled.
+    function suggestJob(category, k, onStep) {
+      var token = document.querySelector("#suggest-job-form input[name=csrfmiddlewaretoken]").value;
+      return window.portalJobs.start(config.suggestJobUrl, { category: category, k: Number(k) }, token).then(function (job) {
+        return window.portalJobs.follow(job.url, function (state) {
+          onStep({ progress: state.progress / 100, stage: state.status === "queued" ? "queued" : state.message });
+        });
+      }).then(function (job) { return job.result; });
+    }
+    function suggestRun(category, k, onStep) {
+      if (config.suggestJobUrl && window.portalJobs) { return suggestJob(category, k, onStep); }
+      return suggestStream(config.suggestUrl + "?stream=1&category=" + category + "&k=" + encodeURIComponent(k), onStep);
+    }
     document.getElementById("suggest").addEventListener("click", function () {
       var category = select.value, k = document.getElementById("k").value;
       var summary = document.getElementById("site-summary"), list = document.getElementById("site-list");
@@ -177,8 +190,9 @@
       fill(list, null);
       list.removeAttribute("data-count");
       siteLayer.clearLayers();
-      suggestStream(config.suggestUrl + "?stream=1&category=" + category + "&k=" + encodeURIComponent(k), function (step) {
+      suggestRun(category, k, function (step) {
         progress.value = step.progress;
+        if (step.stage === "queued") { summary.textContent = labels.queued; }
         if (labels["stage_" + step.stage]) { summary.textContent = labels["stage_" + step.stage]; }
       }).then(function (result) {
         progress.hidden = true;

@@ -1,0 +1,39 @@
+from django.conf import settings
+from django.db import models
+
+
+class Job(models.Model):
+    """One piece of long work someone asked for: what it is (``kind`` and ``params``), how far it
+    got and what came of it. procrastinate's own row (``queue_job_id``) carries the running of it
+    (locks, attempts, the worker); this one is what the pages and the API show, and the result is
+    written to it once, in the transaction that finishes the job (see ``services.job_finish``)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    kind = models.CharField(max_length=64)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    params = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    message = models.CharField(max_length=200, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    result_file = models.CharField(max_length=255, blank=True, help_text="a path under MEDIA_ROOT")
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    queue_job_id = models.BigIntegerField(null=True, blank=True, help_text="procrastinate_jobs.id")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(progress__lte=100), name="job_progress_at_most_100"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"

@@ -1,0 +1,158 @@
+"""Jobs are asked for, run and finished here (the one way to do each).
+
+- ``job_task(kind)`` registers a function as the work of a kind of job: ``work(params, report)``
+  computes and returns an ``Outcome``; it reports progress with ``report(percent, message)``
+  (committed at once, so a page sees it) and writes nothing else: what it produces is written by
+  ``job_finish``.
+- ``job_enqueue`` creates the Job row and procrastinate's job in the caller's transaction (both or
+  neither).
+- ``job_finish`` writes the outcome in one transaction keyed by the job id, under a row lock: the
+  job's own row turns ``succeeded`` in the same commit as the outcome's side effects
+  (``Outcome.commit``), and a job already ``succeeded`` is left as it is. A worker killed before
+  that commit leaves nothing half-written; one killed after it leaves a finished job, which a
+  retry does not write again.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+from procrastinate.contrib.django import app
+
+from gis_portal.core.errors import InvalidParameter, ServiceError
+from gis_portal.jobs.models import Job
+
+logger = logging.getLogger(__name__)
+
+QUEUE = "jobs"
+
+
+class Report:
+    """What a job's work is handed: ``report(percent, message)`` commits its progress at once (a
+    page polling the job sees it); ``report.job_id`` names the job (for ``job_file_write``)."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+
+    def __call__(self, percent: float, message: str = "") -> None:
+        Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING).update(
+            progress=max(0, min(100, round(percent))), message=message[:200]
+        )
+
+
+@dataclass
+class Outcome:
+    """What a job produced: ``result`` (JSON) and/or ``result_file`` (a path under MEDIA_ROOT,
+    written by ``job_file_write`` under the job's own name, so that a retry replaces it), and
+    ``commit``, side effects written in the finishing transaction."""
+
+    result: Any = None
+    result_file: str = ""
+    commit: Callable[[Job], None] | None = None
+
+
+_WORK: dict[str, Callable[[dict, Report], Outcome]] = {}
+_TASKS: dict[str, Any] = {}
+
+
+def job_task(kind: str) -> Callable:
+    """Register ``work(params, report) -> Outcome`` as the work of jobs of ``kind``."""
+
+    def register(work: Callable[[dict, Report], Outcome]) -> Callable[[dict, Report], Outcome]:
+        if kind in _WORK:
+            raise RuntimeError(f"job kind {kind} registered twice")
+        _WORK[kind] = work
+
+        @app.task(name=kind, queue=QUEUE)
+        def run(job_id: int) -> None:
+            job_run(job_id)
+
+        _TASKS[kind] = run
+        return work
+
+    return register
+
+
+def job_file_write(job_id: int, name: str, content: bytes) -> str:
+    """Write a job's file, MEDIA_ROOT/jobs/<id>/<name>, whole (a temporary file renamed into place:
+    a retry replaces it, a kill leaves no half file under the name); its path under MEDIA_ROOT."""
+    relative = Path("jobs") / str(job_id) / name
+    path = Path(settings.MEDIA_ROOT) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{name}.partial")
+    partial.write_bytes(content)
+    partial.replace(path)
+    return str(relative)
+
+
+def job_enqueue(*, kind: str, params: dict, owner=None) -> Job:
+    """A new job of ``kind``, queued: its row and procrastinate's, in one transaction."""
+    if kind not in _TASKS:
+        raise InvalidParameter(f"unknown job kind: {kind}")
+    with transaction.atomic():
+        job = Job.objects.create(kind=kind, params=params, owner=owner if owner and owner.is_authenticated else None)
+        job.queue_job_id = _TASKS[kind].defer(job_id=job.pk)
+        job.save(update_fields=["queue_job_id"])
+    logger.info("job %s queued: %s", job.pk, kind)
+    return job
+
+
+def _job_start(job_id: int) -> Job | None:
+    """The job, marked running (one more attempt); None when it is already over."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status in (Job.Status.SUCCEEDED, Job.Status.FAILED):
+            return None
+        job.status, job.attempts = Job.Status.RUNNING, job.attempts + 1
+        job.started_at = job.started_at or timezone.now()
+        job.save(update_fields=["status", "attempts", "started_at"])
+        return job
+
+
+def job_finish(job_id: int, outcome: Outcome) -> bool:
+    """Write ``outcome`` once: False (and nothing written) when the job had already succeeded."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job_id)
+        if job.status == Job.Status.SUCCEEDED:
+            logger.info("job %s already finished: its result is kept", job_id)
+            return False
+        if outcome.commit is not None:
+            outcome.commit(job)
+        job.status, job.progress, job.message = Job.Status.SUCCEEDED, 100, ""
+        job.result, job.result_file, job.error = outcome.result, outcome.result_file, ""
+        job.finished_at = timezone.now()
+        job.save()
+    logger.info("job %s succeeded", job_id)
+    return True
+
+
+def job_fail(job_id: int, error: str) -> None:
+    Job.objects.filter(pk=job_id).exclude(status=Job.Status.SUCCEEDED).update(
+        status=Job.Status.FAILED, error=error[:4000], finished_at=timezone.now()
+    )
+
+
+def job_run(job_id: int) -> None:
+    """Run a job in this worker (procrastinate calls it; so may a test)."""
+    close_old_connections()
+    try:
+        job = _job_start(job_id)
+        if job is None:
+            return
+        try:
+            outcome = _WORK[job.kind](job.params, Report(job_id))
+        except ServiceError as exc:  # refused input: the job failed, nothing to retry
+            job_fail(job_id, exc.message)
+            return
+        except Exception as exc:  # a bug or an outage: the owner is told that, the log has the traceback
+            logger.exception("job %s (%s) failed", job_id, job.kind)
+            job_fail(job_id, f"{type(exc).__name__}: the job failed; the worker's log has the details")
+            raise
+        job_finish(job_id, outcome)
+    finally:
+        close_old_connections()
