@@ -1,9 +1,10 @@
 """When the tables behind a read-only answer last changed, for ``Last-Modified`` and conditional GET
 (``If-Modified-Since``). A statement trigger on each tracked table (installed by the apps'
 migrations with ``track_changes``) records the time of each writing statement in
-``core_table_change`` (the statement's, not the transaction's start: an import that runs for
-minutes announces its change as of its last write, a moment before it commits); ``tables_changed_at`` reads the latest of a set of tables. A table without
-the trigger has no record, and an answer that reads it has no ``Last-Modified`` (never a wrong one)."""
+``core_table_change`` (the statement's, not its transaction's start: an import that runs for
+minutes announces its change as of its last write, a moment before it commits);
+``tables_changed_at`` reads the latest of a set of tables. A table without the trigger has no
+record, and an answer that reads it has no ``Last-Modified`` (never a wrong one)."""
 
 import datetime
 import re
