@@ -85,11 +85,16 @@ def _change(*, proposal, approver, type: str, level: str, before, after) -> Divi
     )
 
 
+def _version_end(version: DivisionVersion, *, day: datetime.date) -> None:
+    """End ``version`` on ``day`` (exclusive, an exact day): it is no longer the current unit's."""
+    version.valid_to, version.valid_to_after, version.division = day, None, None
+    version.save(update_fields=["valid_to", "valid_to_after", "division"])
+
+
 def _version_successor(version: DivisionVersion, *, day: datetime.date, source: str, **changes) -> DivisionVersion:
     """End ``version`` on ``day`` and return its successor from ``day`` (saved), with ``changes``."""
     division = version.division
-    version.valid_to, version.valid_to_after, version.division = day, None, None
-    version.save(update_fields=["valid_to", "valid_to_after", "division"])
+    _version_end(version, day=day)
     fields = {
         "code": version.code,
         "name": version.name,
@@ -285,8 +290,7 @@ def _merge_apply(proposal: DivisionProposal, approver) -> dict:
         source=source,
     )
     for version in old_versions:
-        version.valid_to, version.valid_to_after, version.division = day, None, None
-        version.save(update_fields=["valid_to", "valid_to_after", "division"])
+        _version_end(version, day=day)
     DivisionChange.objects.bulk_create(
         _change(
             proposal=proposal,

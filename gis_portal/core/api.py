@@ -323,8 +323,15 @@ class GeoJSONListView(ConditionalGetMixin, generics.ListAPIView):
     # True where the answer changes with the day too (e.g. what is overdue today).
     changes_daily = False
 
+    def filtered_queryset(self) -> QuerySet:
+        """``base_queryset`` with the request's filters, built once per request (the answer and its
+        ``Last-Modified`` both read it)."""
+        if not hasattr(self, "_filtered"):
+            self._filtered = self.filter_queryset(self.base_queryset())
+        return self._filtered
+
     def last_modified(self) -> datetime.datetime | None:
-        at = queryset_changed_at(self.filter_queryset(self.base_queryset()))
+        at = queryset_changed_at(self.filtered_queryset())
         if at is not None and self.changes_daily:
             midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
             at = max(at, midnight)
@@ -332,7 +339,7 @@ class GeoJSONListView(ConditionalGetMixin, generics.ListAPIView):
 
     def list(self, request, *args, **kwargs):
         feature = self.feature()  # a bad ``simplify`` answers 400 before any query
-        queryset = self.filter_queryset(self.base_queryset())
+        queryset = self.filtered_queryset()
         not_modified = self.not_modified_since(request)
         if not_modified is not None:
             return not_modified
