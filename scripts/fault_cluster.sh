@@ -14,6 +14,8 @@ action=${1:-status}
 port=${FAULT_PORT:-5434}
 cluster=${FAULT_CLUSTER:-faults}
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/role.sh
+. scripts/role.sh
 
 log() { printf '\033[1m[faults]\033[0m %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -61,17 +63,7 @@ start() {
   pg_isready -q -h 127.0.0.1 -p "$port" || { echo "the fault cluster did not start on 127.0.0.1:$port" >&2; exit 1; }
   role
   if [ "$db_user" != postgres ]; then
-    local pw_sql=""
-    [ -n "$db_pass" ] && pw_sql="PASSWORD '${db_pass}'"
-    sql postgres >/dev/null <<SQL
-DO \$\$ BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${db_user}') THEN
-    CREATE ROLE "${db_user}" LOGIN CREATEDB ${pw_sql};
-  ELSE
-    ALTER ROLE "${db_user}" LOGIN CREATEDB ${pw_sql};
-  END IF;
-END \$\$;
-SQL
+    role_sql "$db_user" "$db_pass" | sql postgres >/dev/null
   fi
   printf 'SET client_min_messages = warning;\nCREATE EXTENSION IF NOT EXISTS postgis;\nCREATE EXTENSION IF NOT EXISTS pg_trgm;\n' | sql template1 >/dev/null
   log "fault cluster up on 127.0.0.1:$port"

@@ -12,6 +12,8 @@ root=$(pwd)
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # psql as the postgres superuser over the local socket (peer auth on a fresh Debian); SQL on stdin.
+# shellcheck source=scripts/role.sh
+. scripts/role.sh
 psql_super() { local db=$1; shift; (cd / && as_root su postgres -c "psql -X -q -v ON_ERROR_STOP=1 $* -d '$db'"); }
 
 apt_updated=0
@@ -96,16 +98,7 @@ fi
 case "$db_host" in
   127.0.0.1|localhost|::1)
     if [ "$db_user" != postgres ]; then
-      pw_sql=""; [ -n "$db_pass" ] && pw_sql="PASSWORD '${db_pass}'"
-      psql_super postgres <<SQL
-DO \$\$ BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${db_user}') THEN
-    CREATE ROLE "${db_user}" LOGIN CREATEDB ${pw_sql};
-  ELSE
-    ALTER ROLE "${db_user}" LOGIN CREATEDB ${pw_sql};
-  END IF;
-END \$\$;
-SQL
+      role_sql "$db_user" "$db_pass" | psql_super postgres
     fi
     if [ -z "$(echo "SELECT 1 FROM pg_database WHERE datname = '${db_name}';" | psql_super postgres -t | tr -d ' \n')" ]; then
       log "creating database ${db_name}"
