@@ -1,6 +1,7 @@
 """Helpers shared by the tests: the API's error assertion, emptying this session's cache keys,
 writing through a connection of one's own, and waiting in a browser page for a condition."""
 
+import re
 import threading
 import time
 
@@ -56,3 +57,8 @@ def committed(fn, *args, **kwargs):
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
+
+
+# A script or stylesheet from another host (a CDN): the pages vendor theirs. Matched on the
+# attribute, not on a word: a random CSP nonce once spelled "cdn".
+EXTERNAL_ASSET = re.compile(r"""<(?:script|link)\b[^>]*\b(?:src|href)=["']?(?:https?:)?//""", re.IGNORECASE)
