@@ -1,5 +1,6 @@
 """Helpers shared by the tests: the API's error assertion, emptying this session's cache keys,
-writing through a connection of one's own, and waiting in a browser page for a condition."""
+writing through a connection of one's own, waiting in a browser page for a condition, and finding a
+script or stylesheet loaded from another host in a page."""
 
 import re
 import threading
