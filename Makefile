@@ -14,7 +14,7 @@ test:
 	bash scripts/setup.sh test
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports
-	.venv/bin/pytest
+	.venv/bin/pytest -n auto --maxprocesses 4 --durations 15  # a worker a core, each with its own test database
 
 # The pure-logic tests (name rules, file parsing, siting, CRS, division changes): no database, seconds.
 test-pure:

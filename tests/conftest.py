@@ -36,6 +36,26 @@ def _own_cache():
         yield
 
 
+# Test files that share one outside resource run in one pytest-xdist worker, one after another:
+# the replica cluster (5433), which the replica tests stop and pause.
+SHARED_RESOURCE_SCOPES = {"tests/scale/": "replica-cluster"}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`make test` runs the suite in pytest-xdist workers, each with its own test database. A worker
+    takes whole files (a file's module fixtures, such as a started server, are built once), and the
+    files that share a cluster go to one worker. (Not ``--dist loadgroup``: pytest 9 ignores the
+    node ids that xdist rewrites for it.)"""
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedResourceScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return next((scope for prefix, scope in SHARED_RESOURCE_SCOPES.items() if path.startswith(prefix)), path)
+
+    return SharedResourceScheduling(config, log)
+
+
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
