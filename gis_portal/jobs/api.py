@@ -26,11 +26,9 @@ class JobSerializer(serializers.Serializer):
     result = serializers.JSONField(allow_null=True, help_text="the job's JSON result, once it succeeded")
     result_url = serializers.CharField(allow_null=True, help_text="the job's file, once it succeeded (if it made one)")
     error = serializers.CharField(help_text="why it failed")
-    error_code = serializers.CharField(
-        help_text="when the job refused its input: the error code a request doing the same work answers"
-    )
+    error_code = serializers.CharField(help_text="a refused input: the code a request doing the same work answers")
     error_status = serializers.IntegerField(
-        allow_null=True, help_text="when the job refused its input: the HTTP status a request doing the same work answers"
+        allow_null=True, help_text="a refused input: the HTTP status a request doing the same work answers"
     )
     attempts = serializers.IntegerField()
     created_at = serializers.DateTimeField()

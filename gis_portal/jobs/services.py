@@ -167,13 +167,13 @@ def job_run(job_id: int) -> None:
             return
         try:
             outcome = _WORK[job.kind](job.params, Report(job_id))
-        except ServiceError as exc:  # refused input: the job failed, nothing to retry
+            job_finish(job_id, outcome)
+        except ServiceError as exc:  # refused input (by the work or its commit): the job failed, nothing to retry
             job_fail(job_id, exc.message, code=exc.code, status=exc.status)
             return
         except Exception as exc:  # a bug or an outage: the owner is told that, the log has the traceback
             logger.exception("job %s (%s) failed", job_id, job.kind)
             job_fail(job_id, f"{type(exc).__name__}: the job failed; the worker's log has the details")
             raise
-        job_finish(job_id, outcome)
     finally:
         close_old_connections()
