@@ -1,7 +1,6 @@
 """API of survey uploads: POST /api/v1/survey-uploads (signed-in surveyors), the list and detail
 (with the validation report) for the team or reviewers, and the review (reviewers)."""
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -18,6 +17,7 @@ from boundaries.surveys.services import (
     survey_upload_create,
     survey_upload_enqueue,
     survey_upload_review,
+    survey_upload_runs_as_job,
     survey_upload_url,
 )
 from gis_portal.core.api import ErrorSerializer
@@ -146,7 +146,7 @@ class SurveyUploadListView(APIView):
             "encoding": data.get("encoding"),
             "survey_date": data.get("survey_date"),
         }
-        if data["file"].size > settings.SURVEY_UPLOAD_JOB_BYTES:
+        if survey_upload_runs_as_job(data["file"]):
             return job_accepted(survey_upload_enqueue(**arguments))
         upload = survey_upload_create(**arguments)
         return Response(SurveyUploadSerializer(upload).data, status=status.HTTP_201_CREATED)

@@ -11,9 +11,11 @@ Refusals, limits hit and duplicates are logged with the user and the size.
 import errno
 import hashlib
 import logging
+import posixpath
 from dataclasses import dataclass
 from datetime import date
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.files.base import ContentFile
@@ -139,6 +141,12 @@ def survey_upload_check(
     return CheckedFile(user=user, admission=admission, name=name, data=data, sha256=sha256, parsed=parsed)
 
 
+def survey_upload_runs_as_job(file: UploadedFile) -> bool:
+    """Whether an upload is too large to validate within the request (over SURVEY_UPLOAD_JOB_BYTES):
+    then ``survey_upload_enqueue`` queues it, else ``survey_upload_create`` validates it at once."""
+    return file.size > settings.SURVEY_UPLOAD_JOB_BYTES
+
+
 def survey_upload_create(
     *,
     user: AbstractBaseUser,
@@ -223,7 +231,7 @@ def _refuse_queued_twice(*, user: AbstractBaseUser, sha256: str, name: str) -> N
             f"this file is already being validated as job {waiting.job_id}: {url}",
             details={"job": waiting.job_id, "url": url},
         )
-    raise DuplicateUpload("this file was already uploaded by another team; nothing was stored")
+    raise DuplicateUpload("someone else's upload of this file is already being validated; nothing was stored")
 
 
 def survey_upload_write(*, checked: CheckedFile, job: Job | None = None) -> SurveyUpload:
@@ -262,9 +270,11 @@ def survey_upload_write(*, checked: CheckedFile, job: Job | None = None) -> Surv
 
 def job_original_name(job: Job, name: str) -> str:
     """Where the original of a job's upload is kept: under the month the job was queued, named
-    by the job, so that every attempt of the job writes the same file."""
+    by the job (the storage's valid name, as for any upload), so that every attempt of the job
+    writes the same file."""
     field = SurveyUpload._meta.get_field("file")
-    return f"{timezone.localtime(job.created_at).strftime(field.upload_to)}job{job.pk}-{name}"
+    directory = timezone.localtime(job.created_at).strftime(field.upload_to)
+    return field.storage.generate_filename(posixpath.join(directory, f"job{job.pk}-{name}"))
 
 
 def _stage(*, user, line, team, name, data, sha256, parsed, tolerance, survey_date, job=None) -> SurveyUpload:

@@ -3,7 +3,6 @@
 import json
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,7 +15,12 @@ from boundaries.surveys.api import SurveyUploadThrottle
 from boundaries.surveys.models import SurveyUpload
 from boundaries.surveys.parsing import ENCODINGS
 from boundaries.surveys.selectors import survey_upload_get, survey_uploads_visible
-from boundaries.surveys.services import survey_upload_create, survey_upload_enqueue, survey_upload_review
+from boundaries.surveys.services import (
+    survey_upload_create,
+    survey_upload_enqueue,
+    survey_upload_review,
+    survey_upload_runs_as_job,
+)
 from gis_portal.core.crs import CHONGQING_GAUSS_KRUGER, GEOGRAPHIC, crs_label
 from gis_portal.core.errors import ServiceError
 from gis_portal.core.roles import REVIEWER, SURVEYOR, user_has_role
@@ -92,7 +96,7 @@ class SurveyHomeView(LoginRequiredMixin, View):
             "survey_date": data["survey_date"],
         }
         try:
-            if data["file"].size > settings.SURVEY_UPLOAD_JOB_BYTES:
+            if survey_upload_runs_as_job(data["file"]):
                 return self.job_accepted(request, survey_upload_enqueue(**arguments))
             upload = survey_upload_create(**arguments)
         except ServiceError as exc:
