@@ -13,10 +13,17 @@ from rest_framework.views import APIView
 from boundaries.surveys.models import SurveyUpload
 from boundaries.surveys.parsing import ENCODINGS
 from boundaries.surveys.selectors import survey_upload_get, survey_uploads_visible
-from boundaries.surveys.services import survey_upload_create, survey_upload_review, survey_upload_url
+from boundaries.surveys.services import (
+    survey_upload_create,
+    survey_upload_enqueue,
+    survey_upload_review,
+    survey_upload_runs_as_job,
+    survey_upload_url,
+)
 from gis_portal.core.api import ErrorSerializer
 from gis_portal.core.errors import InvalidParameter
 from gis_portal.core.throttles import FailOpen
+from gis_portal.jobs.api import JobSerializer, job_accepted
 
 
 class SurveyUploadSerializer(serializers.ModelSerializer):
@@ -98,9 +105,18 @@ class SurveyUploadListView(APIView):
 
     @extend_schema(
         summary="Upload field data for a line of your team",
+        description=(
+            "201 with the upload and its validation report. A file larger than SURVEY_UPLOAD_JOB_BYTES "
+            "(1 MiB by default) is checked at once for who may upload it (403, 404), its size (413) and "
+            "a duplicate (409), then validated by a job worker: the answer is 202 Accepted with the job "
+            "(Location: /api/v1/jobs/{id}). Poll it: once `succeeded`, its `result` has the upload's "
+            "`upload` id, `url` and `page`; once `failed`, its `error_code` and `error_status` are the "
+            "code and status this request would have answered."
+        ),
         request={"multipart/form-data": SurveyUploadCreateSerializer},
         responses={
             201: SurveyUploadSerializer,
+            202: JobSerializer,
             400: ErrorSerializer,
             401: ErrorSerializer,
             403: ErrorSerializer,
@@ -122,14 +138,17 @@ class SurveyUploadListView(APIView):
         form = SurveyUploadCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        upload = survey_upload_create(
-            user=request.user,
-            line_code=data["line"],
-            file=data["file"],
-            crs=data.get("crs"),
-            encoding=data.get("encoding"),
-            survey_date=data.get("survey_date"),
-        )
+        arguments = {
+            "user": request.user,
+            "line_code": data["line"],
+            "file": data["file"],
+            "crs": data.get("crs"),
+            "encoding": data.get("encoding"),
+            "survey_date": data.get("survey_date"),
+        }
+        if survey_upload_runs_as_job(data["file"]):
+            return job_accepted(survey_upload_enqueue(**arguments))
+        upload = survey_upload_create(**arguments)
         return Response(SurveyUploadSerializer(upload).data, status=status.HTTP_201_CREATED)
 
 

@@ -50,7 +50,15 @@ class SurveyUpload(models.Model):
     inspection = models.OneToOneField(
         Inspection, on_delete=models.SET_NULL, null=True, blank=True, related_name="survey_upload"
     )
-    history = HistoricalRecords(excluded_fields=["report"], table_name="boundaries_historicalsurveyupload")
+    job = models.OneToOneField(
+        "jobs.Job",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("the job that validated it (a file over SURVEY_UPLOAD_JOB_BYTES); one upload per job"),
+    )
+    history = HistoricalRecords(excluded_fields=["report", "job"], table_name="boundaries_historicalsurveyupload")
 
     class Meta:
         db_table = "boundaries_surveyupload"  # kept from when uploads lived in the boundaries app
@@ -85,3 +93,21 @@ class StagedFeature(models.Model):
         db_table = "boundaries_stagedfeature"
         ordering = ["upload", "index"]
         constraints = [models.UniqueConstraint(fields=["upload", "index"], name="stagedfeature_upload_index")]
+
+
+class QueuedSurveyFile(models.Model):
+    """A survey file waiting for the job that validates it (one over SURVEY_UPLOAD_JOB_BYTES). Its
+    bytes are kept in PostgreSQL, not on an app server's disk: any app server may queue it and any
+    worker read it. It is deleted in the transaction that ends its job, succeeded or failed."""
+
+    job = models.OneToOneField("jobs.Job", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64, unique=True, help_text=_("one file waits once"))
+    data = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("queued survey file")
+
+    def __str__(self) -> str:
+        return f"{self.name} (job {self.job_id})"

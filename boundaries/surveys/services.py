@@ -11,8 +11,11 @@ Refusals, limits hit and duplicates are logged with the user and the size.
 import errno
 import hashlib
 import logging
+import posixpath
+from dataclasses import dataclass
 from datetime import date
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.files.base import ContentFile
@@ -22,11 +25,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from boundaries.inspections import MarkerReport, inspection_record
-from boundaries.models import BoundaryLine
-from boundaries.surveys.models import StagedFeature, SurveyUpload
-from boundaries.surveys.parsing import UploadLimits, UploadTooLarge, survey_file_parse
+from boundaries.models import BoundaryLine, SurveyTeam
+from boundaries.surveys.models import QueuedSurveyFile, StagedFeature, SurveyUpload
+from boundaries.surveys.parsing import ParsedFile, UploadLimits, UploadTooLarge, survey_file_parse
 from boundaries.surveys.selectors import survey_uploads_visible
-from boundaries.surveys.tolerances import line_tolerance
+from boundaries.surveys.tolerances import LineTolerance, line_tolerance
 from boundaries.surveys.validation import survey_upload_validate
 from gis_portal.core.crs import WGS84
 from gis_portal.core.errors import (
@@ -38,8 +41,13 @@ from gis_portal.core.errors import (
     ServiceError,
 )
 from gis_portal.core.roles import REVIEWER, SURVEYOR, user_has_role
+from gis_portal.jobs.models import Job
+from gis_portal.jobs.services import job_enqueue
 
 logger = logging.getLogger(__name__)
+
+# The job that validates a file over SURVEY_UPLOAD_JOB_BYTES (registered in boundaries.surveys.tasks).
+SURVEY_UPLOAD_JOB = "surveys.upload"
 
 
 class DuplicateUpload(Conflict):
@@ -54,6 +62,91 @@ def survey_upload_url(upload: SurveyUpload) -> str:
     return reverse("survey-upload-detail", kwargs={"pk": upload.pk})
 
 
+@dataclass(frozen=True)
+class Admission:
+    """Who may upload for which line, checked before a file is read: the line, the user's team on
+    it, the line level's tolerance and the survey date."""
+
+    line: BoundaryLine
+    team: SurveyTeam
+    tolerance: LineTolerance
+    survey_date: date
+
+
+@dataclass
+class CheckedFile:
+    """A file admitted, not a duplicate, and parsed in the sandbox: what ``survey_upload_write``
+    stages and validates."""
+
+    user: AbstractBaseUser
+    admission: Admission
+    name: str
+    data: bytes
+    sha256: str
+    parsed: ParsedFile
+
+
+def survey_upload_admit(
+    *,
+    user: AbstractBaseUser,
+    line_code: str,
+    name: str,
+    size: int | None,
+    survey_date: date | None,
+    limits: UploadLimits,
+) -> Admission:
+    """Whether ``user`` may upload a file of ``size`` bytes for the line: 403 when they are no
+    surveyor or the line is not their team's, 404 for an unknown line, 400 for a survey date in
+    the future, 413 past the size limit."""
+    if not user_has_role(user, SURVEYOR):
+        raise Forbidden("only members of a survey team may upload field data")
+    line = BoundaryLine.objects.filter(code=line_code).first()
+    if line is None:
+        raise NotFound(f"no boundary line {line_code!r}")
+    team = line.teams.filter(members=user).first()
+    if team is None:
+        raise Forbidden(f"line {line.code} is not assigned to your team")
+    survey_date = survey_date or timezone.localdate()
+    if survey_date > timezone.localdate():
+        raise InvalidParameter("survey_date is in the future")
+    if size is not None and size > limits.max_bytes:
+        logger.info("upload by %s refused: %s is %d bytes, over the limit", user, name, size)
+        raise UploadTooLarge(f"{name}: {size:,} bytes; the limit is {limits.max_bytes:,}")
+    return Admission(line=line, team=team, tolerance=line_tolerance(line), survey_date=survey_date)
+
+
+def survey_upload_check(
+    *,
+    user: AbstractBaseUser,
+    admission: Admission,
+    name: str,
+    data: bytes,
+    crs: str | None,
+    encoding: str | None,
+    limits: UploadLimits,
+) -> CheckedFile:
+    """Refuse a file uploaded before (409) and parse it in the sandbox (4xx with the reason, 422
+    past a reading limit): the step the synchronous upload and the upload job both take."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    _refuse_duplicate(user=user, sha256=sha256, name=name)
+    try:
+        parsed = survey_file_parse(data=data, filename=name, crs=crs, encoding=encoding, limits=limits)
+    except ServiceError as exc:
+        logger.log(
+            logging.WARNING if exc.status == 422 else logging.INFO,
+            "upload by %s refused (%s %s): %s, %d bytes: %s; reader %s",
+            user, exc.status, exc.code, name, len(data), exc.message, getattr(exc, "reader_stats", {}),
+        )  # fmt: skip
+        raise
+    return CheckedFile(user=user, admission=admission, name=name, data=data, sha256=sha256, parsed=parsed)
+
+
+def survey_upload_runs_as_job(file: UploadedFile) -> bool:
+    """Whether an upload is too large to validate within the request (over SURVEY_UPLOAD_JOB_BYTES):
+    then ``survey_upload_enqueue`` queues it, else ``survey_upload_create`` validates it at once."""
+    return file.size > settings.SURVEY_UPLOAD_JOB_BYTES
+
+
 def survey_upload_create(
     *,
     user: AbstractBaseUser,
@@ -66,63 +159,125 @@ def survey_upload_create(
 ) -> SurveyUpload:
     """Keep, stage and validate a field file; raise a 4xx ServiceError and write nothing if the
     user may not upload for the line or the file cannot be accepted (422 when reading it passes a
-    limit). The tolerance is the line level's. The original is written as the transaction's last
-    step: a full disk answers 507 and leaves no row and no file, and a failed commit removes it."""
+    limit). The tolerance is the line level's."""
     limits = limits or UploadLimits.from_settings()
-    if not user_has_role(user, SURVEYOR):
-        raise Forbidden("only members of a survey team may upload field data")
-    line = BoundaryLine.objects.filter(code=line_code).first()
-    if line is None:
-        raise NotFound(f"no boundary line {line_code!r}")
-    team = line.teams.filter(members=user).first()
-    if team is None:
-        raise Forbidden(f"line {line.code} is not assigned to your team")
-    tolerance = line_tolerance(line)
-    survey_date = survey_date or timezone.localdate()
-    if survey_date > timezone.localdate():
-        raise InvalidParameter("survey_date is in the future")
     name = (file.name or "upload")[:255]
-    if file.size is not None and file.size > limits.max_bytes:
-        logger.info("upload by %s refused: %s is %d bytes, over the limit", user, name, file.size)
-        raise UploadTooLarge(f"{file.name}: {file.size:,} bytes; the limit is {limits.max_bytes:,}")
+    admission = survey_upload_admit(
+        user=user, line_code=line_code, name=name, size=file.size, survey_date=survey_date, limits=limits
+    )
+    data = file.read(limits.max_bytes + 1)
+    checked = survey_upload_check(
+        user=user, admission=admission, name=name, data=data, crs=crs, encoding=encoding, limits=limits
+    )
+    return survey_upload_write(checked=checked)
+
+
+def survey_upload_enqueue(
+    *,
+    user: AbstractBaseUser,
+    line_code: str,
+    file: UploadedFile,
+    crs: str | None = None,
+    encoding: str | None = None,
+    survey_date: date | None = None,
+    limits: UploadLimits | None = None,
+) -> Job:
+    """Queue a file too big to validate within a request (over ``SURVEY_UPLOAD_JOB_BYTES``): who may
+    upload it, its size and a duplicate are checked now, answered as ``survey_upload_create``
+    answers them; its bytes wait in PostgreSQL (``QueuedSurveyFile``) for the job
+    (``boundaries.surveys.tasks``), which checks and parses it with the same services and limits and
+    writes the upload in its finishing transaction. The job and its file are written together."""
+    limits = limits or UploadLimits.from_settings()
+    name = (file.name or "upload")[:255]
+    admission = survey_upload_admit(
+        user=user, line_code=line_code, name=name, size=file.size, survey_date=survey_date, limits=limits
+    )
     data = file.read(limits.max_bytes + 1)
     sha256 = hashlib.sha256(data).hexdigest()
     _refuse_duplicate(user=user, sha256=sha256, name=name)
+    params = {
+        "user_id": user.pk,
+        "line_code": admission.line.code,
+        "crs": crs,
+        "encoding": encoding,
+        "survey_date": admission.survey_date.isoformat(),
+    }
     try:
-        parsed = survey_file_parse(data=data, filename=name, crs=crs, encoding=encoding, limits=limits)
-    except ServiceError as exc:
-        logger.log(
-            logging.WARNING if exc.status == 422 else logging.INFO,
-            "upload by %s refused (%s %s): %s, %d bytes: %s; reader %s",
-            user, exc.status, exc.code, name, len(data), exc.message, getattr(exc, "reader_stats", {}),
-        )  # fmt: skip
+        with transaction.atomic():
+            _refuse_queued_twice(user=user, sha256=sha256, name=name)
+            job = job_enqueue(kind=SURVEY_UPLOAD_JOB, params=params, owner=user)
+            QueuedSurveyFile.objects.create(job=job, name=name, sha256=sha256, data=data)
+    except IntegrityError:
+        _refuse_queued_twice(user=user, sha256=sha256, name=name)  # lost a race with the same file
         raise
+    logger.info("upload by %s of %s (%d bytes) for line %s queued as job %s", user, name, len(data), line_code, job.pk)
+    return job
+
+
+def survey_upload_queue_release(job: Job) -> None:
+    """The queued bytes of an upload job, deleted in the transaction that ends it."""
+    QueuedSurveyFile.objects.filter(job=job).delete()
+
+
+def _refuse_queued_twice(*, user: AbstractBaseUser, sha256: str, name: str) -> None:
+    """409 if these bytes already wait for validation (naming the job only to its owner)."""
+    waiting = QueuedSurveyFile.objects.filter(sha256=sha256).select_related("job").first()
+    if waiting is None:
+        return
+    logger.info("upload by %s of %s refused: the same bytes wait as job %s", user, name, waiting.job_id)
+    if waiting.job.owner_id == user.pk:
+        url = reverse("job-detail", args=[waiting.job_id])
+        raise DuplicateUpload(
+            f"this file is already being validated as job {waiting.job_id}: {url}",
+            details={"job": waiting.job_id, "url": url},
+        )
+    raise DuplicateUpload("someone else's upload of this file is already being validated; nothing was stored")
+
+
+def survey_upload_write(*, checked: CheckedFile, job: Job | None = None) -> SurveyUpload:
+    """Stage and validate a checked file, and keep its original, in the caller's transaction (a
+    job's finishing one, or the request's own). The original is written as the last step: a full
+    disk answers 507 and leaves no row and no file, and a rollback up to here removes it. A job's
+    original has a name of the job's own (``job_original_name``): an attempt killed before its
+    commit left a file there, which the retry replaces."""
+    admission, name, data, user = checked.admission, checked.name, checked.data, checked.user
     stored: list[str] = []
     try:
         with transaction.atomic():
             upload = _stage(
-                user=user, line=line, team=team, name=name, data=data, sha256=sha256, parsed=parsed,
-                tolerance=tolerance, survey_date=survey_date,
+                user=user, line=admission.line, team=admission.team, name=name, data=data,
+                sha256=checked.sha256, parsed=checked.parsed, tolerance=admission.tolerance,
+                survey_date=admission.survey_date, job=job,
             )  # fmt: skip
-            stored.append(_store_original(upload=upload, data=data))
+            stored.append(_store_original(upload=upload, data=data, replace=job is not None))
     except BaseException as exc:
         for written in stored:  # the row is gone (rolled back, or the commit failed): so goes its file
             SurveyUpload._meta.get_field("file").storage.delete(written)
         if not isinstance(exc, IntegrityError):
             raise
-        if not SurveyUpload.objects.filter(sha256=sha256).exists():
+        if not SurveyUpload.objects.filter(sha256=checked.sha256).exists():
             raise
         logger.info("upload by %s of %s lost a race with an identical upload", user, name)
-        _refuse_duplicate(user=user, sha256=sha256, name=name)
+        _refuse_duplicate(user=user, sha256=checked.sha256, name=name)
         raise
     logger.info(
-        "upload %s of line %s by %s: %s, %d bytes, %d features, passed=%s; reader %s",
-        upload.pk, line.code, user, name, len(data), len(parsed.features), upload.report["passed"], parsed.stats,
+        "upload %s of line %s by %s: %s, %d bytes, %d features, passed=%s%s; reader %s",
+        upload.pk, admission.line.code, user, name, len(data), len(checked.parsed.features), upload.report["passed"],
+        f" (job {job.pk})" if job else "", checked.parsed.stats,
     )  # fmt: skip
     return upload
 
 
-def _stage(*, user, line, team, name, data, sha256, parsed, tolerance, survey_date) -> SurveyUpload:
+def job_original_name(job: Job, name: str) -> str:
+    """Where the original of a job's upload is kept: under the month the job was queued, named
+    by the job (the storage's valid name, as for any upload), so that every attempt of the job
+    writes the same file."""
+    field = SurveyUpload._meta.get_field("file")
+    directory = timezone.localtime(job.created_at).strftime(field.upload_to)
+    return field.storage.generate_filename(posixpath.join(directory, f"job{job.pk}-{name}"))
+
+
+def _stage(*, user, line, team, name, data, sha256, parsed, tolerance, survey_date, job=None) -> SurveyUpload:
     """The upload row, its staged features and its report, in the caller's transaction (the caller
     writes the original file last)."""
     upload = SurveyUpload(
@@ -138,9 +293,11 @@ def _stage(*, user, line, team, name, data, sha256, parsed, tolerance, survey_da
         survey_date=survey_date,
         tolerance_m=tolerance.metres,
         tolerance_source=tolerance.source,
+        job=job,
     )
     upload._history_user = user
-    upload.file = SurveyUpload._meta.get_field("file").generate_filename(upload, f"{sha256[:16]}-{name}")
+    field = SurveyUpload._meta.get_field("file")
+    upload.file = job_original_name(job, name) if job else field.generate_filename(upload, f"{sha256[:16]}-{name}")
     upload.save()
     StagedFeature.objects.bulk_create(
         StagedFeature(
@@ -160,10 +317,14 @@ def _stage(*, user, line, team, name, data, sha256, parsed, tolerance, survey_da
     return upload
 
 
-def _store_original(*, upload: SurveyUpload, data: bytes) -> str:
+def _store_original(*, upload: SurveyUpload, data: bytes, replace: bool = False) -> str:
     """Write an upload's original file (``FILE_UPLOAD_PERMISSIONS``: not world-readable) in the
-    caller's transaction and return its name; a full disk is a 507 with nothing left behind."""
+    caller's transaction and return its name; a full disk is a 507 with nothing left behind.
+    ``replace``: the name is the upload's own (a job's), and a file there is a leftover to replace."""
     storage = SurveyUpload._meta.get_field("file").storage
+    if replace and storage.exists(upload.file.name):
+        logger.warning("upload %s: replacing %s, left by an attempt killed before its commit", upload.pk, upload.file)
+        storage.delete(upload.file.name)
     name = storage.get_available_name(upload.file.name)  # chosen before writing: a failure knows its file
     try:
         stored = storage.save(name, ContentFile(data))

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
@@ -14,10 +15,16 @@ from boundaries.surveys.api import SurveyUploadThrottle
 from boundaries.surveys.models import SurveyUpload
 from boundaries.surveys.parsing import ENCODINGS
 from boundaries.surveys.selectors import survey_upload_get, survey_uploads_visible
-from boundaries.surveys.services import survey_upload_create, survey_upload_review
+from boundaries.surveys.services import (
+    survey_upload_create,
+    survey_upload_enqueue,
+    survey_upload_review,
+    survey_upload_runs_as_job,
+)
 from gis_portal.core.crs import CHONGQING_GAUSS_KRUGER, GEOGRAPHIC, crs_label
 from gis_portal.core.errors import ServiceError
 from gis_portal.core.roles import REVIEWER, SURVEYOR, user_has_role
+from gis_portal.jobs.models import Job
 
 CRS_CHOICES = [("", _("stated in the file"))] + [
     (str(epsg), crs_label(epsg)) for epsg in (*GEOGRAPHIC, *CHONGQING_GAUSS_KRUGER)
@@ -41,7 +48,9 @@ class SurveyUploadForm(forms.Form):
 
 
 class SurveyHomeView(LoginRequiredMixin, View):
-    """The upload form (surveyors: lines of their teams) and the uploads the user may see."""
+    """The upload form (surveyors: lines of their teams) and the uploads the user may see. A file
+    over SURVEY_UPLOAD_JOB_BYTES is validated by a job: the page answers 202 with the job's URL
+    (Location) and its script follows the job to the upload or the refusal."""
 
     template = "surveys/surveys.html"
 
@@ -52,10 +61,12 @@ class SurveyHomeView(LoginRequiredMixin, View):
             "is_reviewer": user_has_role(request.user, REVIEWER),
         }
 
-    def form(self, request: HttpRequest) -> SurveyUploadForm | None:
+    def form(self, request: HttpRequest, *, bound: bool = True) -> SurveyUploadForm | None:
         if not user_has_role(request.user, SURVEYOR):
             return None
         lines = BoundaryLine.objects.filter(teams__members=request.user).order_by("code").values_list("code", "name")
+        if not bound:
+            return SurveyUploadForm(lines=lines)
         return SurveyUploadForm(request.POST or None, request.FILES or None, lines=lines)
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -76,19 +87,31 @@ class SurveyHomeView(LoginRequiredMixin, View):
         if not form.is_valid():
             return render(request, self.template, self.context(request, form), status=400)
         data = form.cleaned_data
+        arguments = {
+            "user": request.user,
+            "line_code": data["line"],
+            "file": data["file"],
+            "crs": data["crs"] or None,
+            "encoding": data["encoding"] or None,
+            "survey_date": data["survey_date"],
+        }
         try:
-            upload = survey_upload_create(
-                user=request.user,
-                line_code=data["line"],
-                file=data["file"],
-                crs=data["crs"] or None,
-                encoding=data["encoding"] or None,
-                survey_date=data["survey_date"],
-            )
+            if survey_upload_runs_as_job(data["file"]):
+                return self.job_accepted(request, survey_upload_enqueue(**arguments))
+            upload = survey_upload_create(**arguments)
         except ServiceError as exc:
             context = self.context(request, form) | {"error": exc.message, "details": exc.details}
             return render(request, self.template, context, status=exc.status)
         return redirect("survey-upload-detail", pk=upload.pk)
+
+    def job_accepted(self, request: HttpRequest, job: Job) -> HttpResponse:
+        """202: the page with a fresh form and the queued job, which its script follows to the
+        upload or the refusal; Location is the job's URL, as the API answers."""
+        job_url = reverse("job-detail", args=[job.pk])
+        context = self.context(request, self.form(request, bound=False)) | {"job": job, "job_url": job_url}
+        response = render(request, self.template, context, status=202)
+        response["Location"] = job_url
+        return response
 
 
 class SurveyUploadPageView(LoginRequiredMixin, View):

@@ -26,6 +26,10 @@ class JobSerializer(serializers.Serializer):
     result = serializers.JSONField(allow_null=True, help_text="the job's JSON result, once it succeeded")
     result_url = serializers.CharField(allow_null=True, help_text="the job's file, once it succeeded (if it made one)")
     error = serializers.CharField(help_text="why it failed")
+    error_code = serializers.CharField(help_text="a refused input: the code a request doing the same work answers")
+    error_status = serializers.IntegerField(
+        allow_null=True, help_text="a refused input: the HTTP status a request doing the same work answers"
+    )
     attempts = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
@@ -43,6 +47,8 @@ def job_body(job: Job) -> dict:
         "result": job.result if done else None,
         "result_url": reverse("job-file", args=[job.pk]) if done and job.result_file else None,
         "error": job.error,
+        "error_code": job.error_code,
+        "error_status": job.error_status,
         "attempts": job.attempts,
         "created_at": job.created_at,
         "started_at": job.started_at,

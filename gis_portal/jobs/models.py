@@ -23,6 +23,10 @@ class Job(models.Model):
     result = models.JSONField(null=True, blank=True)
     result_file = models.CharField(max_length=255, blank=True, help_text="a path under MEDIA_ROOT")
     error = models.TextField(blank=True)
+    # A job whose work refused its input (a ServiceError) keeps the code and HTTP status the same
+    # refusal answers in a request, so a client sees one answer whichever way the work ran.
+    error_code = models.CharField(max_length=64, blank=True, help_text="the refusal's code, as the API's errors")
+    error_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="the refusal's HTTP status")
     attempts = models.PositiveSmallIntegerField(default=0)
     queue_job_id = models.BigIntegerField(null=True, blank=True, help_text="procrastinate_jobs.id")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -3,9 +3,12 @@
 - ``job_task(kind)`` registers a function as the work of a kind of job: ``work(params, report)``
   computes and returns an ``Outcome``; it reports progress with ``report(percent, message)``
   (committed at once, so a page sees it) and writes nothing else: what it produces is written by
-  ``job_finish``.
+  ``job_finish``. A kind that holds an input of its own until it ends (a queued file) registers
+  ``release(job)``, called in the transaction that ends the job, succeeded or failed.
 - ``job_enqueue`` creates the Job row and procrastinate's job in the caller's transaction (both or
   neither).
+- ``job_fail`` ends a job that failed: its reason, and for a refused input (a ``ServiceError``)
+  that refusal's code and HTTP status, the ones a request would have been answered with.
 - ``job_finish`` writes the outcome in one transaction keyed by the job id, under a row lock: the
   job's own row turns ``succeeded`` in the same commit as the outcome's side effects
   (``Outcome.commit``), and a job already ``succeeded`` is left as it is. A worker killed before
@@ -49,24 +52,29 @@ class Report:
 class Outcome:
     """What a job produced: ``result`` (JSON) and/or ``result_file`` (a path under MEDIA_ROOT,
     written by ``job_file_write`` under the job's own name, so that a retry replaces it), and
-    ``commit``, side effects written in the finishing transaction."""
+    ``commit``, side effects written in the finishing transaction; what ``commit`` returns, unless
+    None, is the result (for a result known only once written, such as the id of a row it made)."""
 
     result: Any = None
     result_file: str = ""
-    commit: Callable[[Job], None] | None = None
+    commit: Callable[[Job], Any] | None = None
 
 
 _WORK: dict[str, Callable[[dict, Report], Outcome]] = {}
 _TASKS: dict[str, Any] = {}
+_RELEASE: dict[str, Callable[[Job], None]] = {}
 
 
-def job_task(kind: str) -> Callable:
-    """Register ``work(params, report) -> Outcome`` as the work of jobs of ``kind``."""
+def job_task(kind: str, *, release: Callable[[Job], None] | None = None) -> Callable:
+    """Register ``work(params, report) -> Outcome`` as the work of jobs of ``kind``; ``release(job)``,
+    if given, frees what such a job holds (its queued input) in the transaction that ends it."""
 
     def register(work: Callable[[dict, Report], Outcome]) -> Callable[[dict, Report], Outcome]:
         if kind in _WORK:
             raise RuntimeError(f"job kind {kind} registered twice")
         _WORK[kind] = work
+        if release is not None:
+            _RELEASE[kind] = release
 
         @app.task(name=kind, queue=QUEUE)
         def run(job_id: int) -> None:
@@ -121,20 +129,33 @@ def job_finish(job_id: int, outcome: Outcome) -> bool:
         if job.status == Job.Status.SUCCEEDED:
             logger.info("job %s already finished: its result is kept", job_id)
             return False
+        result = outcome.result
         if outcome.commit is not None:
-            outcome.commit(job)
+            committed = outcome.commit(job)
+            result = result if committed is None else committed
+        if job.kind in _RELEASE:
+            _RELEASE[job.kind](job)
         job.status, job.progress, job.message = Job.Status.SUCCEEDED, 100, ""
-        job.result, job.result_file, job.error = outcome.result, outcome.result_file, ""
+        job.result, job.result_file, job.error = result, outcome.result_file, ""
+        job.error_code, job.error_status = "", None
         job.finished_at = timezone.now()
         job.save()
     logger.info("job %s succeeded", job_id)
     return True
 
 
-def job_fail(job_id: int, error: str) -> None:
-    Job.objects.filter(pk=job_id).exclude(status=Job.Status.SUCCEEDED).update(
-        status=Job.Status.FAILED, error=error[:4000], finished_at=timezone.now()
-    )
+def job_fail(job_id: int, error: str, *, code: str = "", status: int | None = None) -> None:
+    """End a job as failed with ``error`` (and, for a refused input, the refusal's ``code`` and HTTP
+    ``status``); a job that already succeeded is left as it is."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).exclude(status=Job.Status.SUCCEEDED).first()
+        if job is None:
+            return
+        if job.kind in _RELEASE:
+            _RELEASE[job.kind](job)
+        job.status, job.error, job.finished_at = Job.Status.FAILED, error[:4000], timezone.now()
+        job.error_code, job.error_status = code[:64], status
+        job.save(update_fields=["status", "error", "error_code", "error_status", "finished_at"])
 
 
 def job_run(job_id: int) -> None:
@@ -146,13 +167,13 @@ def job_run(job_id: int) -> None:
             return
         try:
             outcome = _WORK[job.kind](job.params, Report(job_id))
-        except ServiceError as exc:  # refused input: the job failed, nothing to retry
-            job_fail(job_id, exc.message)
+            job_finish(job_id, outcome)
+        except ServiceError as exc:  # refused input (by the work or its commit): the job failed, nothing to retry
+            job_fail(job_id, exc.message, code=exc.code, status=exc.status)
             return
         except Exception as exc:  # a bug or an outage: the owner is told that, the log has the traceback
             logger.exception("job %s (%s) failed", job_id, job.kind)
             job_fail(job_id, f"{type(exc).__name__}: the job failed; the worker's log has the details")
             raise
-        job_finish(job_id, outcome)
     finally:
         close_old_connections()

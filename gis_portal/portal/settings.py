@@ -181,6 +181,9 @@ SURVEY_UPLOAD_LIMITS = {
     "max_wall_seconds": 20.0,
     "max_memory_bytes": 1024 * 1024 * 1024,
 }
+# Survey uploads larger than this (bytes) are validated by a job worker: the request answers 202
+# with the job (boundaries.surveys.services.survey_upload_enqueue), the bytes wait in PostgreSQL.
+SURVEY_UPLOAD_JOB_BYTES = int(os.environ.get("SURVEY_UPLOAD_JOB_BYTES", 1024 * 1024))
 # Uploads larger than this stream to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_HANDLERS = [

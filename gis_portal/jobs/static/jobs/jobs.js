@@ -1,7 +1,8 @@
 /* Jobs on the pages: start one (POST, answered 202 with the job) and follow it by polling
    GET /api/v1/jobs/{id} until it succeeds (the promise gives the job, its result in it) or fails
-   (the promise is rejected with the job's error). The page shows progress from onProgress(job);
-   nothing here writes to the page. No eval, no inline script (CSP). */
+   (the promise is rejected with the job's error, the job itself as the error's .job). The page
+   shows progress from onProgress(job); nothing here writes to the page. No eval, no inline script
+   (CSP). */
 (function () {
   "use strict";
 
@@ -29,7 +30,12 @@
         fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } }).then(answer).then(function (job) {
           if (onProgress) { onProgress(job); }
           if (job.status === "succeeded") { resolve(job); return; }
-          if (job.status === "failed") { reject(new Error(job.error || "failed")); return; }
+          if (job.status === "failed") {
+            var failure = new Error(job.error || "failed");
+            failure.job = job;  // its error_code and error_status, for a page that shows them
+            reject(failure);
+            return;
+          }
           window.setTimeout(poll, POLL_MS);
         }).catch(reject);
       }
