@@ -18,16 +18,16 @@ from boundaries.models import Cluster, Division
 from gis_portal.core.api import ConditionalGetMixin, ErrorSerializer, query_validate
 from gis_portal.core.errors import NotFound
 from gis_portal.core.features import FeatureText, collection_text, feature_texts
-from gis_portal.core.formats import csv_response, geojson_collection, geojson_feature
+from gis_portal.core.formats import csv_response, geojson_feature
 from gis_portal.core.region import division_code_validator
 from placenames.models import PlaceName
-from placenames.search import placename_autocomplete_cached, placename_search, search_filters
+from placenames.search import placename_autocomplete_cached, placename_search_text, search_filters
 from placenames.selectors import (
     placename_detail,
     placename_district_list,
     placename_duplicates,
     placename_name_on,
-    placename_nearby,
+    placename_nearby_text,
 )
 
 SYNTHETIC_NOTE = "Records with is_synthetic=true (locations, former names) are generated for the demo."
@@ -78,20 +78,18 @@ def placename_feature(place: dict) -> dict:
     return geojson_feature(id=place["id"], geometry=place["geometry"], properties=properties)
 
 
-def feature_collection(places: list[dict]) -> dict:
-    return geojson_collection([placename_feature(p) for p in places], note=SYNTHETIC_NOTE)
-
-
 class SearchView(ConditionalGetMixin, APIView):
     @extend_schema(
         summary="Search standard place names (Chinese, traditional, pinyin, initials, prefix, typo, homophone)",
         parameters=[SearchQuerySerializer],
         responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         query = query_validate(SearchQuerySerializer, request)
         filters = search_filters(**{key: query.get(key) for key in ("level", "district", "cluster", "date")})
-        return Response(feature_collection(placename_search(q=query["q"], limit=query["limit"], filters=filters)))
+        # The features written by PostgreSQL, joined here (never parsed and encoded again).
+        features = placename_search_text(q=query["q"], limit=query["limit"], filters=filters)
+        return HttpResponse(collection_text(features, note=SYNTHETIC_NOTE), content_type="application/json")
 
 
 class AutocompleteItemSerializer(serializers.Serializer):
@@ -139,10 +137,9 @@ class NearbyView(APIView):
         parameters=[NearbyQuerySerializer],
         responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         query = query_validate(NearbyQuerySerializer, request)
-        places = placename_nearby(**query)
-        return Response(geojson_collection([placename_feature(p) for p in places]))
+        return HttpResponse(collection_text(placename_nearby_text(**query)), content_type="application/json")
 
 
 class DuplicatesView(APIView):
