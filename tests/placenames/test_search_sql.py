@@ -154,8 +154,9 @@ def _refuse(*args, **kwargs):
 def test_the_answer_is_the_text_postgresql_wrote(
     client, roads, monkeypatch, django_assert_num_queries, path, params, texts
 ):
-    """One query, and no Python builds or encodes a feature: the place as a dict, the Feature dict,
-    DRF's JSON renderer all refuse, and the body is the features' texts joined."""
+    """Two queries (the places, and when their tables last changed, for Last-Modified), and no Python
+    builds or encodes a feature: the place as a dict, the Feature dict, DRF's JSON renderer all
+    refuse, and the body is the features' texts joined."""
     for target in (
         "placenames.selectors.place_answer",
         "placenames.search.place_answer",
@@ -164,7 +165,7 @@ def test_the_answer_is_the_text_postgresql_wrote(
         "rest_framework.renderers.JSONRenderer.render",
     ):
         monkeypatch.setattr(target, _refuse)
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         response = client.get(path, params)
     assert response.status_code == 200
     assert len(response.json()["features"]) >= 2
