@@ -1,11 +1,14 @@
 """Benchmark of the place-name search and nearby answers as GeoJSON: the view (the features written
-by PostgreSQL, joined), and in the same run the serializer path the views took before issue 12 (the
-same places as dicts, built into Feature dicts and encoded by DRF's JSON renderer), and the query
-alone. In this process, without HTTP, on the database of DATABASE_URL (`make run` loads it).
+by PostgreSQL, joined; with Last-Modified), and in the same run the serializer path the views took
+before issue 12 (the same view's validation, the places as dicts built into Feature dicts, a DRF
+``Response`` encoded by its JSON renderer; no Last-Modified), and the query alone. The views are
+called in this process (no HTTP, no middleware), on the database of DATABASE_URL (`make run`
+loads it). The query is today's (it writes the features); before, it returned columns.
 
 Queries are drawn (seeded) from the gazetteer: names, 专名, pinyin, initials, two-character prefixes,
-former names; points near named places with 10 or 100 names asked. Each query runs once per path in
-turn, so that the paths share the machine's state. It prints p50 and mean per path and last one line:
+former names; points near named places with 10 or 100 names asked. Each query runs once untimed
+(buffers warm for all), then once per path, the first path changing each turn. It prints p50, p95
+and mean per path and last one line:
 ``placename answers: search serializer/view X.XX, nearby serializer/view Y.YY``.
 
 Run:  .venv/bin/python bench/placename_answers.py [--queries 300] [--points 100]
@@ -15,19 +18,53 @@ import argparse
 import random
 import statistics
 import time
+from collections.abc import Callable
+from functools import partial
 
 from common import django_setup, p95
 
 django_setup()
 
 from django.test import RequestFactory  # noqa: E402
-from rest_framework.renderers import JSONRenderer  # noqa: E402
+from rest_framework.response import Response  # noqa: E402
 
+from gis_portal.core.api import query_validate  # noqa: E402
 from gis_portal.core.formats import geojson_collection  # noqa: E402
-from placenames.api import SYNTHETIC_NOTE, NearbyView, SearchView, placename_feature  # noqa: E402
+from placenames.api import (  # noqa: E402
+    SYNTHETIC_NOTE,
+    NearbyQuerySerializer,
+    NearbyView,
+    SearchQuerySerializer,
+    SearchView,
+    placename_feature,
+)
 from placenames.models import PlaceName, PlaceNameVariant  # noqa: E402
-from placenames.search import placename_search, placename_search_text  # noqa: E402
+from placenames.search import placename_search, placename_search_text, search_filters  # noqa: E402
 from placenames.selectors import place_answer, placename_nearby_text  # noqa: E402
+
+
+def collection(features: list[str], **members) -> dict:
+    """Before issue 12: each place as a dict, then its Feature dict (DRF encodes the collection)."""
+    return geojson_collection([placename_feature(place_answer(text)) for text in features], **members)
+
+
+class SerializerSearchView(SearchView):
+    def last_modified(self):
+        return None
+
+    def get(self, request):
+        query = query_validate(SearchQuerySerializer, request)
+        filters = search_filters(**{key: query.get(key) for key in ("level", "district", "cluster", "date")})
+        features = placename_search_text(q=query["q"], limit=query["limit"], filters=filters)
+        return Response(collection(features, note=SYNTHETIC_NOTE))
+
+
+class SerializerNearbyView(NearbyView):
+    def last_modified(self):
+        return None
+
+    def get(self, request):
+        return Response(collection(placename_nearby_text(**query_validate(NearbyQuerySerializer, request))))
 
 
 def queries_make(count: int, rng: random.Random) -> list[str]:
@@ -50,29 +87,20 @@ def points_make(count: int, rng: random.Random) -> list[dict]:
     return chosen
 
 
-def timed(call, *args, **kwargs) -> float:
-    """Seconds ``call(*args, **kwargs)`` took."""
-    start = time.perf_counter()
-    call(*args, **kwargs)
-    return time.perf_counter() - start
+def paths_time(paths: dict[str, Callable], samples: dict[str, list[float]], *, turn: int) -> None:
+    """Time each path once, starting with a different one each turn (none always runs first)."""
+    names = list(paths)
+    names = names[turn % len(names) :] + names[: turn % len(names)]
+    for name in names:
+        start = time.perf_counter()
+        paths[name]()
+        samples[name].append(time.perf_counter() - start)
 
 
 def view_body(view, request) -> bytes:
-    return view(request).content
-
-
-def serialized(features: list[str], **members) -> bytes:
-    """Before issue 12: each place as a dict, its Feature dict, the collection encoded by DRF."""
-    places = [place_answer(text) for text in features]
-    return JSONRenderer().render(geojson_collection([placename_feature(p) for p in places], **members))
-
-
-def search_serialized(q: str) -> bytes:
-    return serialized(placename_search_text(q=q), note=SYNTHETIC_NOTE)
-
-
-def nearby_serialized(point: dict) -> bytes:
-    return serialized(placename_nearby_text(**point))
+    response = view(request)
+    assert response.status_code == 200, response.status_code
+    return response.content
 
 
 def summary(label: str, samples: list[float]) -> str:
@@ -90,23 +118,31 @@ def main() -> None:
     rng = random.Random(args.seed)
     factory = RequestFactory()
     search_view, nearby_view = SearchView.as_view(), NearbyView.as_view()
+    serializer_search, serializer_nearby = SerializerSearchView.as_view(), SerializerNearbyView.as_view()
     placename_search(q="渝中")  # warm up the connection and the composed queries
 
     search = {"view": [], "serializer": [], "query": []}
     features = 0
-    for q in queries_make(args.queries, rng):
+    for turn, q in enumerate(queries_make(args.queries, rng)):
         request = factory.get("/api/v1/placenames/search", {"q": q}, HTTP_HOST="127.0.0.1")
-        search["view"].append(timed(view_body, search_view, request))
-        search["serializer"].append(timed(search_serialized, q))
-        search["query"].append(timed(placename_search_text, q=q))
-        features += len(placename_search_text(q=q))
+        features += len(placename_search_text(q=q))  # also warms what the query reads for every path
+        paths = {
+            "view": partial(view_body, search_view, request),
+            "serializer": partial(view_body, serializer_search, request),
+            "query": partial(placename_search_text, q=q),
+        }
+        paths_time(paths, search, turn=turn)
 
     nearby = {"view": [], "serializer": [], "query": []}
-    for point in points_make(args.points, rng):
+    for turn, point in enumerate(points_make(args.points, rng)):
         request = factory.get("/api/v1/placenames/nearby", point, HTTP_HOST="127.0.0.1")
-        nearby["view"].append(timed(view_body, nearby_view, request))
-        nearby["serializer"].append(timed(nearby_serialized, point))
-        nearby["query"].append(timed(placename_nearby_text, **point))
+        placename_nearby_text(**point)
+        paths = {
+            "view": partial(view_body, nearby_view, request),
+            "serializer": partial(view_body, serializer_nearby, request),
+            "query": partial(placename_nearby_text, **point),
+        }
+        paths_time(paths, nearby, turn=turn)
 
     print(f"search: {args.queries} queries, {features} features (limit 20)")
     for path, samples in search.items():
