@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 SEARCH = "/api/v1/placenames/search"
 NEARBY = "/api/v1/placenames/nearby"
 PROPERTIES = ["id", "name", "pinyin", "code", "feature_class", "hierarchy", "is_synthetic", "matched"]
-# A point in Yuzhong with no name within 50 m, and one 0.01 degree north of it: 1,108.45 m on the
+# A point in central Chongqing with no name within 50 m, and one 0.01 degree north of it: 1,108.45 m on the
 # WGS84 spheroid (meridian radius of curvature at 29.555 N, 6,350,940 m, times 0.01 degree in radians).
 HERE = Point(106.57, 29.55, srid=4326)
 NORTH = Point(106.57, 29.56, srid=4326)
