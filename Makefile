@@ -32,5 +32,6 @@ bench:
 	.venv/bin/python bench/lines.py
 	.venv/bin/python bench/tiles.py
 	.venv/bin/python bench/layers.py
+	.venv/bin/python bench/placename_answers.py
 	.venv/bin/python bench/heavy_load.py
 	.venv/bin/python bench/load.py

@@ -39,6 +39,7 @@ from facilities.selectors import (
 from facilities.suggestions import coverage_suggest_steps
 from facilities.tasks import SUGGEST_JOB
 from gis_portal.core.api import (
+    ConditionalGetMixin,
     ErrorSerializer,
     GeoJSONField,
     GeoJSONListView,
@@ -233,7 +234,9 @@ class CoverageView(ExportThrottled, APIView):
         return Response(result)
 
 
-class CoverageGapsView(ExportThrottled, APIView):
+# Coverage reads tables whose changes are not recorded (standards, the nearest-facility table): its
+# GeoJSON answers carry an ETag and Cache-Control, and no Last-Modified.
+class CoverageGapsView(ExportThrottled, ConditionalGetMixin, APIView):
     @extend_schema(
         summary="Uncovered demand points or divisions, worst first (GeoJSON FeatureCollection)",
         parameters=[CoverageGapsQuerySerializer],
@@ -261,7 +264,7 @@ def _points_answer(q: dict, *, only_uncovered: bool, filename: str) -> HttpRespo
     return HttpResponse(collection_text(features, **members), content_type="application/json")
 
 
-class CoveragePointsView(ExportThrottled, APIView):
+class CoveragePointsView(ExportThrottled, ConditionalGetMixin, APIView):
     @extend_schema(
         summary="Every demand point or division, covered or not, with the distance to the nearest facility",
         parameters=[CoverageGapsQuerySerializer],

@@ -16,18 +16,19 @@ from rest_framework.views import APIView
 
 from boundaries.models import Cluster, Division
 from gis_portal.core.api import ConditionalGetMixin, ErrorSerializer, query_validate
+from gis_portal.core.changes import tables_changed_at
 from gis_portal.core.errors import NotFound
 from gis_portal.core.features import FeatureText, collection_text, feature_texts
-from gis_portal.core.formats import csv_response, geojson_collection, geojson_feature
+from gis_portal.core.formats import csv_response, geojson_feature
 from gis_portal.core.region import division_code_validator
-from placenames.models import PlaceName
-from placenames.search import placename_autocomplete_cached, placename_search, search_filters
+from placenames.models import PlaceName, PlaceNameVariant
+from placenames.search import placename_autocomplete_cached, placename_search_text, search_filters
 from placenames.selectors import (
     placename_detail,
     placename_district_list,
     placename_duplicates,
     placename_name_on,
-    placename_nearby,
+    placename_nearby_text,
 )
 
 SYNTHETIC_NOTE = "Records with is_synthetic=true (locations, former names) are generated for the demo."
@@ -78,20 +79,32 @@ def placename_feature(place: dict) -> dict:
     return geojson_feature(id=place["id"], geometry=place["geometry"], properties=properties)
 
 
-def feature_collection(places: list[dict]) -> dict:
-    return geojson_collection([placename_feature(p) for p in places], note=SYNTHETIC_NOTE)
+# What a place's Feature reads: the names, their variants, the divisions of its hierarchy.
+PLACE_TABLES = (PlaceName._meta.db_table, PlaceNameVariant._meta.db_table, Division._meta.db_table)
 
 
-class SearchView(ConditionalGetMixin, APIView):
+class PlacesConditionalGetMixin(ConditionalGetMixin):
+    """A read-only answer of places: ``ETag``, ``Cache-Control``, and ``Last-Modified`` from when
+    ``PLACE_TABLES`` last changed; ``not_modified_since`` answers 304 before the places are read."""
+
+    def last_modified(self):
+        return tables_changed_at(PLACE_TABLES)
+
+
+class SearchView(PlacesConditionalGetMixin, APIView):
     @extend_schema(
         summary="Search standard place names (Chinese, traditional, pinyin, initials, prefix, typo, homophone)",
         parameters=[SearchQuerySerializer],
         responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         query = query_validate(SearchQuerySerializer, request)
         filters = search_filters(**{key: query.get(key) for key in ("level", "district", "cluster", "date")})
-        return Response(feature_collection(placename_search(q=query["q"], limit=query["limit"], filters=filters)))
+        if (not_modified := self.not_modified_since(request)) is not None:
+            return not_modified
+        # The features written by PostgreSQL, joined here (never parsed and encoded again).
+        features = placename_search_text(q=query["q"], limit=query["limit"], filters=filters)
+        return HttpResponse(collection_text(features, note=SYNTHETIC_NOTE), content_type="application/json")
 
 
 class AutocompleteItemSerializer(serializers.Serializer):
@@ -133,16 +146,17 @@ class DetailView(APIView):
         return Response(feature)
 
 
-class NearbyView(APIView):
+class NearbyView(PlacesConditionalGetMixin, APIView):
     @extend_schema(
         summary="Names nearest to a point (KNN), with distance in metres",
         parameters=[NearbyQuerySerializer],
         responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         query = query_validate(NearbyQuerySerializer, request)
-        places = placename_nearby(**query)
-        return Response(geojson_collection([placename_feature(p) for p in places]))
+        if (not_modified := self.not_modified_since(request)) is not None:
+            return not_modified
+        return HttpResponse(collection_text(placename_nearby_text(**query)), content_type="application/json")
 
 
 class DuplicatesView(APIView):
@@ -232,7 +246,7 @@ class ExportCsvView(APIView):
         )
 
 
-class ExportGeoJsonView(APIView):
+class ExportGeoJsonView(PlacesConditionalGetMixin, APIView):
     @extend_schema(
         summary="A district's standard names as GeoJSON (EPSG:4326)",
         parameters=[ExportQuerySerializer],
@@ -240,6 +254,8 @@ class ExportGeoJsonView(APIView):
     )
     def get(self, request: Request) -> HttpResponse:
         district = _district(request)
+        if (not_modified := self.not_modified_since(request)) is not None:
+            return not_modified
         # The features written by PostgreSQL (the CSV's columns, lon/lat as the Point), joined here.
         features = feature_texts(placename_district_list(district=district), EXPORT_FEATURE)
         response = HttpResponse(collection_text(features, note=SYNTHETIC_NOTE), content_type="application/json")

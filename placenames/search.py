@@ -2,7 +2,8 @@
 exact and prefix matches use b-tree indexes on "C"-collated columns, one index range scan per rank
 (larger divisions first); fuzzy matches use pg_trgm GIN indexes. The SQL is composed with
 ``gis_portal.core.sql``: every value (the labels of the match tiers too) is a bound parameter.
-A result's columns and hierarchy are the selectors' (``placenames.selectors.place_query``).
+Each result is a GeoJSON Feature written by PostgreSQL: the place as the selectors write it
+(``placenames.selectors.place_query``) with what matched (``MATCHED``).
 """
 
 import datetime
@@ -40,10 +41,14 @@ MAX_QUERY = 64  # longer queries cannot match a name (names are at most 64 chara
 AUTOCOMPLETE_CACHE_S = 60
 
 # What a candidate row says of its match, bound as parameters: the tier (``TIERS``) and the field
-# that matched (a variant's own kind stands in for the field when a variant matched).
-MATCH_LABELS = {f"tier_{name}": tier for tier, name in TIERS.items()} | {
-    f"field_{field}": field for field in ("name", "specific", "pinyin", "initials", "fuzzy")
-}
+# that matched (a variant's own kind stands in for the field when a variant matched); and the words
+# the answer writes for them (the tier's name, the kind of a former name).
+MATCH_LABELS = (
+    {f"tier_{name}": tier for tier, name in TIERS.items()}
+    | {f"tier_name_{name}": name for name in TIERS.values()}
+    | {f"field_{field}": field for field in ("name", "specific", "pinyin", "initials", "fuzzy")}
+    | {"variant_former": PlaceNameVariant.Kind.FORMER.value}
+)
 
 
 class FilterShape(NamedTuple):
@@ -217,7 +222,7 @@ def _fuzzy(*, chinese: bool, shape: FilterShape) -> sql.Composed:
 
 
 # Candidates ranked: each place once (by its best match), best tier first, then larger divisions,
-# closer score, shorter name; with the place's columns and the variant that matched, if any.
+# closer score, shorter name; each as its Feature, with the variant that matched, if any.
 RANKED_SQL = """
 WITH cand(pid, tier, kind, matched, vid, score) AS ({candidates}),
 best AS (SELECT DISTINCT ON (pid) * FROM cand ORDER BY pid, tier, score DESC, vid NULLS FIRST),
@@ -225,43 +230,56 @@ top AS (
     SELECT b.*, p.rank, p.name FROM best b JOIN {placename} p ON p.id = b.pid
      ORDER BY b.tier, p.rank, b.score DESC, length(p.name), p.name, p.id LIMIT %(limit)s
 )
-SELECT {place_columns}, top.tier, top.kind AS field, top.matched, v.name AS variant_name,
-       v.kind AS variant_kind, v.valid_from AS variant_valid_from, v.valid_to AS variant_valid_to
+SELECT p.id, {place_feature} AS feature
   FROM top JOIN {placename} p ON p.id = top.pid
   {place_joins}
   LEFT JOIN {variant} v ON v.id = top.vid
  ORDER BY top.tier, top.rank, top.score DESC, length(top.name), top.name, top.pid
 """
 
-
-def _matched(row: dict) -> dict:
-    variant = row["variant_kind"]
-    answer = {
-        "tier": TIERS[row["tier"]],
-        "field": row["field"],
-        "text": row["variant_name"] or row["matched"],
-        "former": variant == PlaceNameVariant.Kind.FORMER,
-    }
-    if variant:
-        valid_from, valid_to = row["variant_valid_from"], row["variant_valid_to"]
-        answer.update(
-            variant=variant,
-            valid_from=valid_from.isoformat() if valid_from else None,
-            valid_to=valid_to.isoformat() if valid_to else None,
-        )
-    return answer
+# The ``matched`` property of a result (``RANKED_SQL``'s ``top`` and ``v``): the tier's name, the
+# field that matched, the text it matched (the variant's name when a variant matched) and whether
+# that is a former name; for a variant also its kind and validity dates (YYYY-MM-DD or null).
+MATCHED_SQL = """CASE WHEN v.id IS NULL
+    THEN json_build_object('tier', {tier}, 'field', top.kind, 'text', top.matched, 'former', FALSE)
+    ELSE json_build_object('tier', {tier}, 'field', top.kind, 'text', COALESCE(NULLIF(v.name, ''), top.matched),
+                           'former', v.kind = %(variant_former)s, 'variant', v.kind,
+                           'valid_from', v.valid_from, 'valid_to', v.valid_to)
+END"""
+MATCHED = (
+    "matched",
+    sql.compose(
+        MATCHED_SQL,
+        tier=sql.compose(
+            "CASE top.tier {cases} END",
+            cases=sql.join(
+                (
+                    sql.compose(
+                        "WHEN {tier} THEN {name}",
+                        tier=sql.Placeholder(f"tier_{name}"),
+                        name=sql.Placeholder(f"tier_name_{name}"),
+                    )
+                    for name in TIERS.values()
+                ),
+                " ",
+            ),
+        ),
+    ),
+)
 
 
 @functools.cache
 def _search_query(*, chinese: bool, homophones: bool, shape: FilterShape) -> sql.Composed:
     """The ranked search over the exact, prefix and homophone candidates."""
-    return place_query(RANKED_SQL, candidates=_candidates(chinese=chinese, shape=shape, homophones=homophones))
+    return place_query(
+        RANKED_SQL, extra=(MATCHED,), candidates=_candidates(chinese=chinese, shape=shape, homophones=homophones)
+    )
 
 
 @functools.cache
 def _fuzzy_query(*, chinese: bool, shape: FilterShape) -> sql.Composed:
     """The ranked search over the fuzzy candidates."""
-    return place_query(RANKED_SQL, candidates=_fuzzy(chinese=chinese, shape=shape))
+    return place_query(RANKED_SQL, extra=(MATCHED,), candidates=_fuzzy(chinese=chinese, shape=shape))
 
 
 def _ranked(query: sql.Composable, params: dict, *, word_similarity: float | None = None) -> list[dict]:
@@ -269,14 +287,15 @@ def _ranked(query: sql.Composable, params: dict, *, word_similarity: float | Non
     return sql.rows(query, params, local_settings=settings)
 
 
-def placename_search(
+def placename_search_text(
     *, q: str, limit: int = 20, filters: SearchFilters | None = None, fuzzy: bool = True
-) -> list[dict]:
+) -> list[str]:
     """Standard names matching ``q``, best first: exact (name, 专名, pinyin, initials, a former name
     or alias) > prefix > same pinyin as the query (homophones: 沙平坝 -> 沙坪坝区) > fuzzy (trigram
     similarity on the characters, word similarity on the pinyin); then larger divisions first. The
     fuzzy pass runs only when the better tiers found nothing (``FUZZY_BELOW``): a near-miss is worth
-    its cost when the query found nothing else. Each answer carries ``matched``."""
+    its cost when the query found nothing else. Each answer is a GeoJSON Feature written by
+    PostgreSQL (``placenames.selectors.place_query``), its properties ending with ``matched``."""
     filters = filters or SearchFilters()
     text, chinese = query_normalise(q[: MAX_QUERY * 4])
     if not text or len(text) > MAX_QUERY:
@@ -308,7 +327,14 @@ def placename_search(
             if fuzzy_rows:
                 break
         rows += [row for row in fuzzy_rows if row["id"] not in found][: limit - len(rows)]
-    return [{**place_answer(row), "matched": _matched(row)} for row in rows]
+    return [row["feature"] for row in rows]
+
+
+def placename_search(
+    *, q: str, limit: int = 20, filters: SearchFilters | None = None, fuzzy: bool = True
+) -> list[dict]:
+    """``placename_search_text`` as dicts: each place's properties (``matched`` too) and geometry."""
+    return [place_answer(text) for text in placename_search_text(q=q, limit=limit, filters=filters, fuzzy=fuzzy)]
 
 
 def placename_autocomplete(*, q: str, limit: int = 10) -> list[dict]:

@@ -1,6 +1,7 @@
-"""Reads of the gazetteer: a place's columns and hierarchy (shared with ``placenames.search``), one
-place's detail, the names nearest a point, the duplicate-name check of a naming application, a
-district's names (for its exports and its printed list) and a name in use on a date.
+"""Reads of the gazetteer: a place as the GeoJSON Feature PostgreSQL writes, with its hierarchy
+(shared with ``placenames.search``), one place's detail, the names nearest a point, the
+duplicate-name check of a naming application, a district's names (for its exports and its printed
+list) and a name in use on a date.
 
 The SQL is composed with ``gis_portal.core.sql``: tables come from the models, columns are
 identifiers, every value is a bound parameter, and rows are read by column name. Points are
@@ -25,16 +26,42 @@ from placenames.text import pinyin_plain, query_normalise
 logger = logging.getLogger(__name__)
 
 CHANGE_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
-# --- a place name's columns and its hierarchy -----------------------------------------------------
 
-# The place and the divisions above it: a1 its parent division, a2 and a3 further up; d the division
-# it is the name of, if any.
-PLACE_COLUMNS = sql.SQL(
-    """p.id, p.name, p.pinyin, p.feature_class, p.is_synthetic, d.code, ST_AsGeoJSON(p.point, 6) AS geometry,
-  a3.code AS a3_code, a3.name AS a3_name, a3.level AS a3_level,
-  a2.code AS a2_code, a2.name AS a2_name, a2.level AS a2_level,
-  a1.code AS a1_code, a1.name AS a1_name, a1.level AS a1_level, d.level AS division_level"""
+# --- a place name as a GeoJSON Feature, written by PostgreSQL -------------------------------------
+
+# The hierarchy from the top down, as (division alias, alias whose ``name`` is shown): the divisions
+# above the place (a3, a2, a1: the joins of ``PLACE_JOINS``), then the division it is the name of,
+# if any, under the place's standard name (no committee suffix).
+HIERARCHY_LEVELS = (("a3", "a3"), ("a2", "a2"), ("a1", "a1"), ("d", "p"))
+# Each level as ``{code, name, level}``; one without a code is NULL, which concat_ws leaves out.
+PLACE_HIERARCHY = sql.compose(
+    "('[' || concat_ws(',', {levels}) || ']')::json",
+    levels=sql.join(
+        (
+            sql.compose(
+                "CASE WHEN {code} <> ''"
+                " THEN json_build_object('code', {code}, 'name', {name}, 'level', {level})::text END",
+                code=sql.Identifier(division, "code"),
+                name=sql.Identifier(named, "name"),
+                level=sql.Identifier(division, "level"),
+            )
+            for division, named in HIERARCHY_LEVELS
+        ),
+        ", ",
+    ),
 )
+# A place's properties as the API gives them, in this order (``code``: the division it names).
+PLACE_PROPERTIES: list[tuple[str, sql.Composable]] = [
+    ("id", sql.SQL("p.id")),
+    ("name", sql.SQL("p.name")),
+    ("pinyin", sql.SQL("p.pinyin")),
+    ("code", sql.SQL("d.code")),
+    ("feature_class", sql.SQL("p.feature_class")),
+    ("hierarchy", PLACE_HIERARCHY),
+    ("is_synthetic", sql.SQL("p.is_synthetic")),
+]
+# The place (alias ``p``), its division (d) and the divisions above it: a1 its parent division, a2
+# and a3 further up.
 PLACE_JOINS = sql.compose(
     """LEFT JOIN {division} d ON d.id = p.division_id
   LEFT JOIN {division} a1 ON a1.id = p.parent_id
@@ -42,13 +69,14 @@ PLACE_JOINS = sql.compose(
   LEFT JOIN {division} a3 ON a3.id = a2.parent_id""",
     division=Division,
 )
-ANCESTORS = ("a3", "a2", "a1")  # from the top down
 
-PLACES_SQL = "SELECT {place_columns} FROM {placename} p {place_joins} WHERE {where} ORDER BY p.rank, p.name"
+PLACES_SQL = (
+    "SELECT p.id, {place_feature} AS feature FROM {placename} p {place_joins} WHERE {where} ORDER BY p.rank, p.name"
+)
 
 # The ``limit`` names nearest the point: %(candidates)s from the GiST index by KNN ``<->`` (planar,
 # degrees), then ordered by their geodesic distance (spheroid, metres).
-NEARBY_SQL = """SELECT {place_columns}, p.distance_m
+NEARBY_SQL = """SELECT p.id, {place_feature} AS feature
   FROM (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), %(srid)s) AS g) pt
   CROSS JOIN LATERAL (
       SELECT c.*, ST_Distance(c.point::geography, pt.g::geography) AS distance_m
@@ -57,14 +85,23 @@ NEARBY_SQL = """SELECT {place_columns}, p.distance_m
        ORDER BY distance_m, c.id LIMIT %(limit)s) p
   {place_joins}
  ORDER BY p.distance_m, p.id"""
+# The distance as the answer gives it: metres to 0.1 m (PostgreSQL's numeric round).
+NEARBY_DISTANCE = ("distance_m", sql.SQL("round(p.distance_m::numeric, 1)"))
 
 
-def place_query(template: str, **parts: sql.Composable) -> sql.Composed:
-    """``template`` composed with the place's columns and joins (``{place_columns}``, ``{place_joins}``)
-    and the gazetteer's tables (``{placename}``, ``{variant}``)."""
+def place_query(
+    template: str, *, extra: tuple[tuple[str, sql.Composable], ...] = (), **parts: sql.Composable
+) -> sql.Composed:
+    """``template`` composed with ``{place_feature}`` (the place ``p`` as a GeoJSON Feature: id,
+    point with 6 decimals, ``PLACE_PROPERTIES`` then the ``extra`` properties, written by
+    ``gis_portal.core.sql.geojson_feature``), ``{place_joins}`` and the gazetteer's tables
+    (``{placename}``, ``{variant}``)."""
+    feature = sql.geojson_feature(
+        id=sql.SQL("p.id"), geometry=sql.SQL("p.point"), properties=[*PLACE_PROPERTIES, *extra]
+    )
     return sql.compose(
         template,
-        place_columns=PLACE_COLUMNS,
+        place_feature=feature,
         place_joins=PLACE_JOINS,
         placename=PlaceName,
         variant=PlaceNameVariant,
@@ -72,31 +109,16 @@ def place_query(template: str, **parts: sql.Composable) -> sql.Composed:
     )
 
 
-def place_answer(row: dict) -> dict:
-    """A place row (``PLACE_COLUMNS``) as the API gives it, with its hierarchy from the top down."""
-    hierarchy = [
-        {"code": row[f"{a}_code"], "name": row[f"{a}_name"], "level": row[f"{a}_level"]}
-        for a in ANCESTORS
-        if row[f"{a}_code"]
-    ]
-    if row["code"]:  # the place is a division: its standard name (no committee suffix) ends the line
-        hierarchy.append({"code": row["code"], "name": row["name"], "level": row["division_level"]})
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "pinyin": row["pinyin"],
-        "code": row["code"],
-        "feature_class": row["feature_class"],
-        "hierarchy": hierarchy,
-        "is_synthetic": row["is_synthetic"],
-        "geometry": json.loads(row["geometry"]) if row["geometry"] else None,
-    }
+def place_answer(feature: str) -> dict:
+    """A place's Feature (``place_query``) as a dict: its properties, then its ``geometry``."""
+    parsed = json.loads(feature)
+    return {**parsed["properties"], "geometry": parsed["geometry"]}
 
 
 def _places_where(where: sql.Composable, params: dict) -> list[dict]:
     """The places meeting the condition ``where`` (on alias ``p``, its values in ``params``), larger
     divisions first, then by name."""
-    return [place_answer(row) for row in sql.rows(place_query(PLACES_SQL, where=where), params)]
+    return [place_answer(row["feature"]) for row in sql.rows(place_query(PLACES_SQL, where=where), params)]
 
 
 # What a place's detail adds to its columns, in this order, and what it shows of each variant.
@@ -128,13 +150,13 @@ def placename_detail(*, placename_id: int) -> dict:
     return place
 
 
-def placename_nearby(*, lon: float, lat: float, limit: int = 10) -> list[dict]:
-    """The ``limit`` names nearest to a WGS84 point with their geodesic distance in metres
-    (spheroid). Candidates come from the GiST index by KNN ``<->`` (planar, in degrees), a margin
-    more than asked; the answer is ordered by the geodesic distance."""
+def placename_nearby_text(*, lon: float, lat: float, limit: int = 10) -> list[str]:
+    """The ``limit`` names nearest to a WGS84 point as GeoJSON Features written by PostgreSQL, each
+    with its geodesic distance in metres (spheroid, to 0.1 m). Candidates come from the GiST index
+    by KNN ``<->`` (planar, in degrees), a margin more than asked; the answer is ordered by the
+    geodesic distance."""
     params = {"lon": lon, "lat": lat, "srid": WGS84, "limit": limit, "candidates": limit * 3 + 20}
-    rows = sql.rows(place_query(NEARBY_SQL), params)
-    return [{**place_answer(row), "distance_m": round(row["distance_m"], 1)} for row in rows]
+    return [row["feature"] for row in sql.rows(place_query(NEARBY_SQL, extra=(NEARBY_DISTANCE,)), params)]
 
 
 SAME_NAME_OR_PINYIN = "{scope} AND (p.name = %(name)s OR p.pinyin_plain = %(plain)s)"
