@@ -30,10 +30,12 @@ from gis_portal.core.errors import InvalidParameter, NotFound
 
 
 def boundary_lines_on(queryset: QuerySet[BoundaryLine], *, on: datetime.date) -> QuerySet[BoundaryLine]:
-    """The lines of ``queryset`` as of ``on``: each side named as the unit that answered for its
-    polygon that day (``left_on_code``/``left_on_name``, the right likewise; a side outside the
-    divisions, a province, keeps its own), without the lines inside one unit then (between a unit
-    and the part later split from it: the line did not exist yet)."""
+    """The lines of ``queryset`` (``BoundaryLine.dated``, with the retired ones) in force on ``on``:
+    each side named as the unit that answered for its polygon that day (``left_on_code``/
+    ``left_on_name``, the right likewise; a side no longer linked, a retired line's or a
+    province's, keeps its own), without the lines inside one unit then (between a unit and the part
+    later split from it: the line did not exist yet)."""
+    queryset = queryset.filter(_valid_on(on))
 
     def side(column: str, field: str) -> Subquery:
         spans = DivisionArea.objects.filter(_valid_on(on), division_id=OuterRef(column))

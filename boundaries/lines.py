@@ -48,7 +48,7 @@ INSERT INTO {line}
 SELECT code, name, level, left_code, left_name, right_code, right_name, left_id, right_id,
        geom, ST_Length(geom::geography), is_synthetic, 'clear'
   FROM derived
-ON CONFLICT (code) DO UPDATE SET
+ON CONFLICT (code) WHERE valid_to IS NULL DO UPDATE SET
        name = EXCLUDED.name, level = EXCLUDED.level, left_code = EXCLUDED.left_code,
        left_name = EXCLUDED.left_name, right_code = EXCLUDED.right_code,
        right_name = EXCLUDED.right_name, left_division_id = EXCLUDED.left_division_id,
@@ -72,7 +72,7 @@ UPDATE {line} l
          WHERE d.level = 'district' AND d.geom && l.geom
          ORDER BY ST_Length(ST_CollectionExtract(ST_Intersection(ST_Boundary(d.geom), l.geom), 2)) DESC, d.code
          LIMIT 1)
- WHERE l.level = %(level)s AND l.level = 'province';
+ WHERE l.level = %(level)s AND l.level = 'province' AND l.valid_to IS NULL;
 """,
     **PARTS,
 )
@@ -136,10 +136,10 @@ TRIJUNCTIONS_SQL = sql.compose(
 WITH ends AS (
     SELECT DISTINCT ST_SnapToGrid(pt, %(tol)s) AS geom
       FROM (SELECT ST_StartPoint(d.geom) AS pt
-              FROM {line} l, ST_Dump(l.geom) d WHERE l.level = %(line_level)s
+              FROM {line} l, ST_Dump(l.geom) d WHERE l.level = %(line_level)s AND l.valid_to IS NULL
             UNION ALL
             SELECT ST_EndPoint(d.geom)
-              FROM {line} l, ST_Dump(l.geom) d WHERE l.level = %(line_level)s) e
+              FROM {line} l, ST_Dump(l.geom) d WHERE l.level = %(line_level)s AND l.valid_to IS NULL) e
 ),
 sides AS (
     SELECT ends.geom, s.code, s.name, s.division_id, s.is_synthetic
@@ -150,7 +150,7 @@ sides AS (
             UNION
             SELECT l.right_code, l.right_name, NULL, false
               FROM {line} l
-             WHERE l.level = 'province' AND ST_DWithin(l.geom, ends.geom, %(tol)s)
+             WHERE l.level = 'province' AND l.valid_to IS NULL AND ST_DWithin(l.geom, ends.geom, %(tol)s)
       ) s
 )
 SELECT geom, array_agg(DISTINCT code ORDER BY code) AS codes, array_agg(name ORDER BY code) AS names,

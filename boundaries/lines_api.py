@@ -22,7 +22,6 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 # drf-spectacular would print a docstring into every subclass's operation.)
 from boundaries.api import DATE_PARAMETER
 from boundaries.history_selectors import (
-    boundary_lines_on,
     division_date_parse,
 )
 from boundaries.models import (
@@ -154,8 +153,7 @@ class BoundaryLineListView(GeoJSONListView):
         return self._on
 
     def base_queryset(self) -> QuerySet:
-        lines = boundary_line_list(today=timezone.localdate())
-        return boundary_lines_on(lines, on=self.on()) if self.on() else lines
+        return boundary_line_list(today=timezone.localdate(), on=self.on())
 
     def computed_properties(self) -> dict:
         computed = {"length_m": Rounded("length_m", 1)}

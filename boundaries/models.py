@@ -121,11 +121,24 @@ class DivisionPiece(models.Model):
         indexes = [models.Index(fields=["division"])]
 
 
+class CurrentLineManager(models.Manager):
+    """The lines in force (``valid_to`` empty): what every query asks for unless it is dated."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(valid_to__isnull=True)
+
+
 class BoundaryLine(models.Model):
     """The shared edge of two adjacent divisions of one level, as one MultiLineString (EPSG:4326).
 
     ``left``/``right`` are the two sides in code order; a side that is a Division is linked, a
-    neighbouring province is only named. ``length_m`` is geodesic (spheroid), in metres."""
+    neighbouring province is only named. ``length_m`` is geodesic (spheroid), in metres.
+
+    Dated like the divisions, over [valid_from, valid_to) with an open bound empty: a line an
+    applied division change retired keeps its row, with ``valid_to`` (its sides unlinked and
+    only named, since the units it divided are gone) and ``replaced_by`` (the code of the line that
+    took over its inspection history, empty when the line went outright); a line that change drew
+    has ``valid_from``. ``objects`` holds the lines in force, ``dated`` every line."""
 
     class Level(models.TextChoices):
         PROVINCE = "province", _("provincial")
@@ -137,7 +150,7 @@ class BoundaryLine(models.Model):
         PROBLEM = "problem", _("problem")
         DISPUTED = "disputed", _("disputed")
 
-    code = models.CharField(_("code"), max_length=32, unique=True)
+    code = models.CharField(_("code"), max_length=32)
     name = models.CharField(_("name"), max_length=128)
     level = models.CharField(_("level"), max_length=16, choices=Level.choices, db_index=True)
     left_code = models.CharField(_("left side code"), max_length=12)
@@ -160,9 +173,21 @@ class BoundaryLine(models.Model):
     is_synthetic = models.BooleanField(_("synthetic"), default=False)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.CLEAR)
     last_inspected = models.DateField(_("last inspected"), null=True, blank=True)
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateField(_("valid to"), null=True, blank=True, db_index=True)
+    replaced_by = models.CharField(_("replaced by (line code)"), max_length=32, blank=True, db_default="")
+
+    objects = CurrentLineManager()
+    dated = models.Manager()
 
     class Meta:
         ordering = ["code"]
+        base_manager_name = "dated"  # an inspection or a marker still reaches a retired line
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code"], condition=models.Q(valid_to__isnull=True), name="boundary_line_code_in_force"
+            )
+        ]
         verbose_name = _("boundary line")
         verbose_name_plural = _("boundary lines")
 
@@ -188,6 +213,13 @@ class TriJunction(models.Model):
 
     def __str__(self) -> str:
         return self.names
+
+
+class CurrentMarkerManager(models.Manager):
+    """The markers of the lines in force (a retired line's markers stay with it, as history)."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(line__valid_to__isnull=True)
 
 
 class Marker(models.Model):
@@ -217,8 +249,12 @@ class Marker(models.Model):
     is_synthetic = models.BooleanField(_("synthetic"), default=False)
     history = HistoricalRecords()  # an accepted survey moves markers; earlier positions stay here
 
+    objects = CurrentMarkerManager()
+    dated = models.Manager()
+
     class Meta:
         ordering = ["line", "sequence"]
+        base_manager_name = "dated"
         verbose_name = _("boundary marker")
         verbose_name_plural = _("boundary markers")
 

@@ -14,10 +14,12 @@ A merger of townships of one district:
 - the township lines of the new unit are derived again: the line between merged units is retired,
   the lines to each neighbour join into one, which takes their inspections, markers, problems and
   teams (last inspected: the oldest of the parts', as the whole line is only inspected then; status:
-  the worst). BoundaryLine has no validity dates, so the replaced lines are deleted after their
-  history moved; each is recorded in the proposal's result (code, name, length, last inspection,
-  status, inspections). The retired line between merged units is deleted; the result keeps it
-  whole (geometry, inspections, markers). Survey uploads follow ``boundary_lines_replaced``;
+  the worst). The replaced lines end on the day (``valid_to``, ``replaced_by`` the new line) after
+  their history moved, and the new lines begin then (``valid_from``), so a dated query of the lines
+  answers those of its day; each replaced line is recorded in the proposal's result (code, name,
+  length, last inspection, status, inspections). The line between merged units ends with no
+  successor and keeps its inspections and markers; the result has it whole (geometry, inspections,
+  markers). Survey uploads follow ``boundary_lines_replaced``;
 - the old Division rows are deleted after ``divisions_replaced`` told the apps above (place names,
   facilities) to move what referred to them.
 
@@ -173,7 +175,7 @@ def _line_record(line: BoundaryLine) -> dict:
 
 def _retired_line_record(line: BoundaryLine) -> dict:
     """A retired line as the proposal's result keeps it: with its inspections and markers in full
-    (they are deleted with the line, which has no successor to take them)."""
+    (they stay with the line's dated row, which no successor takes over)."""
     return {
         **_line_record(line),
         "geometry": json.loads(line.geom.geojson),
@@ -194,10 +196,22 @@ def _retired_line_record(line: BoundaryLine) -> dict:
     }
 
 
-def _lines_carry(*, old_lines: list[BoundaryLine], replaced_ids: set[int], new: Division, derived: set[str]) -> dict:
+def _line_retire(line: BoundaryLine, *, day: datetime.date, replaced_by: str = "") -> None:
+    """End a line on ``day``, kept as history: its sides stay named but no longer linked (the units
+    it divided are gone or changed)."""
+    line.valid_to, line.replaced_by = day, replaced_by
+    line.left_division, line.right_division = None, None
+    line.save(update_fields=["valid_to", "replaced_by", "left_division", "right_division"])
+
+
+def _lines_carry(
+    *, old_lines: list[BoundaryLine], replaced_ids: set[int], new: Division, derived: set[str], day: datetime.date
+) -> dict:
     """After the lines around ``new`` were derived (``derived``: their codes), give each new line the
     history of the old lines it replaces (the old lines of a replaced unit with the same neighbour)
-    and delete those; the old lines between two replaced units are retired (deleted)."""
+    and retire those, replaced; the old lines between two replaced units are retired outright.
+    The lines drawn now are in force from ``day``."""
+    BoundaryLine.objects.filter(code__in=derived - {old.code for old in old_lines}).update(valid_from=day)
     new_lines = {}
     for line in BoundaryLine.objects.filter(code__in=derived):
         neighbour = line.right_division_id if line.left_division_id == new.id else line.left_division_id
@@ -216,7 +230,7 @@ def _lines_carry(*, old_lines: list[BoundaryLine], replaced_ids: set[int], new: 
     for old, target in targets.items():
         if target is None:
             retired.append(_retired_line_record(old))
-            old.delete()
+            _line_retire(old, day=day)
             continue
         record = _line_record(old)
         joined.setdefault(target.code, {"code": target.code, "name": target.name, "replaces": []})["replaces"].append(
@@ -226,7 +240,7 @@ def _lines_carry(*, old_lines: list[BoundaryLine], replaced_ids: set[int], new: 
         old.markers.update(line=target)
         old.problems.update(line=target)
         target.teams.add(*old.teams.all())
-        old.delete()
+        _line_retire(old, day=day, replaced_by=target.code)
     for code, entry in joined.items():
         target = BoundaryLine.objects.get(code=code)
         dates = [part["last_inspected"] for part in entry["replaces"]]
@@ -316,7 +330,7 @@ def _merge_apply(proposal: DivisionProposal, approver) -> dict:
     # against units that stay.
     Division.objects.filter(id__in=old_ids).update(geom=None)
     derived = township_lines_derive_around(division_ids=[new.id])
-    lines = _lines_carry(old_lines=old_lines, replaced_ids=set(old_ids), new=new, derived=derived)
+    lines = _lines_carry(old_lines=old_lines, replaced_ids=set(old_ids), new=new, derived=derived, day=day)
     divisions_replaced.send(sender=Division, replaced={i: new.id for i in old_ids}, on=day, source=source)
     Division.objects.filter(id__in=old_ids).delete()
     return {
@@ -357,7 +371,7 @@ def _unit_change_apply(proposal: DivisionProposal, approver) -> dict:
         )
         old_lines = _lines_around({division.id})
         derived = township_lines_derive_around(division_ids=[division.id])
-        lines = _lines_carry(old_lines=old_lines, replaced_ids={division.id}, new=division, derived=derived)
+        lines = _lines_carry(old_lines=old_lines, replaced_ids={division.id}, new=division, derived=derived, day=day)
     else:
         for line in _lines_around({division.id}):
             side = "left" if line.left_division_id == division.id else "right"

@@ -24,6 +24,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from boundaries.history_models import DivisionArea, DivisionVersion
+from boundaries.history_selectors import boundary_lines_on
 from boundaries.models import BoundaryLine, BoundaryProblem, Cluster, Division, DivisionPiece, Inspection, Marker
 from gis_portal.core import sql
 from gis_portal.core.api import with_geojson
@@ -180,13 +181,15 @@ class YearsLater(Func):
     output_field = DateField()
 
 
-def boundary_line_list(*, today: datetime.date) -> QuerySet[BoundaryLine]:
+def boundary_line_list(*, today: datetime.date, on: datetime.date | None = None) -> QuerySet[BoundaryLine]:
     """Lines with ``next_due`` (last inspection + 5 years) and ``overdue`` (never inspected, or
     ``today`` is past ``next_due``) annotated in SQL, the cluster of the responsible district, and
-    ``history_is_synthetic`` when the inspection history (hence status and dates) is generated."""
+    ``history_is_synthetic`` when the inspection history (hence status and dates) is generated.
+    The lines in force, or with ``on`` those in force that day, their sides as they were then."""
     next_due = YearsLater(F("last_inspected"), Value(INSPECTION_CYCLE_YEARS))
-    return (
-        BoundaryLine.objects.annotate(
+    lines = (
+        (BoundaryLine.dated if on else BoundaryLine.objects)
+        .annotate(
             next_due=next_due,
             district_code=F("district__code"),
             cluster_slug=F("district__cluster_id"),
@@ -202,12 +205,17 @@ def boundary_line_list(*, today: datetime.date) -> QuerySet[BoundaryLine]:
         .defer("geom")  # render it with with_geojson; parsing every line into GEOS is slow
         .order_by("level", "code")
     )
+    return boundary_lines_on(lines, on=on) if on else lines
 
 
 def boundary_line_get(*, code: str, today: datetime.date) -> BoundaryLine:
     """One line as in ``boundary_line_list``, with its GeoJSON rendered in SQL; NotFound if none."""
     line = with_geojson(boundary_line_list(today=today).filter(code=code), "geom").first()
     if line is None:
+        retired = BoundaryLine.dated.filter(code=code, valid_to__isnull=False).order_by("-valid_to").first()
+        if retired is not None:
+            successor = f"; replaced by {retired.replaced_by}" if retired.replaced_by else ""
+            raise NotFound(f"boundary line {code} was retired on {retired.valid_to:%Y-%m-%d}{successor}")
         raise NotFound(f"no boundary line with code {code!r}")
     return line
 
@@ -284,7 +292,7 @@ WITH l AS (
       FROM {line} l
       JOIN {division} d ON d.id = l.district_id
       JOIN {cluster} c ON c.slug = d.cluster_id
-     WHERE %(level)s::text IS NULL OR l.level = %(level)s::text
+     WHERE l.valid_to IS NULL AND (%(level)s::text IS NULL OR l.level = %(level)s::text)
 )
 SELECT {key} AS code, {name} AS name, count(*) AS lines, coalesce(sum(length_m), 0) AS length_m,
        count(*) FILTER (WHERE in_cycle) AS inspected_in_cycle, count(*) FILTER (WHERE NOT in_cycle) AS overdue,

@@ -8,8 +8,8 @@ An applied division change proposal sends, inside its transaction:
   them (place names, facilities, naming applications) move to the new unit;
 - ``division_renamed`` (``division``, ``old_name``, ``on``, ``source``) after a unit's name changed;
 - ``boundary_lines_replaced`` (``replaced``: old line id → the id of the line taking it over, or
-  None for a line retired with no successor) before the old lines are deleted, so that records
-  referring to them (survey uploads) move, or the change is refused if they cannot."""
+  None for a line retired with no successor) before the old lines are retired (they stay, dated),
+  so that records referring to them (survey uploads) move, or the change is refused if they cannot."""
 
 from django.dispatch import Signal
 

@@ -180,7 +180,7 @@ class BoundaryLineLayer(PortalLayer):
 
     def dated(self, on: datetime.date) -> None:
         """Without the lines inside one unit then (split later)."""
-        self.queryset = boundary_lines_on(BoundaryLine.objects.all(), on=on)
+        self.queryset = boundary_lines_on(BoundaryLine.dated.all(), on=on)
         self.tile_fields = (*self.tile_fields, "left_on_name", "right_on_name")
 
     def get_vector_tile_queryset(self, z, x, y):

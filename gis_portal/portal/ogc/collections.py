@@ -188,7 +188,8 @@ STORED = (
         geometry_type="MultiLineString",
         fid="l.code",
         geometry="l.geom",
-        from_sql="FROM {line} l LEFT JOIN {division} dd ON dd.id = l.district_id",
+        from_sql="FROM (SELECT * FROM {line} WHERE valid_to IS NULL) l"  # the lines in force
+        " LEFT JOIN {division} dd ON dd.id = l.district_id",
         properties=(
             Property("code", "l.code", "string"),
             Property("name", "l.name", "string"),
@@ -220,7 +221,7 @@ STORED = (
         geometry_type="Point",
         fid="m.number",
         geometry="m.geom",
-        from_sql="FROM {marker} m JOIN {line} ml ON ml.id = m.line_id",
+        from_sql="FROM {marker} m JOIN {line} ml ON ml.id = m.line_id AND ml.valid_to IS NULL",
         properties=(
             Property("number", "m.number", "string"),
             Property("line", "ml.code", "string"),
