@@ -399,8 +399,6 @@ def proposal_apply(
         _approver_required(actor)
     if proposal.status != Status.APPROVED:
         raise Conflict(f"only an approved proposal is applied (this one is {proposal.status})")
-    if proposal.kind == Kind.SPLIT:
-        raise Conflict("applying a split is not supported yet: its impact is computed, the change is made by hand")
     day = effective_date or proposal.effective_date
     if day is None:
         raise InvalidParameter("effective_date: the day the change takes effect is required")

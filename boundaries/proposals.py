@@ -4,10 +4,9 @@ their inspection status, the names that change, and the check against the establ
 The stored proposals and their workflow are ``boundaries.proposal_services``."""
 
 import datetime
+from dataclasses import dataclass
 
-from django.db.models import (
-    Q,
-)
+from django.db.models import Q
 
 from boundaries.history_models import EstablishmentStandard
 from boundaries.models import BoundaryLine, Division
@@ -170,55 +169,94 @@ def unit_change_impact(*, code: str, today: datetime.date, unit: str | None = No
 
 # --- The impact of splitting a township along a drawn line -----------------------------------------
 
-SPLIT_SQL = sql.compose(
+# The parts the line cuts the township into (EPSG:4326), with their geodesic areas (m²), a point
+# inside each, and whether the township's seat (its representative point) lies in it.
+SPLIT_PARTS_SQL = sql.compose(
     """
 WITH u AS (SELECT id, geom, point FROM {division} WHERE id = %(id)s),
 parts AS (
     SELECT row_number() OVER () AS n, p.geom
       FROM u, ST_Dump(ST_Split(u.geom, ST_GeomFromEWKT(%(line)s))) p
 )
-SELECT parts.n, ST_Area(parts.geom::geography) AS area_m2, ST_Covers(parts.geom, u.point) AS has_seat,
-       (SELECT count(*) FROM {division} v WHERE v.parent_id = u.id AND ST_Covers(parts.geom, v.point)) AS villages,
-       (SELECT coalesce(sum(v.population), 0) FROM {division} v
-         WHERE v.parent_id = u.id AND ST_Covers(parts.geom, v.point)) AS population,
-       (SELECT coalesce(sum(v.elderly_population), 0) FROM {division} v
-         WHERE v.parent_id = u.id AND ST_Covers(parts.geom, v.point)) AS elderly_population
+SELECT parts.n, ST_Multi(parts.geom) AS geom, ST_Area(parts.geom::geography) AS area_m2,
+       ST_PointOnSurface(parts.geom) AS point, COALESCE(ST_Covers(parts.geom, u.point), false) AS has_seat
   FROM parts, u ORDER BY parts.n
 """,
     division=Division,
 )
 
+# The township's villages/communities on each side: cut off when the cut-off part contains their
+# point (ST_Contains: a point on the line stays with the unit), the rest stay.
+SPLIT_VILLAGES_SQL = sql.compose(
+    """
+SELECT COALESCE(ST_Contains(%(cut)s::geometry, v.point), false) AS cut_off, count(*) AS villages,
+       COALESCE(sum(v.population), 0) AS population, COALESCE(sum(v.elderly_population), 0) AS elderly_population
+  FROM {division} v WHERE v.parent_id = %(id)s AND v.level = 'village'
+ GROUP BY 1
+""",
+    division=Division,
+)
 
-def split_impact(*, code: str, line_ewkt: str) -> dict:
-    """What cutting one township in two along a line (EWKT, EPSG:4326) would do: the two parts'
-    areas (m², geodesic) and the villages (points), population and aged 60+ in each; the part with
-    the township's seat stays the township, the other would be the new unit. InvalidParameter when
-    the line does not cut the unit in exactly two parts, or when one part would hold no village."""
+
+@dataclass(frozen=True)
+class SplitParts:
+    """A township cut in two: ``kept`` the part with its seat (it stays the township), ``cut`` the
+    part cut off (the new unit). Each part: ``geom`` (MultiPolygon, EPSG:4326, hex EWKB),
+    ``area_m2`` (geodesic), ``point`` (a point inside it), ``villages``, ``population``,
+    ``elderly_population`` (of the villages whose point lies in it)."""
+
+    township: dict
+    kept: dict
+    cut: dict
+
+
+def split_parts(*, code: str, line_ewkt: str) -> SplitParts:
+    """Cut the current township ``code`` along a line (EWKT, EPSG:4326): the impact and the
+    application of a split both read the parts from here. InvalidParameter when there is no such
+    township, when the line does not cut it in exactly two parts, when it runs through the seat
+    (neither part alone keeps the township), or when one part would hold no village."""
     township = Division.objects.filter(code=code, level=Division.Level.TOWNSHIP).values("id", "code", "name").first()
     if township is None:
         raise InvalidParameter(f"units: no current township {code}")
-    parts = sql.rows(SPLIT_SQL, {"id": township["id"], "line": line_ewkt})
+    parts = sql.rows(SPLIT_PARTS_SQL, {"id": township["id"], "line": line_ewkt})
     if len(parts) != 2:
         raise InvalidParameter(
             f"split_line: the line does not cut {township['name']} in two "
             f"(it gives {len(parts)} part{'s' if len(parts) != 1 else ''}; draw it from edge to edge, once across)"
         )
-    if any(part["villages"] == 0 for part in parts):
+    if sum(part["has_seat"] for part in parts) != 1:
+        raise InvalidParameter(f"split_line: the line runs through the seat of {township['name']}; draw it past it")
+    kept, cut = sorted(parts, key=lambda part: not part["has_seat"])
+    sides = {row["cut_off"]: row for row in sql.rows(SPLIT_VILLAGES_SQL, {"id": township["id"], "cut": cut["geom"]})}
+    for part, cut_off in ((kept, False), (cut, True)):
+        side = sides.get(cut_off, {})
+        part["villages"] = int(side.get("villages", 0))
+        part["population"] = int(side.get("population", 0))
+        part["elderly_population"] = int(side.get("elderly_population", 0))
+    if kept["villages"] == 0 or cut["villages"] == 0:
         raise InvalidParameter("split_line: one of the two parts would hold no village or community")
-    parts.sort(key=lambda part: not part["has_seat"])
+    return SplitParts(township=township, kept=kept, cut=cut)
+
+
+def split_impact(*, code: str, line_ewkt: str) -> dict:
+    """What cutting one township in two along a line (EWKT, EPSG:4326) would do: the two parts'
+    areas (m², geodesic) and the villages (points), population and aged 60+ in each; the part with
+    the township's seat stays the township, the other would be the new unit (``split_parts``, which
+    says when a line is refused)."""
+    parts = split_parts(code=code, line_ewkt=line_ewkt)
     rows = [
         {
-            "part": "remaining" if index == 0 else "new_unit",
+            "part": name,
             "area_m2": round(part["area_m2"], 1),
             "villages": part["villages"],
-            "population": int(part["population"]),
-            "elderly_population": int(part["elderly_population"]),
+            "population": part["population"],
+            "elderly_population": part["elderly_population"],
         }
-        for index, part in enumerate(parts)
+        for name, part in (("remaining", parts.kept), ("new_unit", parts.cut))
     ]
     return {
         "standards": None,
-        "units": [{"code": township["code"], "name": township["name"]}],
+        "units": [{"code": parts.township["code"], "name": parts.township["name"]}],
         "parts": rows,
         "area_m2": round(sum(r["area_m2"] for r in rows), 1),
         "population": sum(r["population"] for r in rows),

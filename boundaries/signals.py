@@ -7,6 +7,11 @@ An applied division change proposal sends, inside its transaction:
   the effective date, ``source``) before the old rows are deleted, so that records referring to
   them (place names, facilities, naming applications) move to the new unit;
 - ``division_renamed`` (``division``, ``old_name``, ``on``, ``source``) after a unit's name changed;
+- ``division_split`` (``division``: the unit cut, which keeps its row, code and seat;
+  ``new_division``: the unit made of the part cut off; ``cut``: that part, a MultiPolygon in
+  EPSG:4326; ``on``, ``source``) after both polygons, their pieces and the villages changed, so
+  that records referring to ``division`` that lie in ``cut`` move to ``new_division`` (by location:
+  a point on the cutting line stays with ``division``, as the villages do);
 - ``boundary_lines_replaced`` (``replaced``: old line id → the id of the line taking it over, or
   None for a line retired with no successor) before the old lines are deleted, so that records
   referring to them (survey uploads) move, or the change is refused if they cannot."""
@@ -16,4 +21,5 @@ from django.dispatch import Signal
 divisions_changed = Signal()
 divisions_replaced = Signal()
 division_renamed = Signal()
+division_split = Signal()
 boundary_lines_replaced = Signal()
