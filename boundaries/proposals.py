@@ -1,7 +1,9 @@
 """The impact of a proposed division change (行政区划调整方案), read before anything is decided: for
 a merger of townships of one district, area and population sums, the lines retired and joined with
-their inspection status, the names that change, and the check against the establishment standards.
-The stored proposals and their workflow are ``boundaries.proposal_services``."""
+their inspection status, the names that change, and the check against the establishment standards;
+for a rename or a kind change, the same of one unit; for a split, the two parts. The facilities and
+their coverage before and after are added by the facilities (``boundaries.signals``), through
+``boundaries.proposal_services.proposal_impact``, which also keeps the stored proposals' workflow."""
 
 import datetime
 from dataclasses import dataclass
@@ -170,7 +172,8 @@ def unit_change_impact(*, code: str, today: datetime.date, unit: str | None = No
 # --- The impact of splitting a township along a drawn line -----------------------------------------
 
 # The parts the line cuts the township into (EPSG:4326), with their geodesic areas (m²), a point
-# inside each, and whether the township's seat (its representative point) lies in it.
+# inside each, whether the township's seat (its representative point) lies in it, and how many
+# pieces (polygons) the township has.
 SPLIT_PARTS_SQL = sql.compose(
     """
 WITH u AS (SELECT id, geom, point FROM {division} WHERE id = %(id)s),
@@ -179,7 +182,8 @@ parts AS (
       FROM u, ST_Dump(ST_Split(u.geom, ST_GeomFromEWKT(%(line)s))) p
 )
 SELECT parts.n, ST_Multi(parts.geom) AS geom, ST_Area(parts.geom::geography) AS area_m2,
-       ST_PointOnSurface(parts.geom) AS point, COALESCE(ST_Covers(parts.geom, u.point), false) AS has_seat
+       ST_PointOnSurface(parts.geom) AS point, COALESCE(ST_Covers(parts.geom, u.point), false) AS has_seat,
+       ST_NumGeometries(u.geom) AS pieces
   FROM parts, u ORDER BY parts.n
 """,
     division=Division,
@@ -213,12 +217,18 @@ class SplitParts:
 def split_parts(*, code: str, line_ewkt: str) -> SplitParts:
     """Cut the current township ``code`` along a line (EWKT, EPSG:4326): the impact and the
     application of a split both read the parts from here. InvalidParameter when there is no such
-    township, when the line does not cut it in exactly two parts, when it runs through the seat
+    township, when it is in more than one piece (polygon), when the line does not cut it in exactly
+    two parts, when it runs through the seat
     (neither part alone keeps the township), or when one part would hold no village."""
     township = Division.objects.filter(code=code, level=Division.Level.TOWNSHIP).values("id", "code", "name").first()
     if township is None:
         raise InvalidParameter(f"units: no current township {code}")
     parts = sql.rows(SPLIT_PARTS_SQL, {"id": township["id"], "line": line_ewkt})
+    # A unit of two pieces and a line that misses both would give two parts, cut nowhere.
+    if parts and parts[0]["pieces"] != 1:
+        raise InvalidParameter(
+            f"split_line: {township['name']} is in {parts[0]['pieces']} pieces; only a unit of one piece is split"
+        )
     if len(parts) != 2:
         raise InvalidParameter(
             f"split_line: the line does not cut {township['name']} in two "
@@ -238,12 +248,11 @@ def split_parts(*, code: str, line_ewkt: str) -> SplitParts:
     return SplitParts(township=township, kept=kept, cut=cut)
 
 
-def split_impact(*, code: str, line_ewkt: str) -> dict:
-    """What cutting one township in two along a line (EWKT, EPSG:4326) would do: the two parts'
-    areas (m², geodesic) and the villages (points), population and aged 60+ in each; the part with
-    the township's seat stays the township, the other would be the new unit (``split_parts``, which
-    says when a line is refused)."""
-    parts = split_parts(code=code, line_ewkt=line_ewkt)
+def split_impact(*, parts: SplitParts) -> dict:
+    """What cutting one township in two along a line would do (the parts from ``split_parts``, which
+    says when a line is refused): the two parts' areas (m², geodesic) and the villages (points),
+    population and aged 60+ in each; the part with the township's seat stays the township, the
+    other would be the new unit."""
     rows = [
         {
             "part": name,

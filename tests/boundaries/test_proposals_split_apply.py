@@ -15,7 +15,7 @@ from django.utils import timezone
 from boundaries import proposal_apply
 from boundaries.history import division_areas_rebuild
 from boundaries.history_models import DivisionArea, DivisionChange, DivisionVersion
-from boundaries.models import BoundaryLine, Division, DivisionProposal, Inspection
+from boundaries.models import BoundaryLine, Division, DivisionProposal, Inspection, Marker
 from boundaries.proposal_services import proposal_apply as proposal_apply_service
 from facilities.models import Facility
 from facilities.services import facility_create
@@ -79,6 +79,14 @@ def test_a_split_takes_effect_the_seat_part_keeps_the_code(api, split):
         line.left_code if line.right_code == township.code else line.right_code for line in _lines_of(township)
     }
     lengths = {line.code: line.length_m for line in _lines_of(township)}
+    # A marker at each vertex of each line (none of them on the cut, which is at x): those across
+    # the line from the seat lie on the part of their line that now borders the new unit.
+    markers = {}
+    for boundary in _lines_of(township):
+        for i, (lon, lat) in enumerate(c for part in boundary.geom for c in part.coords):
+            number, vertex = f"T{boundary.pk}-{i}", Point(lon, lat)
+            Marker.objects.create(number=number, line=boundary, sequence=900 + i, marker_type="single", geom=vertex)
+            markers[number] = (boundary.code, _cut_off(vertex, seat=seat, x=x))
     in_cut = next(p for code, p in villages.items() if west_east[code])
     assert _township(api, in_cut) == township.code
 
@@ -164,6 +172,13 @@ def test_a_split_takes_effect_the_seat_part_keeps_the_code(api, split):
         assert rest.length_m + record["length_m"] == pytest.approx(lengths[rest.code], rel=1e-4)
         assert BoundaryLine.objects.get(code=record["code"]).last_inspected == rest.last_inspected
     assert {record["code"] for record in result["lines_new"]} == {line.code for line in _lines_of(new)}
+    cut = {record["cut_from"]: record["code"] for record in result["lines_cut"]}
+    for number, (code, far) in markers.items():
+        on = Marker.objects.get(number=number).line
+        if code in cut:  # the line went on: a marker across goes to the new line with the same neighbour
+            assert on.code == (cut[code] if far else code), number
+        else:  # the line went wholly to the new unit (joined) or stayed
+            assert new_code in on.code if far else on.code == code, number
 
 
 def test_a_failure_while_applying_a_split_changes_nothing(split, monkeypatch):
