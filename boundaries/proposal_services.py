@@ -284,7 +284,7 @@ def proposal_impact(*, proposal: DivisionProposal, today: datetime.date) -> dict
     if proposal.kind == Kind.SPLIT:
         name = _new_name_resolve(proposal, None)
         parts = split_parts(code=first.code, line_ewkt=proposal.split_line.ewkt)
-        impact = split_impact(parts=parts)
+        impact = split_impact(parts=parts, today=today)
         after = [
             _unit(first, geom=GEOSGeometry(parts.kept["geom"])),
             _new_unit(proposal, district=first.parent, name=name, geom=GEOSGeometry(parts.cut["geom"])),

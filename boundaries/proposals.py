@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from boundaries.history_models import EstablishmentStandard
+from boundaries.lines import SAME_POINT_DEG
 from boundaries.models import BoundaryLine, Division
 from boundaries.selectors import boundary_line_list
 from boundaries.standards import establishment_check
@@ -202,6 +203,27 @@ SELECT COALESCE(ST_Contains(%(cut)s::geometry, v.point), false) AS cut_off, coun
 )
 
 
+# Each township line of the unit, with its length along the part cut off (geodesic metres): the
+# line is snapped to that part first (about a centimetre), to have the vertex the cut puts on it.
+SPLIT_LINES_SQL = sql.compose(
+    """
+SELECT l.id,
+       ST_Length(ST_CollectionExtract(ST_Intersection(ST_Snap(l.geom, %(cut)s::geometry, %(tol)s),
+                                                      ST_Boundary(%(cut)s::geometry)), 2)::geography) AS to_new_m
+  FROM {line} l
+ WHERE l.level = 'township' AND (l.left_division_id = %(id)s OR l.right_division_id = %(id)s)
+""",
+    line=BoundaryLine,
+)
+# The new line between the two parts (their shared edge), in geodesic metres.
+SPLIT_BETWEEN_SQL = sql.SQL(
+    "SELECT ST_Length(ST_CollectionExtract(ST_Intersection(ST_Boundary(%(kept)s::geometry),"
+    " ST_Boundary(%(cut)s::geometry)), 2)::geography) AS length_m"
+)
+# Within a metre of all or none of its length, a line goes wholly to the new unit or stays.
+SPLIT_LINE_TOLERANCE_M = 1.0
+
+
 @dataclass(frozen=True)
 class SplitParts:
     """A township cut in two: ``kept`` the part with its seat (it stays the township), ``cut`` the
@@ -248,11 +270,41 @@ def split_parts(*, code: str, line_ewkt: str) -> SplitParts:
     return SplitParts(township=township, kept=kept, cut=cut)
 
 
-def split_impact(*, parts: SplitParts) -> dict:
+def _split_lines(*, parts: SplitParts, today: datetime.date) -> dict:
+    """The township lines a split changes: those that would go wholly to the new unit (with their
+    history), those cut (the part along the new unit, ``to_new_unit_m``, becomes a new line) and
+    the length of the new line between the two parts; metres, geodesic."""
+    along = {
+        row["id"]: row["to_new_m"]
+        for row in sql.rows(
+            SPLIT_LINES_SQL, {"id": parts.township["id"], "cut": parts.cut["geom"], "tol": SAME_POINT_DEG}
+        )
+    }
+    moved, cut = [], []
+    for line in boundary_line_list(today=today).filter(id__in=along).order_by("code"):
+        to_new = along[line.id]
+        entry = {
+            "code": line.code,
+            "name": line.name,
+            "length_m": round(line.length_m, 1),
+            "last_inspected": line.last_inspected,
+            "overdue": line.overdue,
+            "status": line.status,
+        }
+        if to_new >= line.length_m - SPLIT_LINE_TOLERANCE_M:
+            moved.append(entry)
+        elif to_new > SPLIT_LINE_TOLERANCE_M:
+            cut.append(entry | {"to_new_unit_m": round(to_new, 1)})
+    between = sql.row(SPLIT_BETWEEN_SQL, {"kept": parts.kept["geom"], "cut": parts.cut["geom"]})["length_m"]
+    return {"lines_moved": moved, "lines_cut": cut, "line_between_m": round(between, 1)}
+
+
+def split_impact(*, parts: SplitParts, today: datetime.date) -> dict:
     """What cutting one township in two along a line would do (the parts from ``split_parts``, which
     says when a line is refused): the two parts' areas (m², geodesic) and the villages (points),
     population and aged 60+ in each; the part with the township's seat stays the township, the
-    other would be the new unit."""
+    other would be the new unit; the township lines that go to the new unit or are cut, and the
+    new line between the parts."""
     rows = [
         {
             "part": name,
@@ -273,5 +325,6 @@ def split_impact(*, parts: SplitParts) -> dict:
         "villages": sum(r["villages"] for r in rows),
         "lines_retired": [],
         "lines_joined": [],
+        **_split_lines(parts=parts, today=today),
         "names_that_change": [],
     }

@@ -172,6 +172,17 @@ def test_a_split_takes_effect_the_seat_part_keeps_the_code(api, split):
         assert rest.length_m + record["length_m"] == pytest.approx(lengths[rest.code], rel=1e-4)
         assert BoundaryLine.objects.get(code=record["code"]).last_inspected == rest.last_inspected
     assert {record["code"] for record in result["lines_new"]} == {line.code for line in _lines_of(new)}
+    # The impact said which lines would go to the new unit, which would be cut, and the new line.
+    impact = proposal.impact
+    assert [line["code"] for line in impact["lines_moved"]] == sorted(
+        part["code"] for record in result["lines_joined"] for part in record["replaces"]
+    )
+    cut_from = sorted(record["cut_from"] for record in result["lines_cut"])
+    assert [entry["code"] for entry in impact["lines_cut"]] == cut_from
+    for entry in impact["lines_cut"]:
+        [record] = [r for r in result["lines_cut"] if r["cut_from"] == entry["code"]]
+        assert entry["to_new_unit_m"] == pytest.approx(record["length_m"], abs=1)
+    assert impact["line_between_m"] == pytest.approx(between.length_m, abs=1)
     cut = {record["cut_from"]: record["code"] for record in result["lines_cut"]}
     for number, (code, far) in markers.items():
         on = Marker.objects.get(number=number).line
