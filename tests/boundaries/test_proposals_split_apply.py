@@ -20,6 +20,7 @@ from boundaries.proposal_services import proposal_apply as proposal_apply_servic
 from facilities.models import Facility
 from facilities.services import facility_create
 from placenames.models import PlaceName
+from placenames.services import placename_fields
 from tests.boundaries.test_proposals import URL, client_for, user_with_role
 from tests.boundaries.test_proposals_split import across, draft, line
 from tests.helpers import assert_error
@@ -75,6 +76,18 @@ def test_a_split_takes_effect_the_seat_part_keeps_the_code(api, split):
     placed = facility_create(name="分设测试站", category="elder_station", point=villages[village_code])
     assert placed.division_id == township.pk
     facilities = {f.pk: _cut_off(f.point, seat=seat, x=x) for f in Facility.objects.filter(division=township)}
+    # Two place names of no division (a bridge each side of the line, at a village point): by their point.
+    village_kept = sorted(code for code, cut in west_east.items() if not cut)[0]
+    bridges = {
+        far: PlaceName.objects.create(
+            **placename_fields(name=f"分设{i + 1}号桥"),
+            feature_class="other",
+            parent=township,
+            district=township.parent,
+            point=villages[code],
+        ).pk
+        for i, (far, code) in enumerate(((True, village_code), (False, village_kept)))
+    }
     neighbours = {
         line.left_code if line.right_code == township.code else line.right_code for line in _lines_of(township)
     }
@@ -126,6 +139,8 @@ def test_a_split_takes_effect_the_seat_part_keeps_the_code(api, split):
         assert Facility.objects.get(pk=pk).division_id == (new.pk if cut else township.pk), pk
     placed.refresh_from_db()
     assert placed.division_id == new.pk and placed.village.parent_id == new.pk
+    assert PlaceName.objects.get(pk=bridges[True]).parent_id == new.pk
+    assert PlaceName.objects.get(pk=bridges[False]).parent_id == township.pk
     moved_names = PlaceName.objects.filter(division__parent=new)
     assert moved_names.count() == moved and all(p.parent_id == new.pk for p in moved_names)
 
