@@ -23,6 +23,24 @@ A merger of townships of one district:
 - the old Division rows are deleted after ``divisions_replaced`` told the apps above (place names,
   facilities) to move what referred to them.
 
+A split of a township along a drawn line (the parts as ``boundaries.proposals.split_parts`` cuts them,
+the same the impact reported):
+- the part with the unit's seat (its representative point) keeps the Division row and its code; its
+  version ends on the day and goes on from it; the part cut off is a new township Division (its code
+  as proposed or provisional, like a merger's), its version beginning on the day, linked by a
+  ``split_from`` change to the version that ended; figures (area geodesic, population and aged 60+
+  as the sums of their villages') for each;
+- the villages whose point the cut-off part contains (a point on the line stays) move to the new
+  unit (``reparented`` changes);
+- DivisionArea: before the day, the old unit answers for both polygons; from it, each for its own;
+- the neighbours of the same district get the vertices the cut put on their edges (shapes
+  unchanged), the township lines around both units are derived again: a line to a neighbour that
+  now borders only the new unit goes to it with its history (as in a merger), a line that goes on
+  shorter gives the part along the new unit to a new line (with the markers and problems nearer
+  it, and its last inspection date), and the line between the two parts is new;
+- ``division_split`` tells the apps above (place names, facilities, naming applications) to move
+  what lies in the part cut off.
+
 A rename or a kind change (乡→镇, 镇→街道) keeps the Division (its polygon and lines), changes its name,
 kind and, if proposed, its code; its version ends and a new one begins; the lines are renamed (or,
 with a new code, derived again under the new codes with their history carried)."""
@@ -30,15 +48,17 @@ with a new code, derived again under the new codes with their history carried)."
 import datetime
 import json
 
-from django.db.models import Q
+from django.contrib.gis.geos import GEOSGeometry
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from boundaries.history_models import DivisionArea, DivisionChange, DivisionVersion
-from boundaries.lines import township_lines_derive_around
-from boundaries.models import BoundaryLine, Division
+from boundaries.lines import SAME_POINT_DEG, township_lines_derive_around
+from boundaries.models import BoundaryLine, BoundaryProblem, Division, Marker
 from boundaries.proposal_models import DivisionProposal
+from boundaries.proposals import split_parts
 from boundaries.services import division_pieces_rebuild
-from boundaries.signals import boundary_lines_replaced, division_renamed, divisions_replaced
+from boundaries.signals import boundary_lines_replaced, division_renamed, division_split, divisions_replaced
 from gis_portal.core import sql
 from gis_portal.core.errors import Conflict
 
@@ -122,10 +142,10 @@ def _current_version(division: Division) -> DivisionVersion:
     return version
 
 
-def _villages_reparent(*, proposal, approver, parent_ids: list[int], new_parent: Division, source: str) -> int:
-    """Move the villages of ``parent_ids`` under ``new_parent``: their Division rows, and for each a
-    version ending and one beginning on the effective day, linked by a ``reparented`` change."""
-    villages = list(Division.objects.filter(parent_id__in=parent_ids, level=Division.Level.VILLAGE))
+def _villages_reparent(*, proposal, approver, villages: QuerySet[Division], new_parent: Division, source: str) -> int:
+    """Move ``villages`` under ``new_parent``: their Division rows, and for each a version ending and
+    one beginning on the effective day, linked by a ``reparented`` change."""
+    villages = list(villages.filter(level=Division.Level.VILLAGE))
     day = proposal.effective_date
     versions = {
         v.code: v for v in DivisionVersion.objects.filter(code__in=[d.code for d in villages], valid_to__isnull=True)
@@ -151,7 +171,9 @@ def _villages_reparent(*, proposal, approver, parent_ids: list[int], new_parent:
     return len(villages)
 
 
-def _provisional_code(district: Division) -> str:
+def township_code_provisional(district: Division) -> str:
+    """The code a new township of ``district`` gets when the proposal gives none: the first free
+    ``<district>9NN`` from 999 down (never used by a current or former unit)."""
     used = set(DivisionVersion.objects.filter(code__startswith=district.code).values_list("code", flat=True))
     used |= set(Division.objects.filter(code__startswith=district.code).values_list("code", flat=True))
     for number in range(999, 899, -1):
@@ -213,7 +235,7 @@ def _lines_carry(
     The lines drawn now are in force from ``day``."""
     BoundaryLine.objects.filter(code__in=derived - {old.code for old in old_lines}).update(valid_from=day)
     new_lines = {}
-    for line in BoundaryLine.objects.filter(code__in=derived):
+    for line in BoundaryLine.objects.filter(code__in=derived).filter(Q(left_division=new) | Q(right_division=new)):
         neighbour = line.right_division_id if line.left_division_id == new.id else line.left_division_id
         new_lines[neighbour] = line
     retired, joined, targets = [], {}, {}
@@ -265,7 +287,7 @@ def _merge_apply(proposal: DivisionProposal, approver) -> dict:
     district = old[0].parent
     day, source = proposal.effective_date, f"division proposal #{proposal.pk}"
     provisional = not proposal.new_code
-    code = proposal.new_code or _provisional_code(district)
+    code = proposal.new_code or township_code_provisional(district)
     name = proposal.impact["new_unit"]["name"] if proposal.impact else proposal.new_name
     figures = sql.row(MERGED_SQL, {"ids": old_ids})
     new = Division.objects.create(
@@ -322,7 +344,11 @@ def _merge_apply(proposal: DivisionProposal, approver) -> dict:
     DivisionArea.objects.filter(division=new, valid_to__isnull=True).update(valid_to=day)
     DivisionArea.objects.create(division=new, version=new_version, valid_from=day)
     villages = _villages_reparent(
-        proposal=proposal, approver=approver, parent_ids=old_ids, new_parent=new, source=source
+        proposal=proposal,
+        approver=approver,
+        villages=Division.objects.filter(parent_id__in=old_ids),
+        new_parent=new,
+        source=source,
     )
     # The lines: derive those of the new unit, carry the old ones' history, retire the inner ones.
     old_lines = _lines_around(set(old_ids))
@@ -367,7 +393,11 @@ def _unit_change_apply(proposal: DivisionProposal, approver) -> dict:
     lines: dict = {"lines_retired": [], "lines_joined": []}
     if code != old_code:
         _villages_reparent(
-            proposal=proposal, approver=approver, parent_ids=[division.id], new_parent=division, source=source
+            proposal=proposal,
+            approver=approver,
+            villages=Division.objects.filter(parent=division),
+            new_parent=division,
+            source=source,
         )
         old_lines = _lines_around({division.id})
         derived = township_lines_derive_around(division_ids=[division.id])
@@ -386,9 +416,199 @@ def _unit_change_apply(proposal: DivisionProposal, approver) -> dict:
     }
 
 
+# Markers (``geom``) or problems (``point``) of a line that goes on after a split that lie nearer the
+# new unit's line with the same neighbour (the part of the old line that now borders the new unit).
+LINE_POINTS_MOVE_SQL = """
+UPDATE {table} t SET line_id = %(to)s
+  FROM {line} kept, {line} cut
+ WHERE kept.id = %(from)s AND cut.id = %(to)s AND t.line_id = kept.id
+   AND ST_Distance(t.{point}, cut.geom) < ST_Distance(t.{point}, kept.geom)
+"""
+
+# Before the day, the old unit answered for the part cut off too: the kept polygon's spans that
+# ended by then are copied to the new polygon (a span for a part only, ``geom``, keeps its share
+# of the part cut off, if any), as ``division_areas_rebuild`` derives from the split_from change.
+SPLIT_AREAS_SQL = sql.compose(
+    """
+INSERT INTO {area} (division_id, version_id, valid_from, valid_to, geom)
+SELECT %(new)s, a.version_id, a.valid_from, a.valid_to, part.geom
+  FROM {area} a
+  CROSS JOIN LATERAL (
+        SELECT CASE WHEN a.geom IS NULL THEN NULL
+                    ELSE ST_Multi(ST_CollectionExtract(ST_Intersection(a.geom, %(cut)s::geometry), 3)) END AS geom
+  ) part
+ WHERE a.division_id = %(kept)s AND a.valid_to <= %(day)s
+   AND (part.geom IS NULL OR NOT ST_IsEmpty(part.geom))
+""",
+    area=DivisionArea,
+)
+
+
+# ST_Split puts a vertex where the line crosses the unit's edge; the neighbour across that edge does
+# not have it, and the township lines are derived from shared vertices. The neighbours of the same
+# district get the new parts' vertices that lie on their edges (within ``tol``, about a centimetre:
+# their shapes do not change).
+SPLIT_NEIGHBOURS_SNAP_SQL = sql.compose(
+    """
+WITH parts AS (SELECT ST_Collect(k.geom, c.geom) AS geom, k.parent_id
+                 FROM {division} k, {division} c WHERE k.id = %(kept)s AND c.id = %(new)s)
+UPDATE {division} n SET geom = ST_Multi(ST_Snap(n.geom, parts.geom, %(tol)s))
+  FROM parts
+ WHERE n.level = 'township' AND n.parent_id = parts.parent_id AND n.id <> ALL(%(ids)s)
+   AND n.geom && parts.geom AND ST_Intersects(n.geom, parts.geom)
+RETURNING n.id
+""",
+    division=Division,
+)
+
+
+def _lines_cut(*, kept: Division, new: Division, derived: set[str]) -> list[dict]:
+    """After a split, each line of the kept unit that goes on (the same code, shorter) and whose
+    neighbour now also borders the new unit: the markers and problems nearer the new line move to
+    it, and the new line takes the old one's last inspection (that ground was inspected then; the
+    inspection records stay with the line that goes on). Returns the new lines so made."""
+    lines = list(BoundaryLine.objects.filter(code__in=derived))
+    by_pair = {frozenset((line.left_division_id, line.right_division_id)): line for line in lines}
+    cut_lines = []
+    for line in lines:
+        sides = {line.left_division_id, line.right_division_id}
+        if kept.id not in sides or new.id in sides:
+            continue
+        neighbour = next(iter(sides - {kept.id}))
+        target = by_pair.get(frozenset((new.id, neighbour)))
+        if target is None or target.inspections.exists():  # no new line there, or it took a retired one's history
+            continue
+        for table, point in ((Marker, "geom"), (BoundaryProblem, "point")):
+            query = sql.compose(LINE_POINTS_MOVE_SQL, table=table, line=BoundaryLine, point=sql.SQL(point))
+            sql.execute(query, {"from": line.id, "to": target.id})
+        target.last_inspected = line.last_inspected
+        target.save(update_fields=["last_inspected"])
+        cut_lines.append({**_line_record(target), "cut_from": line.code})
+    return cut_lines
+
+
+def _split_apply(proposal: DivisionProposal, approver) -> dict:
+    kept = Division.objects.select_related("parent").get(code=proposal.units[0], level=Division.Level.TOWNSHIP)
+    parts = split_parts(code=kept.code, line_ewkt=proposal.split_line.ewkt)
+    district = kept.parent
+    day, source = proposal.effective_date, f"division proposal #{proposal.pk}"
+    provisional = not proposal.new_code
+    code = proposal.new_code or township_code_provisional(district)
+    name = proposal.impact["new_unit"]["name"] if proposal.impact else proposal.new_name
+    new = Division.objects.create(
+        code=code,
+        name=name,
+        level=Division.Level.TOWNSHIP,
+        kind=proposal.new_kind,
+        parent=district,
+        cluster_id=kept.cluster_id,
+        geom=parts.cut["geom"],
+        point=parts.cut["point"],
+        area_m2=parts.cut["area_m2"],
+        population=parts.cut["population"],
+        elderly_population=parts.cut["elderly_population"],
+        is_synthetic=kept.is_synthetic,
+        source=f"{source}" + (" (provisional code)" if provisional else ""),
+        source_datum=kept.source_datum,
+    )
+    # The kept unit: its seat's part; its figures are its remaining villages'.
+    Division.objects.filter(pk=kept.pk).update(
+        geom=parts.kept["geom"],
+        area_m2=parts.kept["area_m2"],
+        population=parts.kept["population"],
+        elderly_population=parts.kept["elderly_population"],
+    )
+    kept.refresh_from_db()
+    snapped = sql.rows(
+        SPLIT_NEIGHBOURS_SNAP_SQL, {"kept": kept.id, "new": new.id, "ids": [kept.id, new.id], "tol": SAME_POINT_DEG}
+    )
+    division_pieces_rebuild(division_ids=[kept.id, new.id, *(row["id"] for row in snapped)])
+    # The versions: the kept unit's ends and goes on under its code; the new unit's begins, split from it.
+    version = _current_version(kept)
+    kept_version = _version_successor(version, day=day, source=source)
+    new_version = DivisionVersion.objects.create(
+        code=code,
+        name=name,
+        standard_name=name,
+        level=Division.Level.TOWNSHIP,
+        kind=proposal.new_kind,
+        parent_code=district.code,
+        district_code=district.code,
+        cluster_id=version.cluster_id,
+        valid_from=day,
+        division=new,
+        geometry_from=new,
+        is_synthetic=new.is_synthetic,
+        source=source,
+    )
+    _change(
+        proposal=proposal,
+        approver=approver,
+        type=DivisionChange.Type.SPLIT_FROM,
+        level=Division.Level.TOWNSHIP,
+        before=version,
+        after=new_version,
+    ).save()
+    # The areas: before the day, the old unit answers for both parts (as ``division_areas_rebuild``
+    # derives from the split_from change); from the day, each unit for its own.
+    DivisionArea.objects.filter(division=kept, valid_to__isnull=True).update(valid_to=day)
+    sql.execute(SPLIT_AREAS_SQL, {"kept": kept.id, "new": new.id, "cut": parts.cut["geom"], "day": day})
+    DivisionArea.objects.create(division=kept, version=kept_version, valid_from=day)
+    DivisionArea.objects.create(division=new, version=new_version, valid_from=day)
+    villages = _villages_reparent(
+        proposal=proposal,
+        approver=approver,
+        villages=Division.objects.filter(parent=kept, point__within=GEOSGeometry(parts.cut["geom"])),
+        new_parent=new,
+        source=source,
+    )
+    # The lines: derived again around both; the old lines to neighbours that now border only the
+    # new unit go to it with their history; lines that go on give their part's markers to the new line.
+    old_lines = _lines_around({kept.id})
+    derived = township_lines_derive_around(division_ids=[kept.id, new.id])
+    lines = _lines_carry(old_lines=old_lines, replaced_ids={kept.id}, new=new, derived=derived, day=day)
+    lines_cut = _lines_cut(kept=kept, new=new, derived=derived)
+    division_split.send(
+        sender=Division, division=kept, new_division=new, cut=GEOSGeometry(parts.cut["geom"]), on=day, source=source
+    )
+    return {
+        "new_unit": {
+            "code": code,
+            "name": name,
+            "kind": proposal.new_kind,
+            "provisional_code": provisional,
+            "area_m2": round(parts.cut["area_m2"], 1),
+            "population": parts.cut["population"],
+            "villages": villages,
+        },
+        "kept_unit": {
+            "code": kept.code,
+            "name": kept.name,
+            "area_m2": round(parts.kept["area_m2"], 1),
+            "population": parts.kept["population"],
+            "villages": parts.kept["villages"],
+        },
+        "replaced": [],
+        "villages_moved": villages,
+        "lines_new": sorted(
+            (
+                _line_record(line)
+                for line in BoundaryLine.objects.filter(code__in=derived).filter(
+                    Q(left_division=new) | Q(right_division=new)
+                )
+            ),
+            key=lambda record: record["code"],
+        ),
+        "lines_cut": lines_cut,
+        **lines,
+    }
+
+
 def proposal_changes_apply(*, proposal: DivisionProposal, approver) -> dict:
     """Change the divisions as the proposal says, from its effective date (inside the caller's
     transaction); return what was done, for the proposal's record."""
     if proposal.kind == DivisionProposal.Kind.MERGE:
         return _merge_apply(proposal, approver)
+    if proposal.kind == DivisionProposal.Kind.SPLIT:
+        return _split_apply(proposal, approver)
     return _unit_change_apply(proposal, approver)

@@ -21,9 +21,11 @@ from django.utils import timezone
 
 from boundaries.history_models import DivisionList, DivisionVersion, EstablishmentStandard
 from boundaries.models import Division
-from boundaries.proposal_apply import proposal_changes_apply
+from boundaries.proposal_apply import proposal_changes_apply, township_code_provisional
 from boundaries.proposal_models import DivisionProposal
-from boundaries.proposals import merger_impact, split_impact, unit_change_impact
+from boundaries.proposals import merger_impact, split_impact, split_parts, unit_change_impact
+from boundaries.signals import division_change_impact
+from gis_portal.core import sql
 from gis_portal.core.errors import Conflict, Forbidden, InvalidParameter, NotFound
 from gis_portal.core.roles import ADMINISTRATOR, PLANNER, user_has_role
 
@@ -271,18 +273,29 @@ def _new_code_check(proposal: DivisionProposal) -> None:
 
 
 def proposal_impact(*, proposal: DivisionProposal, today: datetime.date) -> dict:
-    """The impact of a proposal as it stands (InvalidParameter naming why it cannot be done)."""
+    """The impact of a proposal as it stands (InvalidParameter naming why it cannot be done), with
+    what the apps above measure of the townships before and after (``division_change_impact``: the
+    facilities and their coverage, under ``facilities``). A new unit without a proposed code is
+    named by the provisional code it would get today."""
     townships = _current_townships(list(proposal.units))
     _new_code_check(proposal)
     stated = dict(proposal.stated_figures or {})
+    first = townships[proposal.units[0]]
     if proposal.kind == Kind.SPLIT:
         name = _new_name_resolve(proposal, None)
-        impact = split_impact(code=proposal.units[0], line_ewkt=proposal.split_line.ewkt)
+        parts = split_parts(code=first.code, line_ewkt=proposal.split_line.ewkt)
+        impact = split_impact(parts=parts, today=today)
+        after = [
+            _unit(first, geom=GEOSGeometry(parts.kept["geom"])),
+            _new_unit(proposal, district=first.parent, name=name, geom=GEOSGeometry(parts.cut["geom"])),
+        ]
     elif proposal.kind == Kind.MERGE:
         name = _new_name_resolve(proposal, None)
         impact = merger_impact(
             codes=list(proposal.units), today=today, unit=STANDARD_UNIT.get(proposal.new_kind), stated=stated
         )
+        union = sql.row(UNION_SQL, {"ids": [t.id for t in townships.values()]})["geom"]
+        after = [_new_unit(proposal, district=first.parent, name=name, geom=GEOSGeometry(union))]
     else:
         township = townships[proposal.units[0]]
         if proposal.kind in KIND_CHANGES and township.kind != KIND_CHANGES[proposal.kind][0]:
@@ -293,12 +306,35 @@ def proposal_impact(*, proposal: DivisionProposal, today: datetime.date) -> dict
         name = _new_name_resolve(proposal, township)
         new_kind = proposal.new_kind or township.kind
         impact = unit_change_impact(code=township.code, today=today, unit=STANDARD_UNIT.get(new_kind), stated=stated)
+        code = proposal.new_code or township.code
+        after = [_unit(township, geom=township.geom) | {"code": code, "name": name, "kind": new_kind}]
     impact["new_unit"] = {
         "name": name,
         "code": proposal.new_code or None,
         "kind": proposal.new_kind or townships[proposal.units[0]].kind,
     }
+    # The apps above add what they measure (facilities and coverage), before and after.
+    before = [_unit(township, geom=township.geom) for township in townships.values()]
+    answers = division_change_impact.send(sender=Division, district_id=first.parent_id, before=before, after=after)
+    for _receiver, answer in answers:
+        impact.update(answer or {})
     return impact
+
+
+UNION_SQL = sql.compose(
+    "SELECT ST_Multi(ST_Union(geom)) AS geom FROM {division} WHERE id = ANY(%(ids)s)", division=Division
+)
+
+
+def _unit(township: Division, *, geom: GEOSGeometry) -> dict:
+    """A unit as ``division_change_impact`` names it."""
+    return {"id": township.id, "code": township.code, "name": township.name, "kind": township.kind, "geom": geom}
+
+
+def _new_unit(proposal: DivisionProposal, *, district: Division, name: str, geom: GEOSGeometry) -> dict:
+    """The unit a merger or a split would make, under its proposed or provisional code."""
+    code = proposal.new_code or township_code_provisional(district)
+    return {"id": None, "code": code, "name": name, "kind": proposal.new_kind, "geom": geom}
 
 
 def _effective_date_check(proposal: DivisionProposal, on: datetime.date) -> None:
@@ -399,8 +435,6 @@ def proposal_apply(
         _approver_required(actor)
     if proposal.status != Status.APPROVED:
         raise Conflict(f"only an approved proposal is applied (this one is {proposal.status})")
-    if proposal.kind == Kind.SPLIT:
-        raise Conflict("applying a split is not supported yet: its impact is computed, the change is made by hand")
     day = effective_date or proposal.effective_date
     if day is None:
         raise InvalidParameter("effective_date: the day the change takes effect is required")

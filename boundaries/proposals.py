@@ -1,15 +1,17 @@
 """The impact of a proposed division change (行政区划调整方案), read before anything is decided: for
 a merger of townships of one district, area and population sums, the lines retired and joined with
-their inspection status, the names that change, and the check against the establishment standards.
-The stored proposals and their workflow are ``boundaries.proposal_services``."""
+their inspection status, the names that change, and the check against the establishment standards;
+for a rename or a kind change, the same of one unit; for a split, the two parts. The facilities and
+their coverage before and after are added by the facilities (``boundaries.signals``), through
+``boundaries.proposal_services.proposal_impact``, which also keeps the stored proposals' workflow."""
 
 import datetime
+from dataclasses import dataclass
 
-from django.db.models import (
-    Q,
-)
+from django.db.models import Q
 
 from boundaries.history_models import EstablishmentStandard
+from boundaries.lines import SAME_POINT_DEG
 from boundaries.models import BoundaryLine, Division
 from boundaries.selectors import boundary_line_list
 from boundaries.standards import establishment_check
@@ -170,55 +172,152 @@ def unit_change_impact(*, code: str, today: datetime.date, unit: str | None = No
 
 # --- The impact of splitting a township along a drawn line -----------------------------------------
 
-SPLIT_SQL = sql.compose(
+# The parts the line cuts the township into (EPSG:4326), with their geodesic areas (m²), a point
+# inside each, whether the township's seat (its representative point) lies in it, and how many
+# pieces (polygons) the township has.
+SPLIT_PARTS_SQL = sql.compose(
     """
 WITH u AS (SELECT id, geom, point FROM {division} WHERE id = %(id)s),
 parts AS (
     SELECT row_number() OVER () AS n, p.geom
       FROM u, ST_Dump(ST_Split(u.geom, ST_GeomFromEWKT(%(line)s))) p
 )
-SELECT parts.n, ST_Area(parts.geom::geography) AS area_m2, ST_Covers(parts.geom, u.point) AS has_seat,
-       (SELECT count(*) FROM {division} v WHERE v.parent_id = u.id AND ST_Covers(parts.geom, v.point)) AS villages,
-       (SELECT coalesce(sum(v.population), 0) FROM {division} v
-         WHERE v.parent_id = u.id AND ST_Covers(parts.geom, v.point)) AS population,
-       (SELECT coalesce(sum(v.elderly_population), 0) FROM {division} v
-         WHERE v.parent_id = u.id AND ST_Covers(parts.geom, v.point)) AS elderly_population
+SELECT parts.n, ST_Multi(parts.geom) AS geom, ST_Area(parts.geom::geography) AS area_m2,
+       ST_PointOnSurface(parts.geom) AS point, COALESCE(ST_Covers(parts.geom, u.point), false) AS has_seat,
+       ST_NumGeometries(u.geom) AS pieces
   FROM parts, u ORDER BY parts.n
 """,
     division=Division,
 )
 
+# The township's villages/communities on each side: cut off when the cut-off part contains their
+# point (ST_Contains: a point on the line stays with the unit), the rest stay.
+SPLIT_VILLAGES_SQL = sql.compose(
+    """
+SELECT COALESCE(ST_Contains(%(cut)s::geometry, v.point), false) AS cut_off, count(*) AS villages,
+       COALESCE(sum(v.population), 0) AS population, COALESCE(sum(v.elderly_population), 0) AS elderly_population
+  FROM {division} v WHERE v.parent_id = %(id)s AND v.level = 'village'
+ GROUP BY 1
+""",
+    division=Division,
+)
 
-def split_impact(*, code: str, line_ewkt: str) -> dict:
-    """What cutting one township in two along a line (EWKT, EPSG:4326) would do: the two parts'
-    areas (m², geodesic) and the villages (points), population and aged 60+ in each; the part with
-    the township's seat stays the township, the other would be the new unit. InvalidParameter when
-    the line does not cut the unit in exactly two parts, or when one part would hold no village."""
+
+# Each township line of the unit, with its length along the part cut off (geodesic metres): the
+# line is snapped to that part first (about a centimetre), to have the vertex the cut puts on it.
+SPLIT_LINES_SQL = sql.compose(
+    """
+SELECT l.id,
+       ST_Length(ST_CollectionExtract(ST_Intersection(ST_Snap(l.geom, %(cut)s::geometry, %(tol)s),
+                                                      ST_Boundary(%(cut)s::geometry)), 2)::geography) AS to_new_m
+  FROM {line} l
+ WHERE l.level = 'township' AND (l.left_division_id = %(id)s OR l.right_division_id = %(id)s)
+""",
+    line=BoundaryLine,
+)
+# The new line between the two parts (their shared edge), in geodesic metres.
+SPLIT_BETWEEN_SQL = sql.SQL(
+    "SELECT ST_Length(ST_CollectionExtract(ST_Intersection(ST_Boundary(%(kept)s::geometry),"
+    " ST_Boundary(%(cut)s::geometry)), 2)::geography) AS length_m"
+)
+# Within a metre of all or none of its length, a line goes wholly to the new unit or stays.
+SPLIT_LINE_TOLERANCE_M = 1.0
+
+
+@dataclass(frozen=True)
+class SplitParts:
+    """A township cut in two: ``kept`` the part with its seat (it stays the township), ``cut`` the
+    part cut off (the new unit). Each part: ``geom`` (MultiPolygon, EPSG:4326, hex EWKB),
+    ``area_m2`` (geodesic), ``point`` (a point inside it), ``villages``, ``population``,
+    ``elderly_population`` (of the villages whose point lies in it)."""
+
+    township: dict
+    kept: dict
+    cut: dict
+
+
+def split_parts(*, code: str, line_ewkt: str) -> SplitParts:
+    """Cut the current township ``code`` along a line (EWKT, EPSG:4326): the impact and the
+    application of a split both read the parts from here. InvalidParameter when there is no such
+    township, when it is in more than one piece (polygon), when the line does not cut it in exactly
+    two parts, when it runs through the seat
+    (neither part alone keeps the township), or when one part would hold no village."""
     township = Division.objects.filter(code=code, level=Division.Level.TOWNSHIP).values("id", "code", "name").first()
     if township is None:
         raise InvalidParameter(f"units: no current township {code}")
-    parts = sql.rows(SPLIT_SQL, {"id": township["id"], "line": line_ewkt})
+    parts = sql.rows(SPLIT_PARTS_SQL, {"id": township["id"], "line": line_ewkt})
+    # A unit of two pieces and a line that misses both would give two parts, cut nowhere.
+    if parts and parts[0]["pieces"] != 1:
+        raise InvalidParameter(
+            f"split_line: {township['name']} is in {parts[0]['pieces']} pieces; only a unit of one piece is split"
+        )
     if len(parts) != 2:
         raise InvalidParameter(
             f"split_line: the line does not cut {township['name']} in two "
             f"(it gives {len(parts)} part{'s' if len(parts) != 1 else ''}; draw it from edge to edge, once across)"
         )
-    if any(part["villages"] == 0 for part in parts):
+    if sum(part["has_seat"] for part in parts) != 1:
+        raise InvalidParameter(f"split_line: the line runs through the seat of {township['name']}; draw it past it")
+    kept, cut = sorted(parts, key=lambda part: not part["has_seat"])
+    sides = {row["cut_off"]: row for row in sql.rows(SPLIT_VILLAGES_SQL, {"id": township["id"], "cut": cut["geom"]})}
+    for part, cut_off in ((kept, False), (cut, True)):
+        side = sides.get(cut_off, {})
+        part["villages"] = int(side.get("villages", 0))
+        part["population"] = int(side.get("population", 0))
+        part["elderly_population"] = int(side.get("elderly_population", 0))
+    if kept["villages"] == 0 or cut["villages"] == 0:
         raise InvalidParameter("split_line: one of the two parts would hold no village or community")
-    parts.sort(key=lambda part: not part["has_seat"])
+    return SplitParts(township=township, kept=kept, cut=cut)
+
+
+def _split_lines(*, parts: SplitParts, today: datetime.date) -> dict:
+    """The township lines a split changes: those that would go wholly to the new unit (with their
+    history), those cut (the part along the new unit, ``to_new_unit_m``, becomes a new line) and
+    the length of the new line between the two parts; metres, geodesic."""
+    along = {
+        row["id"]: row["to_new_m"]
+        for row in sql.rows(
+            SPLIT_LINES_SQL, {"id": parts.township["id"], "cut": parts.cut["geom"], "tol": SAME_POINT_DEG}
+        )
+    }
+    moved, cut = [], []
+    for line in boundary_line_list(today=today).filter(id__in=along).order_by("code"):
+        to_new = along[line.id]
+        entry = {
+            "code": line.code,
+            "name": line.name,
+            "length_m": round(line.length_m, 1),
+            "last_inspected": line.last_inspected,
+            "overdue": line.overdue,
+            "status": line.status,
+        }
+        if to_new >= line.length_m - SPLIT_LINE_TOLERANCE_M:
+            moved.append(entry)
+        elif to_new > SPLIT_LINE_TOLERANCE_M:
+            cut.append(entry | {"to_new_unit_m": round(to_new, 1)})
+    between = sql.row(SPLIT_BETWEEN_SQL, {"kept": parts.kept["geom"], "cut": parts.cut["geom"]})["length_m"]
+    return {"lines_moved": moved, "lines_cut": cut, "line_between_m": round(between, 1)}
+
+
+def split_impact(*, parts: SplitParts, today: datetime.date) -> dict:
+    """What cutting one township in two along a line would do (the parts from ``split_parts``, which
+    says when a line is refused): the two parts' areas (m², geodesic) and the villages (points),
+    population and aged 60+ in each; the part with the township's seat stays the township, the
+    other would be the new unit; the township lines that go to the new unit or are cut, and the
+    new line between the parts."""
     rows = [
         {
-            "part": "remaining" if index == 0 else "new_unit",
+            "part": name,
             "area_m2": round(part["area_m2"], 1),
             "villages": part["villages"],
-            "population": int(part["population"]),
-            "elderly_population": int(part["elderly_population"]),
+            "population": part["population"],
+            "elderly_population": part["elderly_population"],
         }
-        for index, part in enumerate(parts)
+        for name, part in (("remaining", parts.kept), ("new_unit", parts.cut))
     ]
     return {
         "standards": None,
-        "units": [{"code": township["code"], "name": township["name"]}],
+        "units": [{"code": parts.township["code"], "name": parts.township["name"]}],
         "parts": rows,
         "area_m2": round(sum(r["area_m2"] for r in rows), 1),
         "population": sum(r["population"] for r in rows),
@@ -226,5 +325,6 @@ def split_impact(*, code: str, line_ewkt: str) -> dict:
         "villages": sum(r["villages"] for r in rows),
         "lines_retired": [],
         "lines_joined": [],
+        **_split_lines(parts=parts, today=today),
         "names_that_change": [],
     }

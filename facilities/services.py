@@ -413,3 +413,13 @@ def facilities_divisions_replaced(*, replaced: dict[int, int], **_signal) -> Non
     into another now lie in that other (the boundaries cannot call the facilities)."""
     for old_id, new_id in replaced.items():
         Facility.objects.filter(division_id=old_id).update(division_id=new_id)
+
+
+def facilities_division_split(*, division: Division, **_signal) -> None:
+    """Receiver of ``boundaries.signals.division_split``: the facilities of the township split are
+    placed again from their points (township, district and nearest village, as
+    ``facilities_derive_divisions`` places every facility): those in the part cut off go to the new
+    unit, and those that stay may have another nearest village."""
+    ids = list(Facility.objects.filter(division=division).values_list("id", flat=True))
+    if ids:
+        facilities_derive_divisions(facility_ids=ids)

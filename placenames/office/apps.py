@@ -11,7 +11,8 @@ class OfficeConfig(AppConfig):
     verbose_name = _("Place-name office")
 
     def ready(self):
-        from boundaries.signals import divisions_replaced
-        from placenames.office.services import applications_divisions_replaced
+        from boundaries.signals import division_split, divisions_replaced
+        from placenames.office.services import applications_division_split, applications_divisions_replaced
 
         divisions_replaced.connect(applications_divisions_replaced, dispatch_uid="office_divisions_replaced")
+        division_split.connect(applications_division_split, dispatch_uid="office_division_split")

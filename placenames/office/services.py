@@ -415,3 +415,9 @@ def applications_divisions_replaced(*, replaced: dict[int, int], **_signal) -> N
     another now lie in that other."""
     for old_id, new_id in replaced.items():
         NamingApplication.objects.filter(township_id=old_id).update(township_id=new_id)
+
+
+def applications_division_split(*, division: Division, new_division: Division, cut: GEOSGeometry, **_signal) -> None:
+    """Receiver of ``boundaries.signals.division_split``: applications in the township split whose
+    location lies in the part cut off now lie in the new unit."""
+    NamingApplication.objects.filter(township=division, location__within=cut).update(township=new_division)

@@ -3,7 +3,7 @@ line between them and their lines to each neighbour end on the day (kept, with `
 line between them keeps its inspections, each outer line names the line that took its history) and
 the merged unit's lines begin then. Undated and from the day on, every reader (the list, the detail,
 the roll-up, the markers, the OGC API) sees the lines in force; ``date=`` before the day answers
-the old lines."""
+the old lines. A split draws the line between its parts, and the new unit's, from its day."""
 
 import datetime
 
@@ -15,6 +15,7 @@ from boundaries.models import BoundaryLine, Division, Marker
 from boundaries.selectors import inspection_summary
 from tests.boundaries.test_proposals import GUNAN, URL, XINSHENG, client_for
 from tests.boundaries.test_proposals_apply import approved  # noqa: F401 (a fixture)
+from tests.boundaries.test_proposals_split_apply import split  # noqa: F401 (a fixture)
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +103,27 @@ def test_a_merger_retires_the_old_lines_and_dated_queries_answer_them_before_its
     assert api.get("/api/v1/markers", {"line": inner.code}).json()["features"] == []
     assert api.get(f"/ogc/collections/boundary-lines/items/{inner.code}").status_code == 404
     assert api.get(f"/ogc/collections/boundary-lines/items/{sorted(drawn)[0]}").status_code == 200
+
+
+def test_a_split_draws_the_line_between_the_parts_from_its_day(api, split):  # noqa: F811
+    proposal, admin, township, _x = split
+    today = timezone.localdate()
+    cluster = township.cluster_id
+    before_apply = _township_codes(api, cluster)
+    response = client_for(admin).post(f"{URL}/{proposal.pk}/apply", {"effective_date": str(today)}, format="json")
+    assert response.status_code == 200, response.content
+    new_code = response.json()["result"]["new_unit"]["code"]
+    between = BoundaryLine.objects.get(code="-".join(sorted([township.code, new_code])))
+    assert between.valid_from == today
+    # The new unit's lines begin on the day; the kept unit's old lines to neighbours that now border
+    # only the new unit end then, replaced.
+    new_lines = set(BoundaryLine.objects.filter(code__contains=new_code).values_list("code", flat=True))
+    assert set(BoundaryLine.objects.filter(code__in=new_lines).values_list("valid_from", flat=True)) == {today}
+    ended = BoundaryLine.dated.filter(valid_to=today, code__contains=township.code)
+    assert all(line.replaced_by in new_lines for line in ended)
+    day_before = _township_codes(api, cluster, date=str(today - DAY))
+    assert day_before == before_apply
+    assert not new_lines & day_before
+    undated = _township_codes(api, cluster)
+    assert new_lines <= undated
+    assert undated == (before_apply - {line.code for line in ended}) | new_lines

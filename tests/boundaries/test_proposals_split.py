@@ -1,6 +1,6 @@
 """A split along a drawn line: the impact gives the two parts (their areas add up to the township's,
 their villages to its villages); a line that does not cut the unit in two answers 400 naming the
-reason; applying a split is refused for now (409), nothing changed."""
+reason. Applying a split: ``test_proposals_split_apply``."""
 
 import pytest
 from django.db import connection
@@ -31,8 +31,7 @@ def draft(client, township, split_line, **fields):
 
 
 def test_a_split_line_that_cuts_in_two_gives_the_parts_that_add_up():
-    planner, admin = user_with_role("planner-s", "planner"), user_with_role("admin-s", "administrator")
-    client = client_for(planner)
+    client = client_for(user_with_role("planner-s", "planner"))
     for township in Division.objects.filter(parent__code="500110", level="township").order_by("code"):
         pk = draft(client, township, across(township)).json()["id"]
         response = client.post(f"{URL}/{pk}/submit")
@@ -55,11 +54,6 @@ def test_a_split_line_that_cuts_in_two_gives_the_parts_that_add_up():
     )
     assert remaining["population"] + new["population"] == villages.aggregate(n=Sum("population"))["n"]
     assert response.json()["split_line"]["type"] == "LineString"
-    # Applying a split is not built: refused, nothing changed.
-    client_for(admin).post(f"{URL}/{pk}/approve", {}, format="json")
-    refused = client_for(admin).post(f"{URL}/{pk}/apply", {"effective_date": "2030-01-01"}, format="json")
-    assert_error(refused, 409, "conflict")
-    assert Division.objects.get(pk=township.pk).geom.equals(township.geom)
 
 
 def test_a_split_line_that_does_not_cut_the_unit_in_two_is_400():
