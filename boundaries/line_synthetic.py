@@ -64,7 +64,8 @@ SELECT id AS line_id, ST_AsText(ST_Transform(ST_LineInterpolatePoint(g, (i - 0.5
 TRIPLE_POINTS_SQL = sql.compose(
     """
 SELECT (SELECT l.id FROM {line} l
-         WHERE l.level = t.level AND ST_DWithin(l.geom, t.geom, %(tol)s) ORDER BY l.code LIMIT 1) AS line_id,
+         WHERE l.level = t.level AND l.valid_to IS NULL AND ST_DWithin(l.geom, t.geom, %(tol)s)
+         ORDER BY l.code LIMIT 1) AS line_id,
        ST_AsText(t.geom) AS wkt
   FROM {trijunction} t WHERE t.level IN ('province', 'county') ORDER BY t.level, t.codes
 """,

@@ -241,36 +241,7 @@ def boundary_lines_derive(*, neighbours_geojson: Path, datum: str) -> LinesRepor
     for level, level_codes in codes.items():
         BoundaryLine.objects.filter(level=level).exclude(code__in=level_codes).delete()
 
-    TriJunction.objects.all().delete()
-    counts = {}
-    for level, division_level in (
-        (levels.PROVINCE, "municipality"),
-        (levels.COUNTY, "district"),
-        (levels.TOWNSHIP, "township"),
-    ):
-        params = {"line_level": level, "division_level": division_level, "tol": SAME_POINT_DEG}
-        rows = sql.rows(TRIJUNCTIONS_SQL, params)
-        junctions = TriJunction.objects.bulk_create(
-            [
-                TriJunction(
-                    level=level,
-                    geom=row["geom"],
-                    codes=",".join(row["codes"]),
-                    names="、".join(row["names"]),
-                    is_synthetic=row["is_synthetic"],
-                )
-                for row in rows
-            ]
-        )
-        through = TriJunction.divisions.through
-        through.objects.bulk_create(
-            [
-                through(trijunction_id=junction.id, division_id=division_id)
-                for junction, row in zip(junctions, rows, strict=True)
-                for division_id in row["division_ids"]
-            ]
-        )
-        counts[level] = len(rows)
+    counts = {level: _trijunctions_rebuild(level) for level in (levels.PROVINCE, levels.COUNTY, levels.TOWNSHIP)}
 
     lengths = {
         level: sum(BoundaryLine.objects.filter(level=level).values_list("length_m", flat=True)) / 1000
@@ -279,6 +250,48 @@ def boundary_lines_derive(*, neighbours_geojson: Path, datum: str) -> LinesRepor
     report = LinesReport(lines={k: len(v) for k, v in codes.items()}, length_km=lengths, trijunctions=counts)
     logger.info("boundary lines derived: %s", report)
     return report
+
+
+# The divisions whose sides meet at a tri-junction of each line level.
+TRIJUNCTION_DIVISION_LEVELS = {
+    BoundaryLine.Level.PROVINCE: "municipality",
+    BoundaryLine.Level.COUNTY: "district",
+    BoundaryLine.Level.TOWNSHIP: "township",
+}
+
+
+def _trijunctions_rebuild(level: str) -> int:
+    """Replace the tri-junctions of one line level with those of its lines in force; return how many."""
+    TriJunction.objects.filter(level=level).delete()
+    params = {"line_level": level, "division_level": TRIJUNCTION_DIVISION_LEVELS[level], "tol": SAME_POINT_DEG}
+    rows = sql.rows(TRIJUNCTIONS_SQL, params)
+    junctions = TriJunction.objects.bulk_create(
+        [
+            TriJunction(
+                level=level,
+                geom=row["geom"],
+                codes=",".join(row["codes"]),
+                names="、".join(row["names"]),
+                is_synthetic=row["is_synthetic"],
+            )
+            for row in rows
+        ]
+    )
+    through = TriJunction.divisions.through
+    through.objects.bulk_create(
+        [
+            through(trijunction_id=junction.id, division_id=division_id)
+            for junction, row in zip(junctions, rows, strict=True)
+            for division_id in row["division_ids"]
+        ]
+    )
+    return len(rows)
+
+
+def township_trijunctions_rebuild() -> int:
+    """The township tri-junctions again, after an applied division change redrew township lines
+    (the whole level: about a second, and no tri-junction is left naming a unit that is gone)."""
+    return _trijunctions_rebuild(BoundaryLine.Level.TOWNSHIP)
 
 
 def township_lines_derive_around(*, division_ids: list[int]) -> set[str]:

@@ -53,7 +53,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from boundaries.history_models import DivisionArea, DivisionChange, DivisionVersion
-from boundaries.lines import SAME_POINT_DEG, township_lines_derive_around
+from boundaries.lines import SAME_POINT_DEG, township_lines_derive_around, township_trijunctions_rebuild
 from boundaries.models import BoundaryLine, BoundaryProblem, Division, Marker
 from boundaries.proposal_models import DivisionProposal
 from boundaries.proposals import split_parts
@@ -608,7 +608,10 @@ def proposal_changes_apply(*, proposal: DivisionProposal, approver) -> dict:
     """Change the divisions as the proposal says, from its effective date (inside the caller's
     transaction); return what was done, for the proposal's record."""
     if proposal.kind == DivisionProposal.Kind.MERGE:
-        return _merge_apply(proposal, approver)
-    if proposal.kind == DivisionProposal.Kind.SPLIT:
-        return _split_apply(proposal, approver)
-    return _unit_change_apply(proposal, approver)
+        result = _merge_apply(proposal, approver)
+    elif proposal.kind == DivisionProposal.Kind.SPLIT:
+        result = _split_apply(proposal, approver)
+    else:
+        result = _unit_change_apply(proposal, approver)
+    result["trijunctions"] = township_trijunctions_rebuild()
+    return result

@@ -11,7 +11,7 @@ import pytest
 from django.db.models import Q
 from django.utils import timezone
 
-from boundaries.models import BoundaryLine, Division, Marker
+from boundaries.models import BoundaryLine, Division, Marker, TriJunction
 from boundaries.selectors import inspection_summary
 from tests.boundaries.test_proposals import GUNAN, URL, XINSHENG, client_for
 from tests.boundaries.test_proposals_apply import approved  # noqa: F401 (a fixture)
@@ -127,3 +127,23 @@ def test_a_split_draws_the_line_between_the_parts_from_its_day(api, split):  # n
     undated = _township_codes(api, cluster)
     assert new_lines <= undated
     assert undated == (before_apply - {line.code for line in ended}) | new_lines
+
+
+def test_an_applied_merger_rebuilds_the_township_trijunctions(approved):  # noqa: F811
+    proposal, admin = approved
+    today = timezone.localdate()
+    township_junctions = TriJunction.objects.filter(level="township")
+    old_codes = Q(codes__contains=GUNAN) | Q(codes__contains=XINSHENG)
+    assert township_junctions.filter(old_codes).exists()
+    response = client_for(admin).post(f"{URL}/{proposal.pk}/apply", {"effective_date": str(today)}, format="json")
+    assert response.status_code == 200, response.content
+    result = response.json()["result"]
+    new = Division.objects.get(code=result["new_unit"]["code"])
+    assert result["trijunctions"] == township_junctions.count()
+    assert not township_junctions.filter(old_codes).exists()  # none names a unit that is gone
+    meeting = township_junctions.filter(codes__contains=new.code)
+    assert meeting.exists()
+    for junction in meeting:
+        assert new in junction.divisions.all()
+        # Each point lies on the new unit's edge (within a centimetre).
+        assert new.geom.boundary.distance(junction.geom) < 1e-7
