@@ -135,6 +135,25 @@ def _version_successor(version: DivisionVersion, *, day: datetime.date, source: 
     return DivisionVersion.objects.create(valid_from=day, **fields)
 
 
+def _new_township_version(new: Division, *, cluster_id: str, day: datetime.date, source: str) -> DivisionVersion:
+    """The first version of a township a proposal made (a merger's or a split's), from ``day``."""
+    return DivisionVersion.objects.create(
+        code=new.code,
+        name=new.name,
+        standard_name=new.name,
+        level=Division.Level.TOWNSHIP,
+        kind=new.kind,
+        parent_code=new.parent.code,
+        district_code=new.parent.code,
+        cluster_id=cluster_id,
+        valid_from=day,
+        division=new,
+        geometry_from=new,
+        is_synthetic=new.is_synthetic,
+        source=source,
+    )
+
+
 def _current_version(division: Division) -> DivisionVersion:
     version = DivisionVersion.objects.filter(code=division.code, valid_to__isnull=True).first()
     if version is None:
@@ -310,21 +329,7 @@ def _merge_apply(proposal: DivisionProposal, approver) -> dict:
     # The versions: the old units end, the new one begins, linked by merged_into changes.
     old_versions = [_current_version(d) for d in old]
     first = old_versions[0]
-    new_version = DivisionVersion.objects.create(
-        code=code,
-        name=name,
-        standard_name=name,
-        level=Division.Level.TOWNSHIP,
-        kind=proposal.new_kind,
-        parent_code=district.code,
-        district_code=district.code,
-        cluster_id=first.cluster_id,
-        valid_from=day,
-        division=new,
-        geometry_from=new,
-        is_synthetic=new.is_synthetic,
-        source=source,
-    )
+    new_version = _new_township_version(new, cluster_id=first.cluster_id, day=day, source=source)
     for version in old_versions:
         _version_end(version, day=day)
     DivisionChange.objects.bulk_create(
@@ -526,21 +531,7 @@ def _split_apply(proposal: DivisionProposal, approver) -> dict:
     # The versions: the kept unit's ends and goes on under its code; the new unit's begins, split from it.
     version = _current_version(kept)
     kept_version = _version_successor(version, day=day, source=source)
-    new_version = DivisionVersion.objects.create(
-        code=code,
-        name=name,
-        standard_name=name,
-        level=Division.Level.TOWNSHIP,
-        kind=proposal.new_kind,
-        parent_code=district.code,
-        district_code=district.code,
-        cluster_id=version.cluster_id,
-        valid_from=day,
-        division=new,
-        geometry_from=new,
-        is_synthetic=new.is_synthetic,
-        source=source,
-    )
+    new_version = _new_township_version(new, cluster_id=version.cluster_id, day=day, source=source)
     _change(
         proposal=proposal,
         approver=approver,

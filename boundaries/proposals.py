@@ -44,6 +44,18 @@ SELECT (SELECT json_agg(json_build_object('code', code, 'name', name, 'area_m2',
 )
 
 
+def _line_entry(line: BoundaryLine) -> dict:
+    """A township line as an impact lists it (``line`` from ``boundary_line_list``: with ``overdue``)."""
+    return {
+        "code": line.code,
+        "name": line.name,
+        "length_m": round(line.length_m, 1),
+        "last_inspected": line.last_inspected,
+        "overdue": line.overdue,
+        "status": line.status,
+    }
+
+
 def merger_impact(
     *, codes: list[str], today: datetime.date, unit: str | None = None, stated: dict | None = None
 ) -> dict:
@@ -83,14 +95,7 @@ def merger_impact(
     retired, joined = [], {}
     for line in lines.order_by("code"):
         inside = {line.left_division_id, line.right_division_id} <= set(ids)
-        entry = {
-            "code": line.code,
-            "name": line.name,
-            "length_m": round(line.length_m, 1),
-            "last_inspected": line.last_inspected,
-            "overdue": line.overdue,
-            "status": line.status,
-        }
+        entry = _line_entry(line)
         if inside:
             retired.append(entry)
             continue
@@ -155,17 +160,7 @@ def unit_change_impact(*, code: str, today: datetime.date, unit: str | None = No
         **_unit_figures(figures, unit=unit, stated=stated),
         "lines_retired": [],
         "lines_joined": [],
-        "lines_renamed": [
-            {
-                "code": line.code,
-                "name": line.name,
-                "length_m": round(line.length_m, 1),
-                "last_inspected": line.last_inspected,
-                "overdue": line.overdue,
-                "status": line.status,
-            }
-            for line in lines
-        ],
+        "lines_renamed": [_line_entry(line) for line in lines],
         "names_that_change": [{"code": u["code"], "name": u["name"]} for u in figures["units"]],
     }
 
@@ -283,14 +278,7 @@ def _split_lines(*, parts: SplitParts, today: datetime.date) -> dict:
     moved, cut = [], []
     for line in boundary_line_list(today=today).filter(id__in=along).order_by("code"):
         to_new = along[line.id]
-        entry = {
-            "code": line.code,
-            "name": line.name,
-            "length_m": round(line.length_m, 1),
-            "last_inspected": line.last_inspected,
-            "overdue": line.overdue,
-            "status": line.status,
-        }
+        entry = _line_entry(line)
         if to_new >= line.length_m - SPLIT_LINE_TOLERANCE_M:
             moved.append(entry)
         elif to_new > SPLIT_LINE_TOLERANCE_M:
