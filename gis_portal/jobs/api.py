@@ -1,8 +1,7 @@
 """GET /api/v1/jobs/{id}: a job's status, progress and result, for its owner or staff."""
 
-from pathlib import Path
+import io
 
-from django.conf import settings
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
@@ -13,7 +12,7 @@ from rest_framework.views import APIView
 
 from gis_portal.core.api import ErrorSerializer
 from gis_portal.core.errors import NotFound
-from gis_portal.jobs.models import Job
+from gis_portal.jobs.models import Job, JobFile
 from gis_portal.jobs.selectors import job_get
 
 
@@ -78,7 +77,7 @@ class JobFileView(APIView):
     )
     def get(self, request: Request, job_id: int) -> FileResponse:
         job = job_get(job_id=job_id, user=request.user)
-        path = Path(settings.MEDIA_ROOT) / job.result_file
-        if job.status != Job.Status.SUCCEEDED or not job.result_file or not path.is_file():
+        kept = JobFile.objects.filter(job=job).first() if job.result_file else None
+        if job.status != Job.Status.SUCCEEDED or kept is None:
             raise NotFound(f"job {job_id} has no file")
-        return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+        return FileResponse(io.BytesIO(kept.content), as_attachment=True, filename=kept.name)

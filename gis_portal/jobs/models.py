@@ -21,7 +21,7 @@ class Job(models.Model):
     progress = models.PositiveSmallIntegerField(default=0)
     message = models.CharField(max_length=200, blank=True)
     result = models.JSONField(null=True, blank=True)
-    result_file = models.CharField(max_length=255, blank=True, help_text="a path under MEDIA_ROOT")
+    result_file = models.CharField(max_length=255, blank=True, help_text="the name of its file (JobFile)")
     error = models.TextField(blank=True)
     # A job whose work refused its input (a ServiceError) keeps the code and HTTP status the same
     # refusal answers in a request, so a client sees one answer whichever way the work ran.
@@ -41,3 +41,19 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"
+
+
+class JobFile(models.Model):
+    """A job's result file (a PDF register, a report), kept in PostgreSQL with the job rather than
+    on the disk of the worker that wrote it: any app server answers ``GET /api/v1/jobs/{id}/file``,
+    and a backup of the database has it. Written whole by ``services.job_file_write``; a retry of the
+    job replaces it."""
+
+    job = models.OneToOneField(Job, on_delete=models.CASCADE, primary_key=True, related_name="file")
+    name = models.CharField(max_length=255)
+    content = models.BinaryField()
+    size = models.PositiveIntegerField()
+    written_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} (job {self.job_id}, {self.size} bytes)"

@@ -19,16 +19,14 @@
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 from procrastinate.contrib.django import app
 
 from gis_portal.core.errors import InvalidParameter, ServiceError
-from gis_portal.jobs.models import Job
+from gis_portal.jobs.models import Job, JobFile
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +48,8 @@ class Report:
 
 @dataclass
 class Outcome:
-    """What a job produced: ``result`` (JSON) and/or ``result_file`` (a path under MEDIA_ROOT,
-    written by ``job_file_write`` under the job's own name, so that a retry replaces it), and
+    """What a job produced: ``result`` (JSON) and/or ``result_file`` (the name of the file written by
+    ``job_file_write``, the job's own, so that a retry replaces it), and
     ``commit``, side effects written in the finishing transaction; what ``commit`` returns, unless
     None, is the result (for a result known only once written, such as the id of a row it made)."""
 
@@ -87,15 +85,11 @@ def job_task(kind: str, *, release: Callable[[Job], None] | None = None) -> Call
 
 
 def job_file_write(job_id: int, name: str, content: bytes) -> str:
-    """Write a job's file, MEDIA_ROOT/jobs/<id>/<name>, whole (a temporary file renamed into place:
-    a retry replaces it, a kill leaves no half file under the name); its path under MEDIA_ROOT."""
-    relative = Path("jobs") / str(job_id) / name
-    path = Path(settings.MEDIA_ROOT) / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{name}.partial")
-    partial.write_bytes(content)
-    partial.replace(path)
-    return str(relative)
+    """Keep a job's file in the database (``JobFile``: any app server serves it, whichever worker
+    wrote it), whole in one statement; a retry replaces it. Returns its name, for
+    ``Outcome.result_file``."""
+    JobFile.objects.update_or_create(job_id=job_id, defaults={"name": name, "content": content, "size": len(content)})
+    return name
 
 
 def job_enqueue(*, kind: str, params: dict, owner=None) -> Job:

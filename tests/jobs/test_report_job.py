@@ -1,6 +1,6 @@
 """The coverage report and the printed register as jobs: POST answers 202, the job (run here in-process, as a worker
-would) writes one HTML file of its own, served to the owner by the job's result URL; running it
-again replaces nothing and adds nothing."""
+would) writes one HTML file of its own, kept with the job in the database and served to the owner by
+the job's result URL from any app server; running it again replaces nothing and adds nothing."""
 
 import subprocess
 import time
@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from facilities.tasks import REPORT_JOB, SUGGEST_JOB
-from gis_portal.jobs.models import Job
+from gis_portal.jobs.models import Job, JobFile
 from gis_portal.jobs.services import job_enqueue, job_run
 from placenames.office.tasks import REGISTER_JOB
 from tests.helpers import committed
@@ -48,12 +48,19 @@ def test_the_report_job_writes_one_file_served_to_its_owner(client, settings, tm
             and "秀山土家族苗族自治县" in html
             and "Leaflet 1.9" in html
         )
-        files = sorted(p.name for p in (tmp_path / "jobs" / str(job.pk)).iterdir())
-        assert files == ["coverage-cemetery-500241.html"]  # no partial file left
+        # Kept with the job in the database, not on this worker's disk: another app server (another
+        # MEDIA_ROOT) serves the same bytes.
+        assert list(JobFile.objects.filter(job=job).values_list("name", "size")) == [
+            ("coverage-cemetery-500241.html", body["result"]["bytes"])
+        ]
+        assert not any(tmp_path.iterdir())
+        settings.MEDIA_ROOT = str(tmp_path / "another-server")
+        again = client.get(body["result_url"])
+        assert again.status_code == 200 and b"".join(again.streaming_content).decode("utf-8") == html
 
         committed(job_run, job.pk)  # a retry of a finished job
         assert committed(lambda: Job.objects.get(pk=job.pk).attempts) == 1
-        assert sorted(p.name for p in (tmp_path / "jobs" / str(job.pk)).iterdir()) == files
+        assert JobFile.objects.filter(job=job).count() == 1
     finally:
         committed(lambda: Job.objects.filter(owner=user).delete())
 
