@@ -1,0 +1,216 @@
+"""Moving villages to a neighbouring township (移交村（社区）到相邻乡镇): a township of 綦江区 gives
+the village nearest its edge with a neighbour to that neighbour. The area moved is the village's
+Voronoi cell among the township's villages, clipped to the township: both units' areas add up to
+what they were, the village (its population, its point, a facility placed there) goes to the
+neighbour, and dated locate answers the source before the day and the neighbour from it. Each bad
+input is refused with 400 naming the reason, and nothing changes."""
+
+import datetime
+
+import pytest
+from django.db.models import Q
+from django.utils import timezone
+
+from boundaries.history_models import DivisionChange, DivisionVersion
+from boundaries.models import BoundaryLine, Division, DivisionProposal
+from boundaries.proposals import move_villages_parts
+from facilities.services import facility_create
+from gis_portal.core.errors import InvalidParameter
+from tests.boundaries.test_proposals import URL, client_for, user_with_role
+from tests.helpers import assert_error
+
+pytestmark = pytest.mark.django_db
+DAY = datetime.timedelta(days=1)
+
+
+def _neighbours(township: Division) -> list[Division]:
+    """The townships that share a township line with ``township``, by code."""
+    lines = BoundaryLine.objects.filter(level="township", valid_to__isnull=True).filter(
+        Q(left_division=township) | Q(right_division=township)
+    )
+    codes = {line.left_code if line.right_code == township.code else line.right_code for line in lines}
+    return list(Division.objects.filter(code__in=codes, level="township").order_by("code"))
+
+
+def _shared_line(a: Division, b: Division) -> BoundaryLine:
+    return BoundaryLine.objects.get(level="township", code="-".join(sorted((a.code, b.code))))
+
+
+def _move_case() -> tuple[Division, Division, Division]:
+    """The first township of 綦江区 (by code) with at least three villages and a neighbour such that
+    the village nearest their shared line can be moved to it: (source, target, village)."""
+    for source in Division.objects.filter(parent__code="500110", level="township").order_by("code"):
+        villages = list(source.children.filter(level="village").order_by("code"))
+        if len(villages) < 3:
+            continue
+        for target in _neighbours(source):
+            edge = _shared_line(source, target).geom
+            village = min(villages, key=lambda v: v.point.distance(edge))
+            try:
+                move_villages_parts(code=source.code, villages=[village.code], target_code=target.code)
+            except InvalidParameter:
+                continue
+            return source, target, village
+    pytest.fail("no village of 綦江区 can be moved to the neighbour nearest it")
+
+
+def _draft(client, source: Division, villages: list[str], target_code: str) -> int:
+    body = {"kind": "move_villages", "units": [source.code], "villages": villages, "target_code": target_code}
+    response = client.post(URL, body, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+def _township_at(api, point, day: datetime.date) -> str:
+    response = api.get("/api/v1/locate", {"lon": point.x, "lat": point.y, "date": str(day)})
+    assert response.status_code == 200, response.content
+    return response.json()["township"]["code"]
+
+
+def test_moving_a_village_to_its_neighbour_takes_effect(api):
+    planner, admin = user_with_role("planner-mv", "planner"), user_with_role("admin-mv", "administrator")
+    source, target, village = _move_case()
+    today = timezone.localdate()
+    before = {d.code: (d.area_m2, d.geom.area) for d in (source, target)}
+    people = {d.code: sum(v.population for v in d.children.filter(level="village")) for d in (source, target)}
+    source_villages = source.children.filter(level="village").count()
+    placed = facility_create(name="移交测试站", category="elder_station", point=village.point)
+    assert placed.division_id == source.pk
+
+    pk = _draft(client_for(planner), source, [village.code], target.code)
+    response = client_for(planner).post(f"{URL}/{pk}/submit")
+    assert response.status_code == 200, response.content
+    impact = response.json()["impact"]
+    [source_before, target_before] = impact["units"]
+    [source_after, target_after] = impact["units_after"]
+    assert (source_before["code"], target_before["code"]) == (source.code, target.code)
+    assert impact["villages_moved"] == [{"code": village.code, "name": village.name}]
+    assert (impact["moved"]["villages"], impact["moved"]["population"]) == (1, village.population)
+    assert source_after["villages"] == source_villages - 1 == source_before["villages"] - 1
+    assert target_after["population"] == people[target.code] + village.population
+    assert source_after["population"] == people[source.code] - village.population
+    assert source_after["area_m2"] + target_after["area_m2"] == pytest.approx(
+        source_before["area_m2"] + target_before["area_m2"], rel=1e-4
+    )
+    # Geodesic areas take edges as great-circle arcs: the vertices the cut puts on the source's long
+    # straight (lon/lat) edges shift them a little, so the parts add up to about 0.01% only.
+    assert source_after["area_m2"] + impact["moved"]["area_m2"] == pytest.approx(source_before["area_m2"], rel=1e-3)
+    # The facility at the village's point is counted in the target after (the facilities' answer).
+    after_units = {u["code"]: u["total"] for u in impact["facilities"]["after"]["units"]}
+    before_units = {u["code"]: u["total"] for u in impact["facilities"]["before"]["units"]}
+    assert after_units[target.code] >= before_units[target.code] + 1
+    assert sum(after_units.values()) == sum(before_units.values())
+
+    admin_client = client_for(admin)
+    assert admin_client.post(f"{URL}/{pk}/approve", {}, format="json").status_code == 200
+    response = admin_client.post(f"{URL}/{pk}/apply", {"effective_date": str(today)}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "effective"
+    source.refresh_from_db()
+    target.refresh_from_db()
+    village.refresh_from_db()
+
+    # Areas: what the two had together they still have, split as the impact said.
+    assert source.area_m2 + target.area_m2 == pytest.approx(sum(a for a, _ in before.values()), rel=1e-4)
+    assert source.geom.area + target.geom.area == pytest.approx(sum(g for _, g in before.values()), rel=1e-4)
+    assert source.area_m2 == pytest.approx(source_after["area_m2"], abs=0.1)
+    assert target.area_m2 == pytest.approx(target_after["area_m2"], abs=0.1)
+    assert source.geom.intersection(target.geom).area == pytest.approx(0, abs=1e-9)
+    assert source.geom.covers(source.point) and target.geom.covers(village.point)
+    assert not source.geom.contains(village.point)
+    # Population: the village's goes with it; both equal the impact's.
+    assert (source.population, target.population) == (source_after["population"], target_after["population"])
+    assert source.population + target.population == people[source.code] + people[target.code]
+    # The village is the target's, and its versions say so from the day.
+    assert village.parent_id == target.pk
+    assert DivisionVersion.objects.get(code=village.code, valid_to__isnull=True).parent_code == target.code
+    assert DivisionVersion.objects.get(code=village.code, valid_to=today).parent_code == source.code
+    change = DivisionChange.objects.get(derived_key=f"proposal:{pk}", type="reparented")
+    assert (change.before.code, change.after.parent_code, change.effective_date) == (village.code, target.code, today)
+    for code in (source.code, target.code):  # both units go on from the day under their codes
+        assert DivisionVersion.objects.get(code=code, valid_to__isnull=True).valid_from == today
+    # Dated locate: the source the day before, the target from the day; the target's old land stays its own.
+    assert _township_at(api, village.point, today - DAY) == source.code
+    assert _township_at(api, village.point, today) == target.code
+    assert _township_at(api, target.point, today - DAY) == target.code
+    assert _township_at(api, source.point, today) == source.code
+    # The facility placed at the village moved with it.
+    placed.refresh_from_db()
+    assert placed.division_id == target.pk
+    # The line between them goes on (along the new stretch); no line of the source is left unlinked.
+    line = _shared_line(source, target)
+    assert line.valid_to is None and {line.left_division_id, line.right_division_id} == {source.pk, target.pk}
+
+
+@pytest.fixture
+def planner_client():
+    return client_for(user_with_role("planner-mv-bad", "planner"))
+
+
+def _refused(client, source: Division, villages: list[str], target_code: str, reason: str) -> None:
+    """Submitting answers 400 naming ``reason``; the proposal stays a draft and nothing moved."""
+    pk = _draft(client, source, villages, target_code)
+    state = {d.code: (d.parent_id, d.geom) for d in Division.objects.filter(code__in=villages)}
+    response = client.post(f"{URL}/{pk}/submit")
+    assert_error(response, 400)
+    assert reason in response.json()["error"]["message"]
+    assert DivisionProposal.objects.get(pk=pk).status == "draft"
+    assert DivisionProposal.objects.get(pk=pk).impact is None
+    assert {d.code: (d.parent_id, d.geom) for d in Division.objects.filter(code__in=villages)} == state
+
+
+def test_a_village_not_of_the_source_is_refused(planner_client):
+    source, target, _village = _move_case()
+    foreign = target.children.filter(level="village").order_by("code").first()
+    _refused(planner_client, source, [foreign.code], target.code, f"{foreign.code} not a current village")
+
+
+def test_moving_all_the_villages_is_refused(planner_client):
+    source, target, _village = _move_case()
+    codes = list(source.children.filter(level="village").values_list("code", flat=True))
+    _refused(planner_client, source, codes, target.code, "(that is a merger)")
+
+
+def test_a_target_in_another_district_is_refused(planner_client):
+    source, _target, village = _move_case()
+    other = Division.objects.filter(level="township").exclude(parent__code="500110").order_by("code").first()
+    _refused(planner_client, source, [village.code], other.code, "lies in another district")
+
+
+def test_a_target_that_does_not_touch_the_area_moved_is_refused(planner_client):
+    source, target, village = _move_case()
+    touching = {d.pk for d in _neighbours(source)}
+    far = (
+        Division.objects.filter(parent__code="500110", level="township")
+        .exclude(pk__in=touching | {source.pk})
+        .order_by("code")
+        .first()
+    )
+    _refused(planner_client, source, [village.code], far.code, "does not share a boundary")
+    # A neighbour of the source that the village's area does not reach is refused the same way.
+    for other in _neighbours(source):
+        if other.pk == target.pk:
+            continue
+        try:
+            move_villages_parts(code=source.code, villages=[village.code], target_code=other.code)
+        except InvalidParameter as refused:
+            if "does not share a boundary" in str(refused):
+                _refused(planner_client, source, [village.code], other.code, "does not share a boundary")
+                break
+
+
+def test_moving_the_seats_village_is_refused(planner_client):
+    source, target, _village = _move_case()
+    # The seat lies in the Voronoi cell of the village nearest it.
+    nearest = min(source.children.filter(level="village"), key=lambda v: v.point.distance(source.point))
+    _refused(planner_client, source, [nearest.code], target.code, "would take the seat")
+
+
+def test_a_move_names_its_villages_and_target_when_drafted(planner_client):
+    source, target, village = _move_case()
+    body = {"kind": "move_villages", "units": [source.code], "target_code": target.code}
+    assert_error(planner_client.post(URL, body, format="json"), 400)
+    body = {"kind": "move_villages", "units": [source.code], "villages": [village.code]}
+    assert_error(planner_client.post(URL, body, format="json"), 400)
+    body = {"kind": "rename", "units": [source.code], "new_name": "某镇", "villages": [village.code]}
+    assert_error(planner_client.post(URL, body, format="json"), 400)
