@@ -331,10 +331,7 @@ def proposal_impact(*, proposal: DivisionProposal, today: datetime.date) -> dict
             _unit(first, geom=GEOSGeometry(parts.kept["geom"])),
             _unit(target, geom=GEOSGeometry(parts.target_after["geom"])),
         ]
-        answers = division_change_impact.send(sender=Division, district_id=first.parent_id, before=before, after=after)
-        for _receiver, answer in answers:
-            impact.update(answer or {})
-        return impact
+        return _impact_measured_above(impact, district_id=first.parent_id, before=before, after=after)
     if proposal.kind == Kind.SPLIT:
         name = _new_name_resolve(proposal, None)
         parts = split_parts(code=first.code, line_ewkt=proposal.split_line.ewkt)
@@ -367,9 +364,13 @@ def proposal_impact(*, proposal: DivisionProposal, today: datetime.date) -> dict
         "code": proposal.new_code or None,
         "kind": proposal.new_kind or townships[proposal.units[0]].kind,
     }
-    # The apps above add what they measure (facilities and coverage), before and after.
     before = [_unit(township, geom=township.geom) for township in townships.values()]
-    answers = division_change_impact.send(sender=Division, district_id=first.parent_id, before=before, after=after)
+    return _impact_measured_above(impact, district_id=first.parent_id, before=before, after=after)
+
+
+def _impact_measured_above(impact: dict, *, district_id: int, before: list[dict], after: list[dict]) -> dict:
+    """The impact with what the apps above measure (facilities and coverage), before and after."""
+    answers = division_change_impact.send(sender=Division, district_id=district_id, before=before, after=after)
     for _receiver, answer in answers:
         impact.update(answer or {})
     return impact

@@ -444,6 +444,13 @@ def move_villages_parts(*, code: str, villages: list[str], target_code: str) -> 
             f"target_code: {target['name']} lies in another district; moving villages across districts "
             "needs a district-level change"
         )
+    unplaced = sorted(
+        Division.objects.filter(code__in=codes, parent_id=source["id"], point__isnull=True).values_list(
+            "code", flat=True
+        )
+    )
+    if unplaced:
+        raise InvalidParameter(f"villages: {', '.join(unplaced)} have no location; their area cannot be drawn")
     shapes = sql.row(
         MOVE_PARTS_SQL, {"source": source["id"], "target": target["id"], "codes": codes, "tol": SAME_POINT_DEG}
     )

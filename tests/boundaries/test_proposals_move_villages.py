@@ -9,6 +9,7 @@ import datetime
 
 import pytest
 from django.db.models import Q
+from django.test import Client
 from django.utils import timezone
 
 from boundaries.history_models import DivisionChange, DivisionVersion
@@ -101,6 +102,13 @@ def test_moving_a_village_to_its_neighbour_takes_effect(api):
     assert after_units[target.code] >= before_units[target.code] + 1
     assert sum(after_units.values()) == sum(before_units.values())
 
+    # The page says it as text, in Chinese: both units after, the village moved, the receiving township.
+    page_client = Client()
+    page_client.force_login(admin)
+    page = page_client.get(f"/divisions/proposals/{pk}/").content.decode()
+    assert "移交后" in page and "接收乡镇" in page and village.name in page and target.code in page
+    assert f"{target_after['population']}" in page and f"{source_after['population']}" in page
+
     admin_client = client_for(admin)
     assert admin_client.post(f"{URL}/{pk}/approve", {}, format="json").status_code == 200
     response = admin_client.post(f"{URL}/{pk}/apply", {"effective_date": str(today)}, format="json")
@@ -140,6 +148,8 @@ def test_moving_a_village_to_its_neighbour_takes_effect(api):
     # The line between them goes on (along the new stretch); no line of the source is left unlinked.
     line = _shared_line(source, target)
     assert line.valid_to is None and {line.left_division_id, line.right_division_id} == {source.pk, target.pk}
+    page = page_client.get(f"/divisions/proposals/{pk}/").content.decode()
+    assert f"{source.name} " in page and f"→ {target.name}" in page
 
 
 @pytest.fixture
