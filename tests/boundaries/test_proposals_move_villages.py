@@ -27,11 +27,15 @@ DAY = datetime.timedelta(days=1)
 
 def _neighbours(township: Division) -> list[Division]:
     """The townships that share a township line with ``township``, by code."""
-    lines = BoundaryLine.objects.filter(level="township", valid_to__isnull=True).filter(
-        Q(left_division=township) | Q(right_division=township)
-    )
+    lines = _lines_of(township)
     codes = {line.left_code if line.right_code == township.code else line.right_code for line in lines}
     return list(Division.objects.filter(code__in=codes, level="township").order_by("code"))
+
+
+def _lines_of(township: Division):
+    return BoundaryLine.objects.filter(level="township", valid_to__isnull=True).filter(
+        Q(left_division=township) | Q(right_division=township)
+    )
 
 
 def _shared_line(a: Division, b: Division) -> BoundaryLine:
@@ -110,6 +114,7 @@ def test_moving_a_village_to_its_neighbour_takes_effect(api):
     assert "移交后" in page and "接收乡镇" in page and village.name in page and target.code in page
     assert f"{target_after['population']}" in page and f"{source_after['population']}" in page
 
+    lines_before = {line.code: line.length_m for line in _lines_of(source)}
     admin_client = client_for(admin)
     assert admin_client.post(f"{URL}/{pk}/approve", {}, format="json").status_code == 200
     response = admin_client.post(f"{URL}/{pk}/apply", {"effective_date": str(today)}, format="json")
@@ -161,6 +166,16 @@ def test_moving_a_village_to_its_neighbour_takes_effect(api):
     # The line between them goes on (along the new stretch); no line of the source is left unlinked.
     line = _shared_line(source, target)
     assert line.valid_to is None and {line.left_division_id, line.right_division_id} == {source.pk, target.pk}
+    # Its length: the stretch along the area moved goes, the new stretch between the two comes (metres).
+    changed = {entry["code"]: entry for entry in impact["lines_changed"]}
+    assert line.length_m == pytest.approx(
+        lines_before[line.code] - changed[line.code]["along_moved_m"] + impact["line_between_m"], abs=2.0
+    )
+    # The source's other lines are as they were unless the impact named them.
+    named = set(changed) | {entry["code"] for entry in impact["lines_to_target"]}
+    for code, length in lines_before.items():
+        if code not in named:
+            assert BoundaryLine.objects.get(code=code).length_m == pytest.approx(length, abs=0.01), code
     page = page_client.get(f"/divisions/proposals/{pk}/").content.decode()
     assert f"{source.name} " in page and f"→ {target.name}" in page
 
