@@ -8,14 +8,15 @@ input is refused with 400 naming the reason, and nothing changes."""
 import datetime
 
 import pytest
+from django.contrib.gis.geos import Point
 from django.db.models import Q
 from django.test import Client
 from django.utils import timezone
 
 from boundaries.history import division_areas_rebuild
 from boundaries.history_models import DivisionArea, DivisionChange, DivisionVersion
-from boundaries.models import BoundaryLine, Division, DivisionProposal
-from boundaries.proposals import move_villages_parts
+from boundaries.models import BoundaryLine, Division, DivisionProposal, Marker
+from boundaries.proposals import move_villages_impact, move_villages_parts
 from facilities.services import facility_create
 from gis_portal.core.errors import InvalidParameter
 from tests.boundaries.test_proposals import URL, client_for, user_with_role
@@ -36,6 +37,15 @@ def _lines_of(township: Division):
     return BoundaryLine.objects.filter(level="township", valid_to__isnull=True).filter(
         Q(left_division=township) | Q(right_division=township)
     )
+
+
+def _other(line_code: str, township: Division) -> str:
+    """The code on the other side of a township line from ``township``."""
+    return next(code for code in line_code.split("-") if code != township.code)
+
+
+def _pair(a: Division, neighbour_code: str) -> str:
+    return "-".join(sorted((a.code, neighbour_code)))
 
 
 def _shared_line(a: Division, b: Division) -> BoundaryLine:
@@ -252,3 +262,75 @@ def test_a_move_names_its_villages_and_target_when_drafted(planner_client):
     assert_error(planner_client.post(URL, body, format="json"), 400)
     body = {"kind": "rename", "units": [source.code], "new_name": "某镇", "villages": [village.code]}
     assert_error(planner_client.post(URL, body, format="json"), 400)
+
+
+def _three_way_case(today: datetime.date) -> tuple[Division, Division, Division, dict]:
+    """The first village of 綦江区 (townships by code) near its township's edge with a neighbour whose
+    area moved also borders a third township: (source, target, village, impact)."""
+    for source in Division.objects.filter(parent__code="500110", level="township").order_by("code"):
+        villages = list(source.children.filter(level="village").order_by("code"))
+        if len(villages) < 3:
+            continue
+        for target in _neighbours(source):
+            edge = _shared_line(source, target).geom
+            for village in sorted(villages, key=lambda v: v.point.distance(edge))[:3]:
+                try:
+                    parts = move_villages_parts(code=source.code, villages=[village.code], target_code=target.code)
+                except InvalidParameter:
+                    continue
+                impact = move_villages_impact(parts=parts, today=today)
+                third = [e for e in impact["lines_changed"] if target.code not in e["code"]]
+                if impact["lines_to_target"] or third:
+                    return source, target, village, impact
+    pytest.fail("no village of 綦江区 whose area borders both a neighbour and a third township")
+
+
+def test_a_move_gives_the_stretch_along_a_third_township_to_the_target(api):
+    planner, admin = user_with_role("planner-mv3", "planner"), user_with_role("admin-mv3", "administrator")
+    today = timezone.localdate()
+    source, target, village, impact = _three_way_case(today)
+    third = [e for e in impact["lines_changed"] if target.code not in e["code"]]
+    existing = {line.code: line for line in _lines_of(target)}
+    # A marker at each vertex of the source's lines to a third township: after the move each lies on
+    # the line nearer to it (the source's, or the target's that took the stretch).
+    markers = []
+    for entry in third:
+        line = BoundaryLine.objects.get(code=entry["code"])
+        for i, (lon, lat) in enumerate(c for part in line.geom for c in part.coords):
+            marker = Marker.objects.create(
+                number=f"MV{line.pk}-{i}", line=line, sequence=900 + i, marker_type="single", geom=Point(lon, lat)
+            )
+            markers.append(marker.pk)
+    pk = _draft(client_for(planner), source, [village.code], target.code)
+    assert client_for(planner).post(f"{URL}/{pk}/submit").status_code == 200
+    admin_client = client_for(admin)
+    assert admin_client.post(f"{URL}/{pk}/approve", {}, format="json").status_code == 200
+    response = admin_client.post(f"{URL}/{pk}/apply", {"effective_date": str(today)}, format="json")
+    assert response.status_code == 200, response.content
+    for entry in impact["lines_to_target"]:  # wholly along the area moved: retired, carried to the target's
+        old = BoundaryLine.objects.get(code=entry["code"])
+        successor = _pair(target, _other(old.code, source))
+        assert (old.valid_to, old.replaced_by) == (today, successor)
+        assert BoundaryLine.objects.get(code=successor).valid_to is None
+    for entry in third:  # in part: the source's line goes on shorter, the target's takes the stretch
+        line = BoundaryLine.objects.get(code=entry["code"])
+        assert line.valid_to is None
+        assert line.length_m == pytest.approx(entry["length_m"] - entry["along_moved_m"], abs=2.0)
+        stretch = BoundaryLine.objects.get(code=_pair(target, _other(line.code, source)))
+        assert stretch.valid_to is None
+        if stretch.code not in existing:  # a new line, in force from the day, inspected with the source's
+            assert stretch.valid_from == today
+            assert stretch.length_m == pytest.approx(entry["along_moved_m"], abs=2.0)
+            assert stretch.last_inspected == line.last_inspected
+        else:  # it was there: it keeps its start, and is last inspected when its older stretch was
+            assert stretch.valid_from == existing[stretch.code].valid_from
+            dates = [existing[stretch.code].last_inspected, entry["last_inspected"]]
+            assert stretch.last_inspected == (None if None in dates else min(dates))
+    moved_markers = Marker.objects.filter(pk__in=markers).select_related("line")
+    assert moved_markers.count() == len(markers)
+    assert any(target.code in marker.line.code for marker in moved_markers)  # some went with the stretch
+    around = [BoundaryLine.objects.get(code=e["code"]) for e in third]
+    around += [BoundaryLine.objects.get(code=_pair(target, _other(e["code"], source))) for e in third]
+    for marker in moved_markers:
+        nearest = min(around, key=lambda line: line.geom.distance(marker.geom))
+        assert marker.line.geom.distance(marker.geom) == pytest.approx(nearest.geom.distance(marker.geom), abs=1e-9)
