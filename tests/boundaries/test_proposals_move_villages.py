@@ -2,8 +2,11 @@
 the village nearest its edge with a neighbour to that neighbour. The area moved is the village's
 Voronoi cell among the township's villages, clipped to the township: both units' areas add up to
 what they were, the village (its population, its point, a facility placed there) goes to the
-neighbour, and dated locate answers the source before the day and the neighbour from it. Each bad
-input is refused with 400 naming the reason, and nothing changes."""
+neighbour, and dated locate answers the source before the day and the neighbour from it. The
+lines: the one between source and target changes by the lengths the impact gave; where the area
+moved also borders a third township, the source's line to it goes on shorter and the target's takes
+the stretch with the markers on it. Each bad input is refused with 400 naming the reason, and
+nothing changes."""
 
 import datetime
 
