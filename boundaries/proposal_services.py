@@ -24,6 +24,7 @@ from boundaries.models import Division
 from boundaries.proposal_apply import proposal_changes_apply, township_code_provisional
 from boundaries.proposal_models import DivisionProposal
 from boundaries.proposals import (
+    STANDARD_UNIT,
     merger_impact,
     move_villages_impact,
     move_villages_parts,
@@ -45,7 +46,6 @@ KIND_CHANGES = {
     Kind.TOWNSHIP_TO_TOWN: (Division.Kind.TOWNSHIP, Division.Kind.TOWN, ("乡", "镇")),
     Kind.TOWN_TO_STREET: (Division.Kind.TOWN, Division.Kind.STREET, ("镇", "街道")),
 }
-STANDARD_UNIT = {Division.Kind.TOWN: "town", Division.Kind.STREET: "street"}
 
 
 def user_is_approver(user: AbstractBaseUser | AnonymousUser) -> bool:

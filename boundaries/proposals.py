@@ -19,6 +19,9 @@ from boundaries.standards import establishment_check
 from gis_portal.core import sql
 from gis_portal.core.errors import InvalidParameter
 
+# The establishment standards a unit of each kind is checked against (a township has none).
+STANDARD_UNIT = {Division.Kind.TOWN: "town", Division.Kind.STREET: "street"}
+
 # --- The impact of a proposed merger of townships (行政区划调整方案: 合并) --------------------------
 
 MERGER_SQL = sql.compose(
@@ -337,8 +340,8 @@ def split_impact(*, parts: SplitParts, today: datetime.date) -> dict:
 # villages (the cells of the other villages stay), clipped to the source polygon; what remains of
 # the source, and the target with the area added (snapped to it first, about a centimetre, so that
 # the shared edge's vertices match). ``edge_m``: the length of the boundary the area moved shares
-# with the target (geodesic metres; a touch at a point is 0); ``kept_pieces``: the pieces of what
-# remains larger than a square metre; ``others_in``: villages not moved whose point lies in the area
+# with the target (geodesic metres; a touch at a point is 0); ``kept_pieces``: the pieces (polygons)
+# of what remains; ``others_in``: villages not moved whose point lies in the area
 # (two villages at one place share a cell).
 MOVE_PARTS_SQL = sql.compose(
     """
@@ -369,7 +372,7 @@ SELECT shapes.moved, shapes.kept, shapes.target,
        ST_Intersects(shapes.moved, s.point) AS takes_seat,
        COALESCE(ST_Length(ST_CollectionExtract(ST_Intersection(ST_Boundary(ST_Snap(shapes.moved, t.geom, %(tol)s)),
                                                                 ST_Boundary(t.geom)), 2)::geography), 0) AS edge_m,
-       (SELECT count(*) FROM ST_Dump(shapes.kept) k WHERE ST_Area(k.geom::geography) > 1) AS kept_pieces,
+       ST_NumGeometries(shapes.kept) AS kept_pieces,
        ST_NumGeometries(shapes.target) AS target_pieces,
        (SELECT count(*) FROM v WHERE v.code <> ALL(%(codes)s) AND ST_Intersects(shapes.moved, v.point)) AS others_in
   FROM shapes, s, t
@@ -388,7 +391,7 @@ SELECT v.code = ANY(%(codes)s) AS moved, count(*) AS villages,
 )
 # The area moved must share at least this much boundary with the target (a touch at a corner is not enough).
 MOVE_EDGE_MIN_M = 1.0
-MOVE_UNITS = {Division.Kind.TOWN: "town", Division.Kind.STREET: "street"}
+UNIT_FIELDS = ("id", "code", "name", "kind", "parent_id")
 
 
 @dataclass(frozen=True)
@@ -497,9 +500,6 @@ def move_villages_parts(*, code: str, villages: list[str], target_code: str) -> 
     )
 
 
-UNIT_FIELDS = ("id", "code", "name", "kind", "parent_id")
-
-
 def move_villages_impact(*, parts: MoveParts, today: datetime.date, stated: dict | None = None) -> dict:
     """What moving villages to a neighbouring township would do (the parts from
     ``move_villages_parts``, which says when a move is refused): the source and the target before
@@ -514,7 +514,7 @@ def move_villages_impact(*, parts: MoveParts, today: datetime.date, stated: dict
         entry = {"code": unit["code"], "name": unit["name"], **figures, "area_m2": round(figures["area_m2"], 1)}
         if check:
             entry["standards"] = _standards(
-                unit=MOVE_UNITS.get(unit["kind"]), population=figures["population"], stated=stated
+                unit=STANDARD_UNIT.get(unit["kind"]), population=figures["population"], stated=stated
             )
         return entry
 
