@@ -337,3 +337,8 @@ def test_a_move_gives_the_stretch_along_a_third_township_to_the_target(api):
     for marker in moved_markers:
         nearest = min(around, key=lambda line: line.geom.distance(marker.geom))
         assert marker.line.geom.distance(marker.geom) == pytest.approx(nearest.geom.distance(marker.geom), abs=1e-9)
+
+
+def test_the_source_itself_as_target_is_refused(planner_client):
+    source, _target, village = _move_case()
+    _refused(planner_client, source, [village.code], source.code, "another township than the source")
