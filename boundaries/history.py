@@ -374,9 +374,12 @@ def division_areas_rebuild() -> int:
     codes and names); before a unit split from another existed, the other answers for its area; before
     a new unit that others merged into existed, the first of those (by code) answers for it. Spans
     that answer for a part of a polygon (``geom``: the units an applied proposal merged, which the
-    lists cannot say) are kept as they are, and answer for that polygon before its unit began."""
+    lists cannot say) are kept as they are, and answer for that polygon before its unit began; a
+    version that answers for a part of a polygon (a township's old polygon, before villages moved
+    to it) gets no span of all of it."""
     DivisionArea.objects.filter(geom__isnull=True).delete()
-    with_parts = set(DivisionArea.objects.filter(geom__isnull=False).values_list("division_id", flat=True))
+    part_spans = set(DivisionArea.objects.filter(geom__isnull=False).values_list("division_id", "version_id"))
+    with_parts = {division_id for division_id, _version_id in part_spans}
     lineage: dict[int, list[DivisionVersion]] = defaultdict(list)
     for version in DivisionVersion.objects.filter(
         geometry_from__isnull=False, level__in=[Division.Level.DISTRICT, Division.Level.TOWNSHIP]
@@ -407,6 +410,7 @@ def division_areas_rebuild() -> int:
         spans += [
             DivisionArea(division_id=division_id, version=v, valid_from=v.valid_from, valid_to=v.valid_to)
             for v in versions
+            if (division_id, v.id) not in part_spans
         ]
         began = versions[0].valid_from
         source = split_source.get(versions[0].id)
@@ -419,6 +423,8 @@ def division_areas_rebuild() -> int:
             before = []
         if began is not None:
             for v in before:
+                if (division_id, v.id) in part_spans:
+                    continue
                 if v.valid_from is None or v.valid_from < began:
                     end = began if v.valid_to is None or v.valid_to > began else v.valid_to
                     spans.append(

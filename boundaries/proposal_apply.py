@@ -41,12 +41,26 @@ the same the impact reported):
 - ``division_split`` tells the apps above (place names, facilities, naming applications) to move
   what lies in the part cut off.
 
+A move of villages to a neighbouring township of the same district (the area they take as
+``boundaries.proposals.move_villages_parts`` draws it, the same the impact reported):
+- the source keeps its row, code and seat with what remains, the target (an existing township) gets
+  the area moved added (its edge snapped to it); both figures are their villages' sums; the
+  neighbours of the same district get the new vertices on their edges (shapes unchanged);
+- both units' versions end on the day and go on from it; each village moved is ``reparented``;
+- DivisionArea: before the day, the source answers for the area moved and the target for its old
+  polygon; from it, each for its new polygon;
+- the township lines around both are derived again, their history carried as in a split (a line of
+  the source to a neighbour that now borders only the target goes to the target's line);
+- ``division_split`` (with the target as ``new_division``) tells the apps above to move what lies
+  in the area moved.
+
 A rename or a kind change (乡→镇, 镇→街道) keeps the Division (its polygon and lines), changes its name,
 kind and, if proposed, its code; its version ends and a new one begins; the lines are renamed (or,
 with a new code, derived again under the new codes with their history carried)."""
 
 import datetime
 import json
+from collections.abc import Iterator
 
 from django.contrib.gis.geos import GEOSGeometry
 from django.db.models import Q, QuerySet
@@ -56,7 +70,7 @@ from boundaries.history_models import DivisionArea, DivisionChange, DivisionVers
 from boundaries.lines import SAME_POINT_DEG, township_lines_derive_around, township_trijunctions_rebuild
 from boundaries.models import BoundaryLine, BoundaryProblem, Division, Marker
 from boundaries.proposal_models import DivisionProposal
-from boundaries.proposals import split_parts
+from boundaries.proposals import move_villages_parts, split_parts
 from boundaries.services import division_pieces_rebuild
 from boundaries.signals import boundary_lines_replaced, division_renamed, division_split, divisions_replaced
 from gis_portal.core import sql
@@ -467,25 +481,40 @@ RETURNING n.id
 )
 
 
+def _lines_going_on(
+    *, kept: Division, other: Division, derived: set[str]
+) -> Iterator[tuple[BoundaryLine, BoundaryLine]]:
+    """After a split or a move, each line of ``kept`` to a neighbour that goes on (derived again under
+    its code, shorter) with ``other``'s line to that neighbour, which now runs where part of it ran."""
+    lines = list(BoundaryLine.objects.filter(code__in=derived))
+    by_pair = {frozenset((line.left_division_id, line.right_division_id)): line for line in lines}
+    for line in lines:
+        sides = {line.left_division_id, line.right_division_id}
+        if kept.id not in sides or other.id in sides:
+            continue
+        neighbour = next(iter(sides - {kept.id}))
+        counterpart = by_pair.get(frozenset((other.id, neighbour)))
+        if counterpart is not None:
+            yield line, counterpart
+
+
+def _line_points_move(*, line: BoundaryLine, to: BoundaryLine) -> None:
+    """The markers and problems of ``line`` that lie nearer ``to`` move to it."""
+    for table, point in ((Marker, "geom"), (BoundaryProblem, "point")):
+        query = sql.compose(LINE_POINTS_MOVE_SQL, table=table, line=BoundaryLine, point=sql.SQL(point))
+        sql.execute(query, {"from": line.id, "to": to.id})
+
+
 def _lines_cut(*, kept: Division, new: Division, derived: set[str]) -> list[dict]:
     """After a split, each line of the kept unit that goes on (the same code, shorter) and whose
     neighbour now also borders the new unit: the markers and problems nearer the new line move to
     it, and the new line takes the old one's last inspection (that ground was inspected then; the
     inspection records stay with the line that goes on). Returns the new lines so made."""
-    lines = list(BoundaryLine.objects.filter(code__in=derived))
-    by_pair = {frozenset((line.left_division_id, line.right_division_id)): line for line in lines}
     cut_lines = []
-    for line in lines:
-        sides = {line.left_division_id, line.right_division_id}
-        if kept.id not in sides or new.id in sides:
+    for line, target in _lines_going_on(kept=kept, other=new, derived=derived):
+        if target.inspections.exists():  # it took a retired line's history
             continue
-        neighbour = next(iter(sides - {kept.id}))
-        target = by_pair.get(frozenset((new.id, neighbour)))
-        if target is None or target.inspections.exists():  # no new line there, or it took a retired one's history
-            continue
-        for table, point in ((Marker, "geom"), (BoundaryProblem, "point")):
-            query = sql.compose(LINE_POINTS_MOVE_SQL, table=table, line=BoundaryLine, point=sql.SQL(point))
-            sql.execute(query, {"from": line.id, "to": target.id})
+        _line_points_move(line=line, to=target)
         target.last_inspected = line.last_inspected
         target.save(update_fields=["last_inspected"])
         cut_lines.append({**_line_record(target), "cut_from": line.code})
@@ -595,6 +624,130 @@ def _split_apply(proposal: DivisionProposal, approver) -> dict:
     }
 
 
+# Before the day, the source answered for the area moved: its spans that ended by then are copied to
+# the target's polygon for that area only (a span for a part of the source keeps its share of it).
+MOVE_AREAS_SQL = sql.compose(
+    """
+INSERT INTO {area} (division_id, version_id, valid_from, valid_to, geom)
+SELECT %(target)s, a.version_id, a.valid_from, a.valid_to, part.geom
+  FROM {area} a
+  CROSS JOIN LATERAL (
+        SELECT CASE WHEN a.geom IS NULL THEN %(moved)s::geometry
+                    ELSE ST_Multi(ST_CollectionExtract(ST_Intersection(a.geom, %(moved)s::geometry), 3)) END AS geom
+  ) part
+ WHERE a.division_id = %(source)s AND a.valid_to <= %(day)s AND NOT ST_IsEmpty(part.geom)
+""",
+    area=DivisionArea,
+)
+
+
+def _lines_stretch_carry(*, source: Division, target: Division, derived: set[str], existed: dict) -> None:
+    """After a move, each line of the source to a neighbour that goes on (shorter) while the
+    target's line to that neighbour took the stretch along the area moved: the markers and
+    problems nearer the target's line move to it, and it is last inspected no later than the
+    source's line was (that stretch was inspected with it); ``existed``: the target's lines before
+    the move (code → last inspected, status), the others are new and take the source line's date."""
+    for line, stretch in _lines_going_on(kept=source, other=target, derived=derived):
+        _line_points_move(line=line, to=stretch)
+        if stretch.code in existed:
+            _line_state_combine(stretch, (line.last_inspected, line.status), also=existed[stretch.code])
+        else:
+            stretch.last_inspected = line.last_inspected
+            stretch.save(update_fields=["last_inspected"])
+
+
+def _line_state_combine(line: BoundaryLine, state: tuple, *, also: tuple | None = None) -> None:
+    """A line that now also runs where another was: last inspected when its oldest stretch was (none
+    if one never was), its status the worst."""
+    states = [(line.last_inspected, line.status) if also is None else also, state]
+    dates = [date for date, _status in states]
+    line.last_inspected = None if None in dates else min(dates)
+    line.status = max((status for _date, status in states), key=STATUS_RANK.get)
+    line.save(update_fields=["last_inspected", "status"])
+
+
+def _move_villages_apply(proposal: DivisionProposal, approver) -> dict:
+    source = Division.objects.select_related("parent").get(code=proposal.units[0], level=Division.Level.TOWNSHIP)
+    parts = move_villages_parts(code=source.code, villages=list(proposal.villages), target_code=proposal.target_code)
+    target = Division.objects.get(pk=parts.target["id"])
+    day, source_text = proposal.effective_date, f"division proposal #{proposal.pk}"
+    old_lines = _lines_around({source.id, target.id})
+    existed = {
+        line.code: (line.last_inspected, line.status)
+        for line in old_lines
+        if target.id in (line.left_division_id, line.right_division_id)
+    }
+    # The areas before the day: the target's spans of all its polygon answer for its old polygon only;
+    # the source's spans answer for the area moved too (copied to the target's polygon for that area).
+    DivisionArea.objects.filter(division=target, geom__isnull=True).update(geom=target.geom)
+    DivisionArea.objects.filter(division__in=[source, target], valid_to__isnull=True).update(valid_to=day)
+    sql.execute(MOVE_AREAS_SQL, {"source": source.id, "target": target.id, "moved": parts.moved["geom"], "day": day})
+    # The polygons and figures (their seats stay: the source's lies in what remains).
+    after = parts.after
+    Division.objects.filter(pk=source.pk).update(
+        geom=parts.kept["geom"],
+        area_m2=after["source"]["area_m2"],
+        population=after["source"]["population"],
+        elderly_population=after["source"]["elderly_population"],
+    )
+    Division.objects.filter(pk=target.pk).update(
+        geom=parts.target_after["geom"],
+        area_m2=after["target"]["area_m2"],
+        population=after["target"]["population"],
+        elderly_population=after["target"]["elderly_population"],
+    )
+    source.refresh_from_db()
+    target.refresh_from_db()
+    snapped = sql.rows(
+        SPLIT_NEIGHBOURS_SNAP_SQL,
+        {"kept": source.id, "new": target.id, "ids": [source.id, target.id], "tol": SAME_POINT_DEG},
+    )
+    division_pieces_rebuild(division_ids=[source.id, target.id, *(row["id"] for row in snapped)])
+    # The versions: both units' end and go on from the day under their codes.
+    source_version = _version_successor(_current_version(source), day=day, source=source_text)
+    target_version = _version_successor(_current_version(target), day=day, source=source_text)
+    DivisionArea.objects.create(division=source, version=source_version, valid_from=day)
+    DivisionArea.objects.create(division=target, version=target_version, valid_from=day)
+    villages = _villages_reparent(
+        proposal=proposal,
+        approver=approver,
+        villages=Division.objects.filter(parent=source, code__in=proposal.villages),
+        new_parent=target,
+        source=source_text,
+    )
+    # The lines: derived again around both; a line of the source to a neighbour that now borders only
+    # the target goes to the target's line with its history; lines that go on shorter give the
+    # markers of the stretch moved to the target's line.
+    derived = township_lines_derive_around(division_ids=[source.id, target.id])
+    lines = _lines_carry(old_lines=old_lines, replaced_ids={source.id}, new=target, derived=derived, day=day)
+    _lines_stretch_carry(source=source, target=target, derived=derived, existed=existed)
+    for entry in lines["lines_joined"]:  # a target's line that took a source's: its own state counts too
+        if entry["code"] in existed:
+            _line_state_combine(BoundaryLine.objects.get(code=entry["code"]), existed[entry["code"]])
+    # What lies in the area moved (place names, facilities, naming applications) goes to the target.
+    division_split.send(
+        sender=Division,
+        division=source,
+        new_division=target,
+        cut=GEOSGeometry(parts.moved["geom"]),
+        on=day,
+        source=source_text,
+    )
+
+    def unit(division: Division, figures: dict) -> dict:
+        return {"code": division.code, "name": division.name, **figures, "area_m2": round(figures["area_m2"], 1)}
+
+    return {
+        "new_unit": None,
+        "source_unit": unit(source, after["source"]),
+        "target_unit": unit(target, after["target"]),
+        "replaced": [],
+        "villages_moved": villages,
+        "moved_area_m2": round(parts.moved["area_m2"], 1),
+        **lines,
+    }
+
+
 def proposal_changes_apply(*, proposal: DivisionProposal, approver) -> dict:
     """Change the divisions as the proposal says, from its effective date (inside the caller's
     transaction); return what was done, for the proposal's record."""
@@ -602,6 +755,8 @@ def proposal_changes_apply(*, proposal: DivisionProposal, approver) -> dict:
         result = _merge_apply(proposal, approver)
     elif proposal.kind == DivisionProposal.Kind.SPLIT:
         result = _split_apply(proposal, approver)
+    elif proposal.kind == DivisionProposal.Kind.MOVE_VILLAGES:
+        result = _move_villages_apply(proposal, approver)
     else:
         result = _unit_change_apply(proposal, approver)
     result["trijunctions"] = township_trijunctions_rebuild()

@@ -18,7 +18,9 @@ class DivisionProposal(models.Model):
     """One proposed change of townships of one district. ``units``: the 9-digit codes of the current
     townships it changes (two or more for a merger, one otherwise); ``new_*``: the unit after it
     (a blank ``new_code`` on a merger gets a provisional code when applied, marked so; for a split,
-    the part cut off by ``split_line`` away from the unit's seat);
+    the part cut off by ``split_line`` away from the unit's seat); for a move of villages, ``units``
+    is the source township, ``villages`` the 12-digit codes of the villages it gives and
+    ``target_code`` the neighbouring township that receives them (and their area);
     ``stated_figures``: the figures of the establishment standards the service does not hold,
     stated by the proposer (never estimated); ``impact``: computed at submission and kept as it
     was then; ``result``: what applying it did (the new unit, the lines retired and joined)."""
@@ -29,6 +31,7 @@ class DivisionProposal(models.Model):
         TOWNSHIP_TO_TOWN = "township_to_town", _("township to town (乡→镇)")
         TOWN_TO_STREET = "town_to_street", _("town to street (镇→街道)")
         SPLIT = "split", _("split along a line")
+        MOVE_VILLAGES = "move_villages", _("move villages to a neighbouring township")
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("draft")
@@ -51,6 +54,19 @@ class DivisionProposal(models.Model):
     new_kind = models.CharField(_("new kind"), max_length=16, choices=Division.Kind.choices, blank=True)
     split_line = models.LineStringField(
         _("split line"), srid=WGS84, null=True, blank=True, help_text=_("a split: the line drawn across the unit")
+    )
+    villages = ArrayField(
+        models.CharField(max_length=12),
+        verbose_name=_("villages moved (codes)"),
+        default=list,
+        blank=True,
+        help_text=_("a move of villages: the 12-digit codes of the source township's villages it moves"),
+    )
+    target_code = models.CharField(
+        _("target township code"),
+        max_length=12,
+        blank=True,
+        help_text=_("a move of villages: the neighbouring township of the same district that receives them"),
     )
     stated_figures = models.JSONField(_("figures stated by the proposer"), default=dict, blank=True)
     effective_date = models.DateField(_("effective date"), null=True, blank=True)

@@ -23,7 +23,15 @@ from boundaries.history_models import DivisionList, DivisionVersion, Establishme
 from boundaries.models import Division
 from boundaries.proposal_apply import proposal_changes_apply, township_code_provisional
 from boundaries.proposal_models import DivisionProposal
-from boundaries.proposals import merger_impact, split_impact, split_parts, unit_change_impact
+from boundaries.proposals import (
+    STANDARD_UNIT,
+    merger_impact,
+    move_villages_impact,
+    move_villages_parts,
+    split_impact,
+    split_parts,
+    unit_change_impact,
+)
 from boundaries.signals import division_change_impact
 from gis_portal.core import sql
 from gis_portal.core.errors import Conflict, Forbidden, InvalidParameter, NotFound
@@ -38,7 +46,6 @@ KIND_CHANGES = {
     Kind.TOWNSHIP_TO_TOWN: (Division.Kind.TOWNSHIP, Division.Kind.TOWN, ("乡", "镇")),
     Kind.TOWN_TO_STREET: (Division.Kind.TOWN, Division.Kind.STREET, ("镇", "街道")),
 }
-STANDARD_UNIT = {Division.Kind.TOWN: "town", Division.Kind.STREET: "street"}
 
 
 def user_is_approver(user: AbstractBaseUser | AnonymousUser) -> bool:
@@ -117,6 +124,26 @@ def _stated_clean(stated: dict) -> dict:
     return clean
 
 
+def _move_fields_clean(*, kind: str, villages: list[str] | None, target_code: str | None) -> dict:
+    """A move of villages names the villages (12-digit codes) and the target township (9 digits);
+    the other kinds name neither."""
+    villages = sorted({str(code).strip() for code in villages or []})
+    target_code = (target_code or "").strip()
+    if kind != Kind.MOVE_VILLAGES:
+        if villages or target_code:
+            raise InvalidParameter("villages, target_code: only a move of villages names them")
+        return {"villages": [], "target_code": ""}
+    if not villages:
+        raise InvalidParameter("villages: at least one village or community to move (12-digit codes)")
+    if not all(len(code) == 12 and code.isdigit() for code in villages):
+        raise InvalidParameter("villages: 12-digit village or community codes")
+    if len(villages) > 200:
+        raise InvalidParameter("villages: at most 200")
+    if not (len(target_code) == 9 and target_code.isdigit()):
+        raise InvalidParameter("target_code: the nine-digit code of the township that receives the villages")
+    return {"villages": villages, "target_code": target_code}
+
+
 def _fields_clean(*, kind: str, units: list[str], new_name: str, new_code: str, new_kind: str) -> dict:
     """The shape of a proposal (what a draft must have); whether it can be done is checked on
     submission."""
@@ -139,6 +166,12 @@ def _fields_clean(*, kind: str, units: list[str], new_name: str, new_code: str, 
     else:
         if len(codes) != 1:
             raise InvalidParameter(f"units: a {kind} changes exactly one township")
+        if kind == Kind.MOVE_VILLAGES:
+            if new_name or new_code or new_kind:
+                raise InvalidParameter(
+                    "new_name, new_code, new_kind: a move of villages makes no new unit (give villages and target_code)"
+                )
+            return {"units": codes, "new_name": "", "new_code": "", "new_kind": ""}
         if kind == Kind.SPLIT:
             if new_kind not in DivisionProposal.NEW_KINDS:
                 raise InvalidParameter(f"new_kind: the new unit's kind, one of {', '.join(DivisionProposal.NEW_KINDS)}")
@@ -164,10 +197,13 @@ def proposal_create(
     stated_figures: dict | None = None,
     effective_date: datetime.date | None = None,
     split_line: GEOSGeometry | None = None,
+    villages: list[str] | None = None,
+    target_code: str = "",
 ) -> DivisionProposal:
     """A planner's new draft."""
     _planner_required(author)
     fields = _fields_clean(kind=kind, units=units, new_name=new_name, new_code=new_code, new_kind=new_kind)
+    fields |= _move_fields_clean(kind=kind, villages=villages, target_code=target_code)
     _split_line_check(kind, split_line)
     proposal = DivisionProposal(
         kind=kind,
@@ -195,6 +231,8 @@ EDITABLE = {
     "stated_figures",
     "effective_date",
     "split_line",
+    "villages",
+    "target_code",
 }
 
 
@@ -224,6 +262,7 @@ def proposal_update(*, proposal: DivisionProposal, actor: User, **changes) -> Di
         new_code=merged["new_code"],
         new_kind=merged["new_kind"],
     )
+    fields |= _move_fields_clean(kind=merged["kind"], villages=merged["villages"], target_code=merged["target_code"])
     _split_line_check(merged["kind"], merged["split_line"])
     proposal.kind, proposal.split_line = merged["kind"], merged["split_line"]
     proposal.district_code = fields["units"][0][:6]
@@ -281,6 +320,18 @@ def proposal_impact(*, proposal: DivisionProposal, today: datetime.date) -> dict
     _new_code_check(proposal)
     stated = dict(proposal.stated_figures or {})
     first = townships[proposal.units[0]]
+    if proposal.kind == Kind.MOVE_VILLAGES:
+        parts = move_villages_parts(code=first.code, villages=list(proposal.villages), target_code=proposal.target_code)
+        impact = move_villages_impact(parts=parts, today=today, stated=stated)
+        target = Division.objects.get(pk=parts.target["id"])
+        impact["new_unit"] = None
+        # Before: the source and the target as they are; after: the source reduced, the target enlarged.
+        before = [_unit(first, geom=first.geom), _unit(target, geom=target.geom)]
+        after = [
+            _unit(first, geom=GEOSGeometry(parts.kept["geom"])),
+            _unit(target, geom=GEOSGeometry(parts.target_after["geom"])),
+        ]
+        return _impact_measured_above(impact, district_id=first.parent_id, before=before, after=after)
     if proposal.kind == Kind.SPLIT:
         name = _new_name_resolve(proposal, None)
         parts = split_parts(code=first.code, line_ewkt=proposal.split_line.ewkt)
@@ -313,9 +364,13 @@ def proposal_impact(*, proposal: DivisionProposal, today: datetime.date) -> dict
         "code": proposal.new_code or None,
         "kind": proposal.new_kind or townships[proposal.units[0]].kind,
     }
-    # The apps above add what they measure (facilities and coverage), before and after.
     before = [_unit(township, geom=township.geom) for township in townships.values()]
-    answers = division_change_impact.send(sender=Division, district_id=first.parent_id, before=before, after=after)
+    return _impact_measured_above(impact, district_id=first.parent_id, before=before, after=after)
+
+
+def _impact_measured_above(impact: dict, *, district_id: int, before: list[dict], after: list[dict]) -> dict:
+    """The impact with what the apps above measure (facilities and coverage), before and after."""
+    answers = division_change_impact.send(sender=Division, district_id=district_id, before=before, after=after)
     for _receiver, answer in answers:
         impact.update(answer or {})
     return impact
@@ -342,7 +397,11 @@ def _effective_date_check(proposal: DivisionProposal, on: datetime.date) -> None
     every version it ends began."""
     latest = DivisionList.objects.order_by("-as_of").values_list("as_of", flat=True).first()
     began = (
-        DivisionVersion.objects.filter(code__in=proposal.units, valid_to__isnull=True, valid_from__isnull=False)
+        DivisionVersion.objects.filter(
+            code__in=[*proposal.units, *([proposal.target_code] if proposal.target_code else [])],
+            valid_to__isnull=True,
+            valid_from__isnull=False,
+        )
         .order_by("-valid_from")
         .values_list("valid_from", flat=True)
         .first()

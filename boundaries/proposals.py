@@ -1,7 +1,8 @@
 """The impact of a proposed division change (行政区划调整方案), read before anything is decided: for
 a merger of townships of one district, area and population sums, the lines retired and joined with
 their inspection status, the names that change, and the check against the establishment standards;
-for a rename or a kind change, the same of one unit; for a split, the two parts. The facilities and
+for a rename or a kind change, the same of one unit; for a split, the two parts; for a move of
+villages to a neighbouring township, both townships before and after. The facilities and
 their coverage before and after are added by the facilities (``boundaries.signals``), through
 ``boundaries.proposal_services.proposal_impact``, which also keeps the stored proposals' workflow."""
 
@@ -17,6 +18,9 @@ from boundaries.selectors import boundary_line_list
 from boundaries.standards import establishment_check
 from gis_portal.core import sql
 from gis_portal.core.errors import InvalidParameter
+
+# The establishment standards a unit of each kind is checked against (a township has none).
+STANDARD_UNIT = {Division.Kind.TOWN: "town", Division.Kind.STREET: "street"}
 
 # --- The impact of a proposed merger of townships (行政区划调整方案: 合并) --------------------------
 
@@ -314,5 +318,229 @@ def split_impact(*, parts: SplitParts, today: datetime.date) -> dict:
         "lines_retired": [],
         "lines_joined": [],
         **_split_lines(parts=parts, today=today),
+        "names_that_change": [],
+    }
+
+
+# --- The impact of moving villages to a neighbouring township (移交村（社区）到相邻乡镇) ------------
+
+# The area the villages take with them: the union of their Voronoi cells among all the source's
+# villages (the cells of the other villages stay), clipped to the source polygon; what remains of
+# the source, and the target with the area added (snapped to it first, about a centimetre, so that
+# the shared edge's vertices match). ``edge_m``: the length of the boundary the area moved shares
+# with the target (geodesic metres; a touch at a point is 0); ``kept_pieces``: the pieces (polygons)
+# of what remains; ``others_in``: villages not moved whose point lies in the area
+# (two villages at one place share a cell).
+MOVE_PARTS_SQL = sql.compose(
+    """
+WITH s AS (SELECT id, geom, point FROM {division} WHERE id = %(source)s),
+t AS (SELECT id, geom FROM {division} WHERE id = %(target)s),
+v AS (SELECT code, point FROM {division}
+       WHERE parent_id = %(source)s AND level = 'village' AND point IS NOT NULL),
+cells AS (
+    SELECT c.geom AS cell
+      FROM s, ST_Dump(ST_VoronoiPolygons((SELECT ST_Collect(point) FROM v), 0, s.geom)) c
+),
+moved AS (
+    SELECT ST_Multi(ST_CollectionExtract(ST_Intersection(ST_Union(c.cell), s.geom), 3)) AS geom
+      FROM cells c, s
+     WHERE EXISTS (SELECT 1 FROM v WHERE v.code = ANY(%(codes)s) AND ST_Covers(c.cell, v.point))
+     GROUP BY s.geom
+),
+shapes AS (
+    SELECT moved.geom AS moved,
+           ST_Multi(ST_CollectionExtract(ST_Difference(s.geom, moved.geom), 3)) AS kept,
+           ST_Multi(ST_CollectionExtract(ST_Union(ST_Snap(t.geom, moved.geom, %(tol)s), moved.geom), 3)) AS target
+      FROM moved, s, t
+)
+SELECT shapes.moved, shapes.kept, shapes.target,
+       ST_Area(s.geom::geography) AS source_area_m2, ST_Area(t.geom::geography) AS target_area_m2,
+       ST_Area(shapes.moved::geography) AS moved_area_m2, ST_Area(shapes.kept::geography) AS kept_area_m2,
+       ST_Area(shapes.target::geography) AS target_after_area_m2,
+       ST_Intersects(shapes.moved, s.point) AS takes_seat,
+       COALESCE(ST_Length(ST_CollectionExtract(ST_Intersection(ST_Boundary(ST_Snap(shapes.moved, t.geom, %(tol)s)),
+                                                                ST_Boundary(t.geom)), 2)::geography), 0) AS edge_m,
+       ST_NumGeometries(shapes.kept) AS kept_pieces,
+       ST_NumGeometries(shapes.target) AS target_pieces,
+       (SELECT count(*) FROM v WHERE v.code <> ALL(%(codes)s) AND ST_Intersects(shapes.moved, v.point)) AS others_in
+  FROM shapes, s, t
+""",
+    division=Division,
+)
+# The villages' figures of a township: all of them, and those moved.
+MOVE_VILLAGES_SQL = sql.compose(
+    """
+SELECT v.code = ANY(%(codes)s) AS moved, count(*) AS villages,
+       COALESCE(sum(v.population), 0) AS population, COALESCE(sum(v.elderly_population), 0) AS elderly_population
+  FROM {division} v WHERE v.parent_id = %(id)s AND v.level = 'village'
+ GROUP BY 1
+""",
+    division=Division,
+)
+# The area moved must share at least this much boundary with the target (a touch at a corner is not enough).
+MOVE_EDGE_MIN_M = 1.0
+UNIT_FIELDS = ("id", "code", "name", "kind", "parent_id")
+
+
+@dataclass(frozen=True)
+class MoveParts:
+    """Villages of a township moved to a neighbour: ``source`` and ``target`` (id, code, name, kind,
+    parent_id), the ``villages`` moved (code, name), and the shapes and figures (hex EWKB
+    MultiPolygons, EPSG:4326; areas geodesic, m²): ``moved`` (the area they take), ``kept`` (what
+    remains of the source), ``target_after`` (the target with the area added); ``before`` and
+    ``after`` of each unit: area_m2, population, elderly_population, villages."""
+
+    source: dict
+    target: dict
+    villages: list[dict]
+    moved: dict
+    kept: dict
+    target_after: dict
+    before: dict
+    after: dict
+
+
+def move_villages_parts(*, code: str, villages: list[str], target_code: str) -> MoveParts:
+    """The area the villages ``villages`` of the current township ``code`` would take to the
+    township ``target_code``: the impact and the application of a move both read it from here.
+    InvalidParameter naming why a move is refused: no such township; no village, a village not of
+    the source, or all of them (that is a merger); a target that is not a township of the same
+    district, or the source itself; the area moved taking the source's seat, not sharing an edge
+    with the target, or leaving the rest of the source in pieces."""
+    source = Division.objects.filter(code=code, level=Division.Level.TOWNSHIP).values(*UNIT_FIELDS).first()
+    if source is None:
+        raise InvalidParameter(f"units: no current township {code}")
+    codes = sorted(set(villages))
+    if not codes:
+        raise InvalidParameter("villages: at least one village or community to move")
+    children = dict(
+        Division.objects.filter(parent_id=source["id"], level=Division.Level.VILLAGE).values_list("code", "name")
+    )
+    foreign = [c for c in codes if c not in children]
+    if foreign:
+        raise InvalidParameter(
+            f"villages: {', '.join(foreign)} not a current village or community of {source['name']} {source['code']}"
+        )
+    if len(codes) == len(children):
+        raise InvalidParameter(
+            f"villages: all the villages of {source['name']} would go, leaving it none (that is a merger)"
+        )
+    target = Division.objects.filter(code=target_code, level=Division.Level.TOWNSHIP).values(*UNIT_FIELDS).first()
+    if target is None:
+        raise InvalidParameter(f"target_code: no current township {target_code}")
+    if target["id"] == source["id"]:
+        raise InvalidParameter("target_code: the target must be another township than the source")
+    if target["parent_id"] != source["parent_id"]:
+        raise InvalidParameter(
+            f"target_code: {target['name']} lies in another district; moving villages across districts "
+            "needs a district-level change"
+        )
+    unplaced = sorted(
+        Division.objects.filter(code__in=codes, parent_id=source["id"], point__isnull=True).values_list(
+            "code", flat=True
+        )
+    )
+    if unplaced:
+        raise InvalidParameter(f"villages: {', '.join(unplaced)} have no location; their area cannot be drawn")
+    shapes = sql.row(
+        MOVE_PARTS_SQL, {"source": source["id"], "target": target["id"], "codes": codes, "tol": SAME_POINT_DEG}
+    )
+    if shapes["takes_seat"]:
+        raise InvalidParameter(
+            f"villages: the area moved would take the seat of {source['name']}; keep the villages around it"
+        )
+    if shapes["others_in"]:
+        raise InvalidParameter("villages: a village not moved lies in the area moved (at the same place as one moved)")
+    if shapes["edge_m"] < MOVE_EDGE_MIN_M:
+        raise InvalidParameter(
+            f"target_code: the area moved does not share a boundary with {target['name']} "
+            "(touching at a point is not enough)"
+        )
+    if shapes["kept_pieces"] != 1:
+        raise InvalidParameter(
+            f"villages: what remains of {source['name']} would be in {shapes['kept_pieces']} pieces; it must stay one"
+        )
+    if shapes["target_pieces"] != 1:
+        raise InvalidParameter(f"target_code: {target['name']} with the area moved would not be one piece")
+    sides = {r["moved"]: r for r in sql.rows(MOVE_VILLAGES_SQL, {"id": source["id"], "codes": codes})}
+    target_villages = sql.row(MOVE_VILLAGES_SQL, {"id": target["id"], "codes": []}) or {}
+    figures = ("villages", "population", "elderly_population")
+    moved = {f: int(sides[True][f]) for f in figures}
+    kept = {f: int(sides[False][f]) for f in figures}
+    into = {f: int(target_villages.get(f) or 0) for f in figures}
+    before = {
+        "source": {"area_m2": shapes["source_area_m2"], **{f: moved[f] + kept[f] for f in figures}},
+        "target": {"area_m2": shapes["target_area_m2"], **into},
+    }
+    after = {
+        "source": {"area_m2": shapes["kept_area_m2"], **kept},
+        "target": {"area_m2": shapes["target_after_area_m2"], **{f: into[f] + moved[f] for f in figures}},
+    }
+    return MoveParts(
+        source=source,
+        target=target,
+        villages=[{"code": c, "name": children[c]} for c in codes],
+        moved={"geom": shapes["moved"], "area_m2": shapes["moved_area_m2"], **moved},
+        kept={"geom": shapes["kept"], "area_m2": shapes["kept_area_m2"], **kept},
+        target_after={"geom": shapes["target"], "area_m2": shapes["target_after_area_m2"]},
+        before=before,
+        after=after,
+    )
+
+
+def move_villages_impact(*, parts: MoveParts, today: datetime.date, stated: dict | None = None) -> dict:
+    """What moving villages to a neighbouring township would do (the parts from
+    ``move_villages_parts``, which says when a move is refused): the source and the target before
+    and after (area in m², geodesic; population, aged 60+ and villages as their villages' sums), the
+    villages moved, the township lines of the source that run along the area moved (wholly: they go
+    to the target, ``lines_to_target``; in part: they change, ``lines_changed``, with the length
+    along the area moved; the line to the target always goes on, along the new stretch between
+    what remains and the area moved, ``line_between_m``), and each unit after
+    checked against the standards of its kind (a town or a street)."""
+
+    def row(unit: dict, figures: dict, *, check: bool) -> dict:
+        entry = {"code": unit["code"], "name": unit["name"], **figures, "area_m2": round(figures["area_m2"], 1)}
+        if check:
+            entry["standards"] = _standards(
+                unit=STANDARD_UNIT.get(unit["kind"]), population=figures["population"], stated=stated
+            )
+        return entry
+
+    source, target = parts.source, parts.target
+    units = [row(source, parts.before["source"], check=False), row(target, parts.before["target"], check=False)]
+    units_after = [row(source, parts.after["source"], check=True), row(target, parts.after["target"], check=True)]
+    along = {
+        r["id"]: r["to_new_m"]
+        for r in sql.rows(SPLIT_LINES_SQL, {"id": source["id"], "cut": parts.moved["geom"], "tol": SAME_POINT_DEG})
+    }
+    moved_lines, changed_lines = [], []
+    for line in boundary_line_list(today=today).filter(id__in=along).order_by("code"):
+        to_target = along[line.id]
+        entry = _line_entry(line)
+        # The line to the target itself goes on (the stretch between what remains and the area moved).
+        to_the_target = target["id"] in (line.left_division_id, line.right_division_id)
+        if to_target >= line.length_m - SPLIT_LINE_TOLERANCE_M and not to_the_target:
+            moved_lines.append(entry)
+        elif to_target > SPLIT_LINE_TOLERANCE_M:
+            changed_lines.append(entry | {"along_moved_m": round(to_target, 1)})
+    between = sql.row(SPLIT_BETWEEN_SQL, {"kept": parts.kept["geom"], "cut": parts.moved["geom"]})["length_m"]
+    return {
+        "standards": None,
+        "units": units,
+        "units_after": units_after,
+        "villages_moved": parts.villages,
+        "moved": {
+            "area_m2": round(parts.moved["area_m2"], 1),
+            **{f: parts.moved[f] for f in ("villages", "population", "elderly_population")},
+        },
+        "area_m2": round(sum(u["area_m2"] for u in units), 1),
+        "population": sum(u["population"] for u in units),
+        "elderly_population": sum(u["elderly_population"] for u in units),
+        "villages": sum(u["villages"] for u in units),
+        "lines_retired": [],
+        "lines_joined": [],
+        "lines_to_target": moved_lines,
+        "lines_changed": changed_lines,
+        "line_between_m": round(between, 1),
         "names_that_change": [],
     }

@@ -41,7 +41,9 @@ class DivisionProposalSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="computed at submission: units, area_m2 (sum, geodesic), union_area_m2, population, "
         "elderly_population, villages, lines_retired, lines_joined (or lines_renamed), names_that_change, "
-        "standards (the check against the establishment standards), new_unit",
+        "standards (the check against the establishment standards), new_unit; a split: parts, lines_moved, "
+        "lines_cut, line_between_m; a move of villages: units (source, target before), units_after (with "
+        "standards), villages_moved, moved, lines_to_target, lines_changed, line_between_m",
     )
     result = serializers.JSONField(
         read_only=True, allow_null=True, help_text="what applying it did: new_unit, replaced, lines retired and joined"
@@ -63,6 +65,8 @@ class DivisionProposalSerializer(serializers.ModelSerializer):
             "new_kind",
             "stated_figures",
             "split_line",
+            "villages",
+            "target_code",
             "effective_date",
             "impact",
             "result",
@@ -109,6 +113,21 @@ class ProposalInSerializer(serializers.Serializer):
     effective_date = serializers.DateField(required=False, allow_null=True, default=None)
     split_line = serializers.JSONField(
         required=False, allow_null=True, default=None, help_text="a split: the line across the unit, GeoJSON LineString"
+    )
+
+    villages = serializers.ListField(
+        child=serializers.CharField(max_length=12),
+        required=False,
+        default=list,
+        max_length=200,
+        help_text="a move of villages: the 12-digit codes of the source township's villages moved",
+    )
+    target_code = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=12,
+        default="",
+        help_text="a move of villages: the 9-digit code of the neighbouring township that receives them",
     )
 
     def validate_split_line(self, value) -> GEOSGeometry | None:

@@ -175,7 +175,7 @@ def test_invalid_proposals_are_refused_on_submission_naming_the_reason(planner, 
         ({"units": [GUNAN]}, "at least two townships"),
         ({"units": ["12345"]}, "nine-digit"),
         ({"new_kind": "village"}, "new_kind"),
-        ({"kind": "move_villages"}, "kind"),
+        ({"kind": "abolish"}, "kind"),  # not a kind of proposal
         ({"kind": "rename", "units": [GUNAN, XINSHENG]}, "exactly one township"),
         ({"stated_figures": {"fiscal": 1}}, "not asked for"),
         ({"effective_date": "2026-02-30"}, "effective_date"),
