@@ -149,6 +149,22 @@ def _version_successor(version: DivisionVersion, *, day: datetime.date, source: 
     return DivisionVersion.objects.create(valid_from=day, **fields)
 
 
+def _new_township(proposal: DivisionProposal, *, district: Division, **fields) -> Division:
+    """The township a merger or a split makes, under ``district``: the proposal's name, kind and code
+    (or the first free provisional one, said so in ``source``); ``fields``: its shape and figures."""
+    provisional = not proposal.new_code
+    source = f"division proposal #{proposal.pk}" + (" (provisional code)" if provisional else "")
+    return Division.objects.create(
+        code=proposal.new_code or township_code_provisional(district),
+        name=proposal.impact["new_unit"]["name"] if proposal.impact else proposal.new_name,
+        level=Division.Level.TOWNSHIP,
+        kind=proposal.new_kind,
+        parent=district,
+        source=source,
+        **fields,
+    )
+
+
 def _new_township_version(new: Division, *, cluster_id: str, day: datetime.date, source: str) -> DivisionVersion:
     """The first version of a township a proposal made (a merger's or a split's), from ``day``."""
     return DivisionVersion.objects.create(
@@ -319,16 +335,10 @@ def _merge_apply(proposal: DivisionProposal, approver) -> dict:
     old_ids = [d.id for d in old]
     district = old[0].parent
     day, source = proposal.effective_date, f"division proposal #{proposal.pk}"
-    provisional = not proposal.new_code
-    code = proposal.new_code or township_code_provisional(district)
-    name = proposal.impact["new_unit"]["name"] if proposal.impact else proposal.new_name
     figures = sql.row(MERGED_SQL, {"ids": old_ids})
-    new = Division.objects.create(
-        code=code,
-        name=name,
-        level=Division.Level.TOWNSHIP,
-        kind=proposal.new_kind,
-        parent=district,
+    new = _new_township(
+        proposal,
+        district=district,
         cluster_id=district.cluster_id,
         geom=figures["geom"],
         point=figures["point"],
@@ -336,9 +346,9 @@ def _merge_apply(proposal: DivisionProposal, approver) -> dict:
         population=figures["population"],
         elderly_population=figures["elderly"],
         is_synthetic=figures["is_synthetic"],
-        source=f"{source}" + (" (provisional code)" if provisional else ""),
         source_datum=figures["source_datum"] or "",
     )
+    code, name, provisional = new.code, new.name, not proposal.new_code
     division_pieces_rebuild(division_ids=[new.id])
     # The versions: the old units end, the new one begins, linked by merged_into changes.
     old_versions = [_current_version(d) for d in old]
@@ -526,15 +536,9 @@ def _split_apply(proposal: DivisionProposal, approver) -> dict:
     parts = split_parts(code=kept.code, line_ewkt=proposal.split_line.ewkt)
     district = kept.parent
     day, source = proposal.effective_date, f"division proposal #{proposal.pk}"
-    provisional = not proposal.new_code
-    code = proposal.new_code or township_code_provisional(district)
-    name = proposal.impact["new_unit"]["name"] if proposal.impact else proposal.new_name
-    new = Division.objects.create(
-        code=code,
-        name=name,
-        level=Division.Level.TOWNSHIP,
-        kind=proposal.new_kind,
-        parent=district,
+    new = _new_township(
+        proposal,
+        district=district,
         cluster_id=kept.cluster_id,
         geom=parts.cut["geom"],
         point=parts.cut["point"],
@@ -542,9 +546,9 @@ def _split_apply(proposal: DivisionProposal, approver) -> dict:
         population=parts.cut["population"],
         elderly_population=parts.cut["elderly_population"],
         is_synthetic=kept.is_synthetic,
-        source=f"{source}" + (" (provisional code)" if provisional else ""),
         source_datum=kept.source_datum,
     )
+    code, name, provisional = new.code, new.name, not proposal.new_code
     # The kept unit: its seat's part; its figures are its remaining villages'.
     Division.objects.filter(pk=kept.pk).update(
         geom=parts.kept["geom"],
