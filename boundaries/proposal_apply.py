@@ -454,20 +454,23 @@ UPDATE {table} t SET line_id = %(to)s
    AND ST_Distance(t.{point}, cut.geom) < ST_Distance(t.{point}, kept.geom)
 """
 
-# Before the day, the old unit answered for the part cut off too: the kept polygon's spans that
-# ended by then are copied to the new polygon (a span for a part only, ``geom``, keeps its share
-# of the part cut off, if any), as ``division_areas_rebuild`` derives from the split_from change.
-SPLIT_AREAS_SQL = sql.compose(
+# Before the day, the unit that gives up a part (``from``) answered for it: its spans that ended by
+# then are copied to the unit that takes the part (``to``), for that part only (``part``): a span
+# of the giver's whole polygon answers, for the taker, for ``whole`` (NULL: the taker's whole
+# polygon, which is the part, after a split; the part itself after a move, the taker being larger);
+# a span for a part of the giver keeps its share of the part, if any. As ``division_areas_rebuild``
+# derives from the split_from change.
+AREAS_HANDED_OVER_SQL = sql.compose(
     """
 INSERT INTO {area} (division_id, version_id, valid_from, valid_to, geom)
-SELECT %(new)s, a.version_id, a.valid_from, a.valid_to, part.geom
+SELECT %(to)s, a.version_id, a.valid_from, a.valid_to, share.geom
   FROM {area} a
   CROSS JOIN LATERAL (
-        SELECT CASE WHEN a.geom IS NULL THEN NULL
-                    ELSE ST_Multi(ST_CollectionExtract(ST_Intersection(a.geom, %(cut)s::geometry), 3)) END AS geom
-  ) part
- WHERE a.division_id = %(kept)s AND a.valid_to <= %(day)s
-   AND (part.geom IS NULL OR NOT ST_IsEmpty(part.geom))
+        SELECT CASE WHEN a.geom IS NULL THEN %(whole)s::geometry
+                    ELSE ST_Multi(ST_CollectionExtract(ST_Intersection(a.geom, %(part)s::geometry), 3)) END AS geom
+  ) share
+ WHERE a.division_id = %(from)s AND a.valid_to <= %(day)s
+   AND (share.geom IS NULL OR NOT ST_IsEmpty(share.geom))
 """,
     area=DivisionArea,
 )
@@ -576,7 +579,8 @@ def _split_apply(proposal: DivisionProposal, approver) -> dict:
     # The areas: before the day, the old unit answers for both parts (as ``division_areas_rebuild``
     # derives from the split_from change); from the day, each unit for its own.
     DivisionArea.objects.filter(division=kept, valid_to__isnull=True).update(valid_to=day)
-    sql.execute(SPLIT_AREAS_SQL, {"kept": kept.id, "new": new.id, "cut": parts.cut["geom"], "day": day})
+    handed = {"from": kept.id, "to": new.id, "part": parts.cut["geom"], "whole": None, "day": day}
+    sql.execute(AREAS_HANDED_OVER_SQL, handed)
     DivisionArea.objects.create(division=kept, version=kept_version, valid_from=day)
     DivisionArea.objects.create(division=new, version=new_version, valid_from=day)
     villages = _villages_reparent(
@@ -628,23 +632,6 @@ def _split_apply(proposal: DivisionProposal, approver) -> dict:
     }
 
 
-# Before the day, the source answered for the area moved: its spans that ended by then are copied to
-# the target's polygon for that area only (a span for a part of the source keeps its share of it).
-MOVE_AREAS_SQL = sql.compose(
-    """
-INSERT INTO {area} (division_id, version_id, valid_from, valid_to, geom)
-SELECT %(target)s, a.version_id, a.valid_from, a.valid_to, part.geom
-  FROM {area} a
-  CROSS JOIN LATERAL (
-        SELECT CASE WHEN a.geom IS NULL THEN %(moved)s::geometry
-                    ELSE ST_Multi(ST_CollectionExtract(ST_Intersection(a.geom, %(moved)s::geometry), 3)) END AS geom
-  ) part
- WHERE a.division_id = %(source)s AND a.valid_to <= %(day)s AND NOT ST_IsEmpty(part.geom)
-""",
-    area=DivisionArea,
-)
-
-
 def _lines_stretch_carry(*, source: Division, target: Division, derived: set[str], existed: dict) -> None:
     """After a move, each line of the source to a neighbour that goes on (shorter) while the
     target's line to that neighbour took the stretch along the area moved: the markers and
@@ -685,7 +672,9 @@ def _move_villages_apply(proposal: DivisionProposal, approver) -> dict:
     # the source's spans answer for the area moved too (copied to the target's polygon for that area).
     DivisionArea.objects.filter(division=target, geom__isnull=True).update(geom=target.geom)
     DivisionArea.objects.filter(division__in=[source, target], valid_to__isnull=True).update(valid_to=day)
-    sql.execute(MOVE_AREAS_SQL, {"source": source.id, "target": target.id, "moved": parts.moved["geom"], "day": day})
+    moved = parts.moved["geom"]
+    handed = {"from": source.id, "to": target.id, "part": moved, "whole": moved, "day": day}
+    sql.execute(AREAS_HANDED_OVER_SQL, handed)
     # The polygons and figures (their seats stay: the source's lies in what remains).
     after = parts.after
     Division.objects.filter(pk=source.pk).update(
