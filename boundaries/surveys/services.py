@@ -147,6 +147,18 @@ def survey_upload_runs_as_job(file: UploadedFile) -> bool:
     return file.size > settings.SURVEY_UPLOAD_JOB_BYTES
 
 
+def _upload_admit_and_read(
+    *, user: AbstractBaseUser, line_code: str, file: UploadedFile, survey_date: date | None, limits: UploadLimits
+) -> tuple[Admission, str, bytes]:
+    """Who may upload the file, checked before it is read (``survey_upload_admit``), then its name
+    and bytes (one byte past the limit at most, for the parser to refuse)."""
+    name = (file.name or "upload")[:255]
+    admission = survey_upload_admit(
+        user=user, line_code=line_code, name=name, size=file.size, survey_date=survey_date, limits=limits
+    )
+    return admission, name, file.read(limits.max_bytes + 1)
+
+
 def survey_upload_create(
     *,
     user: AbstractBaseUser,
@@ -161,11 +173,9 @@ def survey_upload_create(
     user may not upload for the line or the file cannot be accepted (422 when reading it passes a
     limit). The tolerance is the line level's."""
     limits = limits or UploadLimits.from_settings()
-    name = (file.name or "upload")[:255]
-    admission = survey_upload_admit(
-        user=user, line_code=line_code, name=name, size=file.size, survey_date=survey_date, limits=limits
+    admission, name, data = _upload_admit_and_read(
+        user=user, line_code=line_code, file=file, survey_date=survey_date, limits=limits
     )
-    data = file.read(limits.max_bytes + 1)
     checked = survey_upload_check(
         user=user, admission=admission, name=name, data=data, crs=crs, encoding=encoding, limits=limits
     )
@@ -188,11 +198,9 @@ def survey_upload_enqueue(
     (``boundaries.surveys.tasks``), which checks and parses it with the same services and limits and
     writes the upload in its finishing transaction. The job and its file are written together."""
     limits = limits or UploadLimits.from_settings()
-    name = (file.name or "upload")[:255]
-    admission = survey_upload_admit(
-        user=user, line_code=line_code, name=name, size=file.size, survey_date=survey_date, limits=limits
+    admission, name, data = _upload_admit_and_read(
+        user=user, line_code=line_code, file=file, survey_date=survey_date, limits=limits
     )
-    data = file.read(limits.max_bytes + 1)
     sha256 = hashlib.sha256(data).hexdigest()
     _refuse_duplicate(user=user, sha256=sha256, name=name)
     params = {
