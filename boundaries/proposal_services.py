@@ -12,6 +12,7 @@ submitted → rejected; approved → rejected (before it is applied)."""
 
 import datetime
 import logging
+import re
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.contrib.gis.geos import GEOSGeometry
@@ -35,6 +36,7 @@ from boundaries.proposals import (
 from boundaries.signals import division_change_impact
 from gis_portal.core import sql
 from gis_portal.core.errors import Conflict, Forbidden, InvalidParameter, NotFound
+from gis_portal.core.region import division_code_pattern
 from gis_portal.core.roles import ADMINISTRATOR, PLANNER, user_has_role
 
 logger = logging.getLogger(__name__)
@@ -97,9 +99,14 @@ def proposal_get(*, pk: int, user: AbstractBaseUser | AnonymousUser) -> Division
 # --- Drafts ----------------------------------------------------------------------------------------
 
 
+def _is_code(code: str, level: str) -> bool:
+    """Whether ``code`` is a division code of ``level`` (ASCII digits: ``str.isdigit`` takes ２ too)."""
+    return re.fullmatch(division_code_pattern(level), code) is not None
+
+
 def _codes_clean(units: list[str]) -> list[str]:
     codes = sorted({str(code).strip() for code in units})
-    if not codes or not all(len(code) == 9 and code.isdigit() for code in codes):
+    if not codes or not all(_is_code(code, "township") for code in codes):
         raise InvalidParameter("units: nine-digit township codes")
     if len(codes) > 20:
         raise InvalidParameter("units: at most 20 townships")
@@ -135,11 +142,11 @@ def _move_fields_clean(*, kind: str, villages: list[str] | None, target_code: st
         return {"villages": [], "target_code": ""}
     if not villages:
         raise InvalidParameter("villages: at least one village or community to move (12-digit codes)")
-    if not all(len(code) == 12 and code.isdigit() for code in villages):
+    if not all(_is_code(code, "village") for code in villages):
         raise InvalidParameter("villages: 12-digit village or community codes")
     if len(villages) > 200:
         raise InvalidParameter("villages: at most 200")
-    if not (len(target_code) == 9 and target_code.isdigit()):
+    if not _is_code(target_code, "township"):
         raise InvalidParameter("target_code: the nine-digit code of the township that receives the villages")
     return {"villages": villages, "target_code": target_code}
 
@@ -154,7 +161,7 @@ def _fields_clean(*, kind: str, units: list[str], new_name: str, new_code: str, 
     new_code = (new_code or "").strip()
     if len(new_name) > 64:
         raise InvalidParameter("new_name: at most 64 characters")
-    if new_code and not (len(new_code) == 9 and new_code.isdigit()):
+    if new_code and not _is_code(new_code, "township"):
         raise InvalidParameter("new_code: a nine-digit township code, or empty")
     if new_code and new_code[:6] != codes[0][:6]:
         raise InvalidParameter("new_code: the new unit's code must begin with its district's code")

@@ -174,6 +174,8 @@ def test_invalid_proposals_are_refused_on_submission_naming_the_reason(planner, 
     [
         ({"units": [GUNAN]}, "at least two townships"),
         ({"units": ["12345"]}, "nine-digit"),
+        ({"units": [GUNAN, "５００１１０００６"]}, "nine-digit"),  # full-width digits are not a code
+        ({"new_code": "５００１１０９０１"}, "nine-digit"),
         ({"new_kind": "village"}, "new_kind"),
         ({"kind": "abolish"}, "kind"),  # not a kind of proposal
         ({"kind": "rename", "units": [GUNAN, XINSHENG]}, "exactly one township"),
