@@ -16,6 +16,7 @@ from tests.jobs.probe import EFFECTS_TABLE
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STALLED_S = 2.0
+HEARTBEAT_S = 0.5
 
 
 def database_url() -> str:
@@ -34,7 +35,7 @@ def start_worker(django_db_blocker):
         "DATABASE_REPLICA_URLS": "",
         "SECRET_KEY": settings.SECRET_KEY,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "JOBS_HEARTBEAT_SECONDS": "0.5",
+        "JOBS_HEARTBEAT_SECONDS": str(HEARTBEAT_S),
         "JOBS_STALLED_SECONDS": str(STALLED_S),
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "gis_portal.portal.settings",

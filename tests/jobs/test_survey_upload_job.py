@@ -28,7 +28,7 @@ from gis_portal.core.roles import REVIEWER, SURVEYOR
 from gis_portal.jobs.models import Job
 from gis_portal.jobs.services import job_run
 from tests.helpers import committed
-from tests.jobs.conftest import ROOT, STALLED_S, database_url, wait_for
+from tests.jobs.conftest import HEARTBEAT_S, ROOT, STALLED_S, database_url, wait_for
 
 pytestmark = pytest.mark.django_db
 LINE = "500101-500154"  # 万州区—开州区, a real county line (as in tests/boundaries/surveys)
@@ -253,7 +253,7 @@ def test_a_worker_killed_in_the_finishing_transaction_leaves_nothing_and_the_ret
         "DATABASE_REPLICA_URLS": "",
         "SECRET_KEY": django_settings.SECRET_KEY,
         "MEDIA_ROOT": str(media_root),
-        "JOBS_HEARTBEAT_SECONDS": "0.5",
+        "JOBS_HEARTBEAT_SECONDS": str(HEARTBEAT_S),
         "JOBS_STALLED_SECONDS": str(STALLED_S),
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "gis_portal.portal.settings",

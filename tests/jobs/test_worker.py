@@ -13,7 +13,7 @@ from facilities.tasks import SUGGEST_JOB
 from gis_portal.jobs.models import Job
 from gis_portal.jobs.services import job_enqueue, job_run
 from tests.helpers import committed
-from tests.jobs.conftest import STALLED_S, wait_for
+from tests.jobs.conftest import HEARTBEAT_S, STALLED_S, wait_for
 from tests.jobs.probe import PROBE_JOB
 
 pytestmark = pytest.mark.django_db
@@ -89,8 +89,9 @@ def test_a_worker_killed_mid_commit_leaves_nothing_and_the_retry_finishes_once(s
     assert state.attempts == 2
     assert state.result["answer"] == 42
     assert effects(job.pk) == 1
-    # Retried only once the dead worker had been silent past the threshold (and not much later).
-    assert STALLED_S <= retried_after < STALLED_S + 20
+    # Retried only once the dead worker had been silent past the threshold (and not much later). Its
+    # silence began at its last heartbeat, up to one heartbeat interval before the kill.
+    assert STALLED_S - HEARTBEAT_S <= retried_after < STALLED_S + 20
     # Once finished, running the job again (a retry after a kill between commit and ack) writes nothing.
     committed(job_run, job.pk)
     assert effects(job.pk) == 1
