@@ -4,7 +4,10 @@ migrations with ``track_changes``) records the time of each writing statement in
 ``core_table_change`` (the statement's, not its transaction's start: an import that runs for
 minutes announces its change as of its last write, a moment before it commits);
 ``tables_changed_at`` reads the latest of a set of tables. A table without the trigger has no
-record, and an answer that reads it has no ``Last-Modified`` (never a wrong one)."""
+record, and an answer that reads it has no ``Last-Modified`` (never a wrong one).
+
+Each record also counts the statements that wrote to its table (``version``): ``tables_version``
+names the state of a set of tables exactly, for keys of answers kept in the shared cache."""
 
 import datetime
 import re
@@ -17,11 +20,14 @@ from django.db.models.sql import Query
 
 from gis_portal.core import sql
 
+# ``version`` counts the writing statements: the row lock orders concurrent writers, so every
+# committed write raises it (two clocks read a moment apart could leave ``changed_at`` unchanged).
 TRIGGER_FUNCTION = """
 CREATE OR REPLACE FUNCTION core_table_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO core_table_change ("table", changed_at) VALUES (TG_TABLE_NAME, clock_timestamp())
-    ON CONFLICT ("table") DO UPDATE SET changed_at = greatest(core_table_change.changed_at, EXCLUDED.changed_at);
+    INSERT INTO core_table_change ("table", changed_at, version) VALUES (TG_TABLE_NAME, clock_timestamp(), 1)
+    ON CONFLICT ("table") DO UPDATE SET changed_at = greatest(core_table_change.changed_at, EXCLUDED.changed_at),
+        version = core_table_change.version + 1;
     RETURN NULL;
 END $$;
 """
@@ -96,3 +102,22 @@ def tables_changed_at(tables: Iterable[str]) -> datetime.datetime | None:
 def queryset_changed_at(queryset: QuerySet) -> datetime.datetime | None:
     """When the data a queryset reads last changed (None: not known for every table it reads)."""
     return tables_changed_at(query_tables(queryset.query))
+
+
+def tables_version(tables: Iterable[str]) -> str | None:
+    """A name of the committed state of ``tables`` that changes with every write to any of them
+    (their write counts and latest change), or None: a table is not tracked, or this transaction
+    has written and not committed (what it reads is its own, not to be shared)."""
+    tables = sorted(set(tables))
+    found = sql.row(
+        sql.compose(
+            "SELECT count(*) AS n, sum(version) AS version, max(changed_at) AS at,"
+            " pg_current_xact_id_if_assigned() IS NOT NULL AS own_writes"
+            ' FROM {change} WHERE "table" = ANY(%(tables)s)',
+            change=sql.Identifier("core_table_change"),
+        ),
+        {"tables": tables},
+    )
+    if not tables or found["n"] < len(tables) or found["own_writes"]:
+        return None
+    return f"{found['version']}@{found['at'].timestamp():.6f}"

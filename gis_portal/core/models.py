@@ -1,6 +1,7 @@
 """What the ground keeps in the database: when each tracked table last changed (``TableChange``),
 written by a statement trigger (``gis_portal.core.changes``), so that read-only layers can answer
-``Last-Modified`` and ``304`` to ``If-Modified-Since``."""
+``Last-Modified`` and ``304`` to ``If-Modified-Since``, and answers kept in the shared cache are
+keyed by the state of what they read."""
 
 from django.db import models
 
@@ -11,6 +12,8 @@ class TableChange(models.Model):
 
     table = models.CharField(max_length=63, primary_key=True)
     changed_at = models.DateTimeField()
+    # Writing statements so far (``gis_portal.core.changes.tables_version``).
+    version = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         db_table = "core_table_change"

@@ -215,6 +215,10 @@ STATEMENT_TIMEOUT_MS = int(os.environ.get("STATEMENT_TIMEOUT_MS", "25000"))
 # slots on 2 cores locate's p95 rose 7-20x under three heavy clients, with 1 about 5x).
 HEAVY_REQUESTS_AT_ONCE = int(os.environ.get("HEAVY_REQUESTS_AT_ONCE", max(1, (os.cpu_count() or 2) // 2)))
 HEAVY_REQUEST_SLOT_SECONDS = 60
+# Whole OGC layers kept in the shared cache (gis_portal.portal.ogc.layer_cache): an old state's
+# copy expires after this (0: none kept), and a layer larger than this is read afresh each time.
+OGC_LAYER_CACHE_SECONDS = int(os.environ.get("OGC_LAYER_CACHE_SECONDS", "300"))
+OGC_LAYER_CACHE_MAX_BYTES = int(os.environ.get("OGC_LAYER_CACHE_MAX_BYTES", str(32 * 2**20)))
 
 # The cache every worker and app server shares (Redis, started by scripts/setup.sh): throttles,
 # the heavy-request bulkhead, tiles.

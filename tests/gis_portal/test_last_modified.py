@@ -10,7 +10,7 @@ from django.utils.http import http_date, parse_http_date
 
 from boundaries.models import Division, Marker
 from facilities.models import Facility
-from gis_portal.core.changes import query_tables, queryset_changed_at, tables_changed_at
+from gis_portal.core.changes import query_tables, queryset_changed_at, tables_changed_at, tables_version
 from gis_portal.core.models import TableChange
 
 pytestmark = pytest.mark.django_db
@@ -73,3 +73,18 @@ def test_tables_of_a_query_and_an_untracked_one(settled):
     assert tables == {"facilities_facility", "boundaries_division"}
     assert queryset_changed_at(Division.objects.all()) == settled
     assert tables_changed_at(["boundaries_division", "auth_user"]) is None  # auth_user has no trigger
+
+
+def test_every_writing_statement_raises_its_tables_version():
+    """The version counts statements (the row lock orders concurrent writers), so a committed write
+    always changes ``tables_version``; this transaction's own writes name no shared state."""
+    record = TableChange.objects.get(table="boundaries_marker")
+    start = record.version
+    assert tables_version(["boundaries_marker"]) == f"{start}@{record.changed_at.timestamp():.6f}"
+    assert tables_version(["boundaries_marker", "auth_user"]) is None  # auth_user has no trigger
+    marker = Marker.objects.order_by("number").first()
+    Marker.objects.filter(pk=marker.pk).update(status=marker.status)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE boundaries_marker SET status = status WHERE false")  # no rows: still a write
+    assert TableChange.objects.get(table="boundaries_marker").version == start + 2
+    assert tables_version(["boundaries_marker"]) is None

@@ -74,6 +74,12 @@ class Collection:
     def types(self) -> dict[str, str]:
         return {p.name: p.type for p in self.properties}
 
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The tables the source reads (the models it names), whose writes change its features."""
+        text = " ".join([self.fid, self.geometry, self.from_sql, *(p.sql for p in self.properties)])
+        return tuple(sorted(model._meta.db_table for name, model in MODELS.items() if "{" + name + "}" in text))
+
     def source(self, *, today: datetime.date) -> tuple[sql.Composed, dict]:
         """``SELECT fid, geom, <properties> FROM ...`` and its parameters."""
         parts = {**MODELS, "today": sql.Literal(today), "cycle": sql.Literal(INSPECTION_CYCLE_YEARS)}

@@ -161,6 +161,8 @@ def items_query(
         collection = collection.versions
         _dates_in_history(dates)
     source, params = collection.source(today=today)
+    if collection.geometry_type == "Point":
+        simplify_m = 0  # a point has nothing to simplify (and the same answer has one cache key)
     query = ItemsQuery(
         collection=collection, crs=crs, source=source, where=[], params=dict(params), simplify_m=simplify_m
     )
@@ -250,9 +252,10 @@ def items_count(query: ItemsQuery) -> int:
     return found["n"]
 
 
-def items_page_sql(query: ItemsQuery, *, limit: int, offset: int) -> sql.Composed:
-    """The SELECT of one page's feature texts, in the collection's order. The page is chosen first,
-    then only its features are written (rows skipped by ``offset`` are never rendered)."""
+def items_page_sql(query: ItemsQuery, *, limit: int | None, offset: int) -> sql.Composed:
+    """The SELECT of one page's feature texts, in the collection's order (``limit`` None: to the
+    last). The page is chosen first, then only its features are written (rows skipped by
+    ``offset`` are never rendered)."""
     return sql.compose(
         "SELECT {feature} FROM (SELECT * FROM ({source}) t WHERE {where} ORDER BY {order}, t.fid"
         " LIMIT {limit} OFFSET {offset}) t ORDER BY {order}, t.fid",
@@ -277,7 +280,7 @@ def items_table_sql(query: ItemsQuery) -> sql.Composed:
     )
 
 
-def items_stream(query: ItemsQuery, *, limit: int, offset: int) -> Iterator[str]:
+def items_stream(query: ItemsQuery, *, limit: int | None, offset: int) -> Iterator[str]:
     """The features of one page as GeoJSON texts, in the collection's order, read as they come."""
     page = items_page_sql(query, limit=limit, offset=offset)
     return sql.stream(page, query.params, local_settings=PAGE_SETTINGS)

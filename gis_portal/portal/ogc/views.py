@@ -3,8 +3,11 @@ collections, a collection, its queryables, its items and one item, in JSON (GeoJ
 and HTML (``f=html``, or a browser's ``Accept``). Errors are the API's JSON ``{"error": ...}``
 with a 4xx status. Item pages are public reads that may be large: a rate per address or user
 (``ogc`` throttle scope), and pages above ``HEAVY_LIMIT`` features run in a heavy-request slot.
+The pages of a whole layer come from the shared cache once a worker has read it (``layer_cache``),
+with a weak ``ETag`` named by the data's state.
 """
 
+import hashlib
 import json
 import logging
 from urllib.parse import urlencode
@@ -13,6 +16,7 @@ from django.db import DatabaseError, transaction
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.cache import get_conditional_response
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
@@ -33,6 +37,7 @@ from gis_portal.portal.ogc.document import (
     collection_document,
     openapi_document,
 )
+from gis_portal.portal.ogc.layer_cache import layer_key, layer_page_read
 from gis_portal.portal.ogc.selectors import (
     CRSS,
     bbox_parse,
@@ -60,7 +65,9 @@ ITEMS_PARAMETERS = {
     "filter-crs",
 }
 CHUNK = 500  # features per written chunk
-ITEMS_MAX_AGE_S = 60  # a streamed page has no ETag (it is not hashed before it is sent): cached briefly
+# A page of a selection has no ETag (a streamed body is not hashed before it is sent), one of a
+# whole layer a weak one from the data's state (``layer_cache``): either is kept briefly.
+ITEMS_MAX_AGE_S = 60
 
 
 class _FirstRenderer(BaseContentNegotiation):
@@ -297,7 +304,19 @@ class ItemsView(OgcView):
         collection = layers.collection_get(collection_id)
         offset = _int(request, "offset", default=0, minimum=0)
         query, crs = selection(request, collection)
-        matched = _checked_count(query)
+        html = _wants_html(request)
+        key = None if html else layer_key(query)
+        etag = None
+        if key is not None:
+            # The data's state and the request name the answer (its timeStamp aside: a weak tag).
+            etag = 'W/"' + hashlib.sha256(f"{key} {request.build_absolute_uri()}".encode()).hexdigest()[:32] + '"'
+            not_modified = get_conditional_response(request, etag=etag)
+            if not_modified is not None:
+                return _with_headers(not_modified, self._cache_headers(etag))
+        page = None
+        if key is not None:
+            page = layer_page_read(query, key, limit=limit, offset=offset, in_heavy_slot=limit > HEAVY_LIMIT)
+        matched = page.matched if page is not None else _checked_count(query)
         returned = max(0, min(limit, matched - offset))
         # Past the last feature a page is empty: the database is not asked for it (an offset beyond
         # its bigint would fail mid-stream, after the 200 has gone).
@@ -320,16 +339,25 @@ class ItemsView(OgcView):
             "links": links,
         }
         headers = {"Content-Crs": f"<{crs.uri}>"}
-        if _wants_html(request):
+        if html:
             features = [json.loads(text) for text in items_stream(query, limit=limit, offset=read_from)]
             columns = [p.name for p in collection.properties]
             rows = [(f["id"], [f["properties"].get(c) for c in columns]) for f in features]
             context = {"collection": collection, "columns": columns, "rows": rows, **tail}
             return _with_headers(render(request, "ogc/items.html", context), headers)
+        headers.update(self._cache_headers(etag))
+        if page is not None:
+            body = "".join(_collection_chunks(page.features, tail))
+            return HttpResponse(body, content_type=GEOJSON, headers=headers)
         chunks = _collection_chunks(items_stream(query, limit=limit, offset=read_from), tail)
-        headers["Cache-Control"] = f"public, max-age={ITEMS_MAX_AGE_S}"
-        headers["Vary"] = "Accept, Accept-Encoding"
         return StreamingHttpResponse(chunks, content_type=GEOJSON, headers=headers)
+
+    @staticmethod
+    def _cache_headers(etag: str | None) -> dict:
+        headers = {"Cache-Control": f"public, max-age={ITEMS_MAX_AGE_S}", "Vary": "Accept, Accept-Encoding"}
+        if etag is not None:
+            headers["ETag"] = etag
+        return headers
 
 
 def _collection_chunks(features, tail: dict):

@@ -1,0 +1,144 @@
+"""Whole layers kept in the shared cache (Redis) for the GIS clients that read them again and again:
+QGIS, ArcGIS and GDAL read a layer whole, page after page, every time a project opens. A layer is
+kept as the feature texts PostgreSQL wrote, in chunks of ``CHUNK`` features, under a key that names
+the exact SQL of the layer (collection, CRS, tolerance, today's date where a property depends on
+it) and the committed state of every table it reads (``gis_portal.core.changes.tables_version``):
+a write to any of them gives the layer a new key, so an answer is never older than the data. Old
+keys expire after ``OGC_LAYER_CACHE_SECONDS``.
+
+Only a whole layer is kept: a selection (``bbox``, ``filter``, property=value, ``datetime``) is
+read from the database as before, so what the cache can hold is bounded by the collections, the
+CRSs and the tolerances in ``CACHED_SIMPLIFY_M``, each under ``OGC_LAYER_CACHE_MAX_BYTES``. The
+cache is an aid (``gis_portal.core.caching``): when it is down, or a chunk has been evicted, the
+page is read from the database. A layer is read whole once, by one worker at a time, inside a
+heavy-request slot; the others read from the database meanwhile.
+"""
+
+import contextlib
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+from gis_portal.core.caching import CACHE_ERRORS, cache_down
+from gis_portal.core.changes import tables_version
+from gis_portal.core.errors import ServiceBusy
+from gis_portal.core.throttles import heavy_slot_if
+from gis_portal.portal.ogc.selectors import ItemsQuery, items_page_sql, items_stream
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 1000  # features a cache entry holds
+# Tolerances (metres) kept: none, and the round ones clients share; any other is read afresh.
+CACHED_SIMPLIFY_M = (0, 10, 50, 100, 500)
+BUILD_LOCK_S = 60  # a worker that died while reading a layer holds no one up longer than this
+
+
+@dataclass(frozen=True)
+class LayerPage:
+    matched: int  # features in the whole layer
+    features: list[str]  # the page's feature texts
+
+
+def layer_key(query: ItemsQuery) -> str | None:
+    """The cache key of the layer a query reads, or None: not a whole layer (a selection, or a
+    collection computed per request), a tolerance not kept, the cache switched off, or data whose
+    state has no name (an untracked table, this transaction's own uncommitted writes)."""
+    if settings.OGC_LAYER_CACHE_SECONDS <= 0:
+        return None
+    if query.where or query.params or query.simplify_m not in CACHED_SIMPLIFY_M:
+        return None
+    version = tables_version(query.collection.tables)
+    if version is None:
+        return None
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        text = cursor.mogrify(items_page_sql(query, limit=None, offset=0), query.params)
+    digest = hashlib.sha256(text + b"\0" + version.encode()).hexdigest()[:32]
+    return f"ogc-layer:{query.collection.id}:{digest}"
+
+
+def layer_page(key: str, *, limit: int, offset: int) -> LayerPage | None:
+    """A page of a kept layer, or None: not kept (or partly evicted), or the cache is down."""
+    try:
+        matched = cache.get(key)
+        if matched is None:
+            return None
+        if offset >= matched:
+            return LayerPage(matched, [])
+        end = min(offset + limit, matched)
+        names = [f"{key}:{index}" for index in range(offset // CHUNK, (end - 1) // CHUNK + 1)]
+        chunks = cache.get_many(names)
+    except CACHE_ERRORS as exc:
+        cache_down("layers read from the database", exc)
+        return None
+    if len(chunks) < len(names):
+        return None
+    start = offset - (offset // CHUNK) * CHUNK
+    features = [text for name in names for text in chunks[name]]
+    return LayerPage(matched, features[start : start + end - offset])
+
+
+def layer_keep(key: str, query: ItemsQuery, *, in_heavy_slot: bool) -> bool:
+    """Read the whole layer from the database and keep it under ``key``: True when kept. False when
+    another worker is reading it, no heavy-request slot is free, the cache is down or the layer is
+    larger than ``OGC_LAYER_CACHE_MAX_BYTES`` (then the caller reads its page from the database)."""
+    timeout = settings.OGC_LAYER_CACHE_SECONDS
+    lock = f"{key}:reading"
+    try:
+        if not cache.add(lock, 1, BUILD_LOCK_S):
+            return False
+    except CACHE_ERRORS as exc:
+        cache_down("layers read from the database", exc)
+        return False
+    started = time.perf_counter()
+    try:
+        with heavy_slot_if(not in_heavy_slot):
+            count = size = 0
+            chunk: list[str] = []
+            features = items_stream(query, limit=None, offset=0)
+            try:
+                for text in features:
+                    chunk.append(text)
+                    size += len(text.encode())
+                    if size > settings.OGC_LAYER_CACHE_MAX_BYTES:
+                        logger.info("layer %s not kept: over %d bytes", query.collection.id, size)
+                        return False
+                    if len(chunk) == CHUNK:
+                        cache.set(f"{key}:{count // CHUNK}", chunk, timeout)
+                        count, chunk = count + len(chunk), []
+            finally:
+                features.close()  # ends the cursor and its transaction when the layer is abandoned
+            if chunk:
+                cache.set(f"{key}:{count // CHUNK}", chunk, timeout)
+                count += len(chunk)
+            cache.set(key, count, timeout)  # last: a reader finds the count only with every chunk
+    except ServiceBusy:
+        return False
+    except CACHE_ERRORS as exc:
+        cache_down("layers read from the database", exc)
+        return False
+    finally:
+        with contextlib.suppress(CACHE_ERRORS):  # else it expires
+            cache.delete(lock)
+    logger.info(
+        "layer %s kept: %d features, %.1f MB, read in %.2f s",
+        query.collection.id,
+        count,
+        size / 1e6,
+        time.perf_counter() - started,
+    )
+    return True
+
+
+def layer_page_read(query: ItemsQuery, key: str, *, limit: int, offset: int, in_heavy_slot: bool) -> LayerPage | None:
+    """A page of the layer from the cache, the layer read whole and kept first if it is not there
+    yet; None when it cannot be had from the cache (the caller reads the page from the database)."""
+    page = layer_page(key, limit=limit, offset=offset)
+    if page is None and layer_keep(key, query, in_heavy_slot=in_heavy_slot):
+        page = layer_page(key, limit=limit, offset=offset)
+    return page
