@@ -3,10 +3,18 @@ at simplify=50) through the service (OGC API items over HTTP from one gunicorn w
 features a request, following ``next``), through the DRF serializer path the v1 lists used
 (the DRF view with ``GeoFeatureModelSerializer``, in this process, so without HTTP: a lower bound
 of that path), and from the database alone (``psql`` writing the same features). Facilities also
-at 1,000 features (one page). It prints the time to the first byte of a streamed page, the
-worker's memory (RSS, PSS and USS at start; peak RSS, and peak PSS and USS sampled while it serves
-the layers) and the master's, and last one line:
-``layers: facilities service/database X.XX, serializer/service Y.Y``.
+at 1,000 features (one page).
+
+The service is measured three ways, each layer in one run: ``kept``, the layer in the shared cache
+(``gis_portal.portal.ogc.layer_cache``; what every read after the first gets until the data
+change); ``first``, the first read after a change (its pages from the database, the layer kept
+once the first page has gone; the server's cache starts empty); and ``uncached``, a second server
+with the layer cache off (every page from PostgreSQL, as before the cache).
+
+It prints the time to the first byte of a page (median of the runs), the worker's memory (RSS, PSS
+and USS at start; peak RSS, and peak PSS and USS sampled while it serves the layers) and the
+master's, the ratios of the uncached service, and last one line, for the service as it runs (the
+layer kept): ``layers: facilities service/database X.XX, serializer/service Y.Y``.
 
 Run after `make run` has loaded the data:  .venv/bin/python bench/layers.py [--repeat 3]
 """
@@ -20,6 +28,7 @@ import statistics
 import subprocess
 import threading
 import time
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -62,7 +71,7 @@ LAYERS = {
 class Server:
     """One gunicorn worker serving the portal; ``get`` follows a layer's pages."""
 
-    def __init__(self) -> None:
+    def __init__(self, **env: str) -> None:
         self.port = free_port()
         self.process = subprocess.Popen(
             [
@@ -76,7 +85,13 @@ class Server:
                 "300",
             ],
             cwd=ROOT,
-            env={**os.environ, "THROTTLE_OGC_ANON": "100000/minute"},
+            # Its own cache keys: the layers start not kept.
+            env={
+                **os.environ,
+                "THROTTLE_OGC_ANON": "100000/minute",
+                "CACHE_KEY_PREFIX": f"bench-{uuid.uuid4().hex}",
+                **env,
+            },
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -226,17 +241,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement (the best is shown)")
     args = parser.parse_args()
     server = Server()
+    uncached_server = Server(OGC_LAYER_CACHE_SECONDS="0")
     results = {}
     try:
         started = server.memory_mb()  # the worker as forked, before any request
         master = server.memory_mb(server.process.pid)
-        server.layer("/ogc/collections/townships/items?limit=10")  # warm up the worker
+        server.layer("/ogc/collections/markers/items?limit=10")  # warm up the workers
+        uncached_server.layer("/ogc/collections/markers/items?limit=10")
         baseline_mb = server.worker_peak_mb()
         server.sample_start()
         cases = [("facilities 1,000", "facilities", 1000), *((name, name, None) for name in LAYERS)]
         print(
-            f"{'layer':<18}{'features':>9}{'MB':>7}{'service s':>11}{'1st byte ms':>13}{'serializer s':>14}"
-            f"{'database s':>12}{'ser/svc':>9}{'svc/db':>8}"
+            f"{'layer':<18}{'features':>9}{'MB':>6}{'kept s':>8}{'first s':>9}{'uncached s':>11}"
+            f"{'1st byte ms':>12}{'serializer s':>13}{'database s':>11}{'ser/kept':>9}{'kept/db':>8}"
+            f"{'ser/unc':>8}{'unc/db':>7}"
         )
         for label, name, limit in cases:
             collection, simplify_m, queryset, serializer = LAYERS[name]
@@ -246,20 +264,25 @@ def main() -> None:
             )
             if limit:
                 path += "&offset=0"
-            service = []
-            for _ in range(args.repeat):
-                seconds, first_byte, count, size = server.layer(path) if not limit else _one_page(server, path)
-                service.append((seconds, first_byte))
+
+            def read(on: Server, path: str = path, whole: bool = not limit) -> tuple[float, float, int, int]:
+                return on.layer(path) if whole else _one_page(on, path)
+
+            first_s, first_byte, count, size = read(server)  # not kept yet: read, then kept
+            runs = [read(server) for _ in range(args.repeat)]
+            uncached = [read(uncached_server) for _ in range(args.repeat)]
             serializer_s = best([serializer_path(queryset(), serializer, limit=limit)[0] for _ in range(args.repeat)])
             database_s = best(
                 [database_alone(collection, simplify_m=simplify_m, limit=limit or 10**6) for _ in range(args.repeat)]
             )
-            service_s = best([s for s, _ in service])
-            first_ms = statistics.median([f for _, f in service]) * 1000
-            results[label] = (service_s, serializer_s, database_s)
+            kept_s = best([run[0] for run in runs])
+            uncached_s = best([run[0] for run in uncached])
+            first_ms = statistics.median([first_byte] + [run[1] for run in runs + uncached]) * 1000
+            results[label] = (kept_s, uncached_s, serializer_s, database_s)
             print(
-                f"{label:<18}{count:>9}{size / 1e6:>7.1f}{service_s:>11.3f}{first_ms:>13.1f}{serializer_s:>14.3f}"
-                f"{database_s:>12.3f}{serializer_s / service_s:>9.1f}{service_s / database_s:>8.2f}"
+                f"{label:<18}{count:>9}{size / 1e6:>6.1f}{kept_s:>8.3f}{first_s:>9.3f}{uncached_s:>11.3f}"
+                f"{first_ms:>12.1f}{serializer_s:>13.3f}{database_s:>11.3f}{serializer_s / kept_s:>9.1f}"
+                f"{kept_s / database_s:>8.2f}{serializer_s / uncached_s:>8.1f}{uncached_s / database_s:>7.2f}"
             )
         peak_mb = server.worker_peak_mb()
         sampled = server.sample_stop()
@@ -272,11 +295,18 @@ def main() -> None:
             f" {baseline_mb:.0f} MB after warm-up, so {peak_mb - baseline_mb:.0f} MB for the layers;"
             f" sampled every 20 ms: PSS {sampled['pss']:.0f} MB, USS {sampled['uss']:.0f} MB"
         )
+        print(f"uncached worker peak: RSS {uncached_server.worker_peak_mb():.0f} MB")
     finally:
         server.close()
-    service_s, serializer_s, database_s = results["facilities"]
-    ratios = f"service/database {service_s / database_s:.2f}, serializer/service {serializer_s / service_s:.1f}"
-    print(f"layers: facilities {ratios}")
+        uncached_server.close()
+    kept_s, uncached_s, serializer_s, database_s = results["facilities"]
+    print(
+        f"uncached: facilities service/database {uncached_s / database_s:.2f}, serializer/service"
+        f" {serializer_s / uncached_s:.1f}"
+    )
+    print(
+        f"layers: facilities service/database {kept_s / database_s:.2f}, serializer/service {serializer_s / kept_s:.1f}"
+    )
 
 
 def _one_page(server: Server, path: str) -> tuple[float, float, int, int]:

@@ -4,30 +4,34 @@ kept as the feature texts PostgreSQL wrote, in chunks of ``CHUNK`` features, und
 the exact SQL of the layer (collection, CRS, tolerance, today's date where a property depends on
 it) and the committed state of every table it reads (``gis_portal.core.changes.tables_version``):
 a write to any of them gives the layer a new key, so an answer is never older than the data. Old
-keys expire after ``OGC_LAYER_CACHE_SECONDS``.
+keys expire after ``OGC_LAYER_CACHE_SECONDS``. A page of a layer not kept yet is read from the
+database as before, and the layer is read whole and kept once that page has been sent
+(``KeepingLayerResponse``): the client does not wait for it.
 
 Only a whole layer is kept: a selection (``bbox``, ``filter``, property=value, ``datetime``) is
 read from the database as before, so what the cache can hold is bounded by the collections, the
 CRSs and the tolerances in ``CACHED_SIMPLIFY_M``, each under ``OGC_LAYER_CACHE_MAX_BYTES``. The
 cache is an aid (``gis_portal.core.caching``): when it is down, or a chunk has been evicted, the
-page is read from the database. A layer is read whole once, by one worker at a time, inside a
-heavy-request slot; the others read from the database meanwhile.
+page is read from the database. A layer is read whole by one worker at a time (the others read
+their pages from the database meanwhile), and only once for each state of its data: the reads it
+costs are bounded by the layers there are, not by the requests, so it takes no heavy-request slot
+(a client paging through a layer would find the slot taken by the reading its first page began).
 """
 
 import contextlib
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.http import StreamingHttpResponse
 
 from gis_portal.core.caching import CACHE_ERRORS, cache_down
 from gis_portal.core.changes import tables_version
-from gis_portal.core.errors import ServiceBusy
-from gis_portal.core.throttles import heavy_slot_if
 from gis_portal.portal.ogc.selectors import ItemsQuery, items_page_sql, items_stream
 
 logger = logging.getLogger(__name__)
@@ -35,6 +39,7 @@ logger = logging.getLogger(__name__)
 CHUNK = 1000  # features a cache entry holds
 # Tolerances (metres) kept: none, and the round ones clients share; any other is read afresh.
 CACHED_SIMPLIFY_M = (0, 10, 50, 100, 500)
+TOO_LARGE = -1  # kept under a layer's key instead of its count
 BUILD_LOCK_S = 60  # a worker that died while reading a layer holds no one up longer than this
 
 
@@ -66,7 +71,7 @@ def layer_page(key: str, *, limit: int, offset: int) -> LayerPage | None:
     """A page of a kept layer, or None: not kept (or partly evicted), or the cache is down."""
     try:
         matched = cache.get(key)
-        if matched is None:
+        if matched is None or matched == TOO_LARGE:
             return None
         if offset >= matched:
             return LayerPage(matched, [])
@@ -83,42 +88,41 @@ def layer_page(key: str, *, limit: int, offset: int) -> LayerPage | None:
     return LayerPage(matched, features[start : start + end - offset])
 
 
-def layer_keep(key: str, query: ItemsQuery, *, in_heavy_slot: bool) -> bool:
+def layer_keep(key: str, query: ItemsQuery) -> bool:
     """Read the whole layer from the database and keep it under ``key``: True when kept. False when
-    another worker is reading it, no heavy-request slot is free, the cache is down or the layer is
-    larger than ``OGC_LAYER_CACHE_MAX_BYTES`` (then the caller reads its page from the database)."""
+    another worker is reading it, the cache is down or the layer is larger than
+    ``OGC_LAYER_CACHE_MAX_BYTES`` (remembered, so that it is not read again for nothing while its
+    data stay the same); its pages are then read from the database."""
     timeout = settings.OGC_LAYER_CACHE_SECONDS
     lock = f"{key}:reading"
     try:
-        if not cache.add(lock, 1, BUILD_LOCK_S):
+        if cache.get(key) == TOO_LARGE or not cache.add(lock, 1, BUILD_LOCK_S):
             return False
     except CACHE_ERRORS as exc:
         cache_down("layers read from the database", exc)
         return False
     started = time.perf_counter()
     try:
-        with heavy_slot_if(not in_heavy_slot):
-            count = size = 0
-            chunk: list[str] = []
-            features = items_stream(query, limit=None, offset=0)
-            try:
-                for text in features:
-                    chunk.append(text)
-                    size += len(text.encode())
-                    if size > settings.OGC_LAYER_CACHE_MAX_BYTES:
-                        logger.info("layer %s not kept: over %d bytes", query.collection.id, size)
-                        return False
-                    if len(chunk) == CHUNK:
-                        cache.set(f"{key}:{count // CHUNK}", chunk, timeout)
-                        count, chunk = count + len(chunk), []
-            finally:
-                features.close()  # ends the cursor and its transaction when the layer is abandoned
-            if chunk:
-                cache.set(f"{key}:{count // CHUNK}", chunk, timeout)
-                count += len(chunk)
-            cache.set(key, count, timeout)  # last: a reader finds the count only with every chunk
-    except ServiceBusy:
-        return False
+        count = size = 0
+        chunk: list[str] = []
+        features = items_stream(query, limit=None, offset=0)
+        try:
+            for text in features:
+                chunk.append(text)
+                size += len(text.encode())
+                if size > settings.OGC_LAYER_CACHE_MAX_BYTES:
+                    logger.info("layer %s not kept: over %d bytes", query.collection.id, size)
+                    cache.set(key, TOO_LARGE, timeout)
+                    return False
+                if len(chunk) == CHUNK:
+                    cache.set(f"{key}:{count // CHUNK}", chunk, timeout)
+                    count, chunk = count + len(chunk), []
+        finally:
+            features.close()  # ends the cursor and its transaction when the layer is abandoned
+        if chunk:
+            cache.set(f"{key}:{count // CHUNK}", chunk, timeout)
+            count += len(chunk)
+        cache.set(key, count, timeout)  # last: a reader finds the count only with every chunk
     except CACHE_ERRORS as exc:
         cache_down("layers read from the database", exc)
         return False
@@ -135,10 +139,20 @@ def layer_keep(key: str, query: ItemsQuery, *, in_heavy_slot: bool) -> bool:
     return True
 
 
-def layer_page_read(query: ItemsQuery, key: str, *, limit: int, offset: int, in_heavy_slot: bool) -> LayerPage | None:
-    """A page of the layer from the cache, the layer read whole and kept first if it is not there
-    yet; None when it cannot be had from the cache (the caller reads the page from the database)."""
-    page = layer_page(key, limit=limit, offset=offset)
-    if page is None and layer_keep(key, query, in_heavy_slot=in_heavy_slot):
-        page = layer_page(key, limit=limit, offset=offset)
-    return page
+class KeepingLayerResponse(StreamingHttpResponse):
+    """A page streamed from the database that, once it has been sent (the server closes the
+    response after the last byte), has its layer read whole and kept: ``keep`` runs then."""
+
+    def __init__(self, *args, keep: Callable[[], object], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._keep = keep
+
+    def close(self) -> None:
+        keep, self._keep = self._keep, None
+        try:
+            if keep is not None:
+                keep()
+        except Exception:  # the answer has gone: a failure here must not touch it
+            logger.exception("keeping a layer failed")
+        finally:
+            super().close()

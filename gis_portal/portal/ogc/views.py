@@ -37,7 +37,7 @@ from gis_portal.portal.ogc.document import (
     collection_document,
     openapi_document,
 )
-from gis_portal.portal.ogc.layer_cache import layer_key, layer_page_read
+from gis_portal.portal.ogc.layer_cache import KeepingLayerResponse, layer_keep, layer_key, layer_page
 from gis_portal.portal.ogc.selectors import (
     CRSS,
     bbox_parse,
@@ -313,9 +313,7 @@ class ItemsView(OgcView):
             not_modified = get_conditional_response(request, etag=etag)
             if not_modified is not None:
                 return _with_headers(not_modified, self._cache_headers(etag))
-        page = None
-        if key is not None:
-            page = layer_page_read(query, key, limit=limit, offset=offset, in_heavy_slot=limit > HEAVY_LIMIT)
+        page = layer_page(key, limit=limit, offset=offset) if key is not None else None
         matched = page.matched if page is not None else _checked_count(query)
         returned = max(0, min(limit, matched - offset))
         # Past the last feature a page is empty: the database is not asked for it (an offset beyond
@@ -350,7 +348,10 @@ class ItemsView(OgcView):
             body = "".join(_collection_chunks(page.features, tail))
             return HttpResponse(body, content_type=GEOJSON, headers=headers)
         chunks = _collection_chunks(items_stream(query, limit=limit, offset=read_from), tail)
-        return StreamingHttpResponse(chunks, content_type=GEOJSON, headers=headers)
+        if key is None:
+            return StreamingHttpResponse(chunks, content_type=GEOJSON, headers=headers)
+
+        return KeepingLayerResponse(chunks, content_type=GEOJSON, headers=headers, keep=lambda: layer_keep(key, query))
 
     @staticmethod
     def _cache_headers(etag: str | None) -> dict:
