@@ -8,8 +8,8 @@ at 1,000 features (one page).
 The service is measured three ways, each layer in one run: ``kept``, the layer in the shared cache
 (``gis_portal.portal.ogc.layer_cache``; what every read after the first gets until the data
 change); ``first``, the first read after a change (its pages from the database, the layer kept
-once the first page has gone; the server's cache starts empty); and ``uncached``, a second server
-with the layer cache off (every page from PostgreSQL, as before the cache).
+once the first page has gone: the server's kept layers are deleted from Redis before it); and
+``uncached``, a second server with the layer cache off (every page from PostgreSQL, as before).
 
 It prints the time to the first byte of a page (median of the runs), the worker's memory (RSS, PSS
 and USS at start; peak RSS, and peak PSS and USS sampled while it serves the layers) and the
@@ -23,6 +23,7 @@ import argparse
 import http.client
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -36,6 +37,7 @@ from common import ROOT, django_setup, free_port
 
 django_setup()
 
+from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework import generics  # noqa: E402
@@ -73,6 +75,7 @@ class Server:
 
     def __init__(self, **env: str) -> None:
         self.port = free_port()
+        self.cache_prefix = f"bench-{uuid.uuid4().hex}"
         self.process = subprocess.Popen(
             [
                 str(ROOT / ".venv/bin/gunicorn"),
@@ -89,7 +92,7 @@ class Server:
             env={
                 **os.environ,
                 "THROTTLE_OGC_ANON": "100000/minute",
-                "CACHE_KEY_PREFIX": f"bench-{uuid.uuid4().hex}",
+                "CACHE_KEY_PREFIX": self.cache_prefix,
                 **env,
             },
             stdout=subprocess.DEVNULL,
@@ -101,6 +104,23 @@ class Server:
                 break
             except OSError:
                 time.sleep(0.1)
+
+    def forget_layers(self) -> None:
+        """Delete the layers this server has kept (its own keys in Redis): the next read is a first."""
+        client = cache._cache.get_client(write=True)
+        for key in client.scan_iter(match=f"{self.cache_prefix}:*", count=1000):
+            client.delete(key)
+
+    def wait_kept(self, collection: str) -> None:
+        """Wait until the server has kept the layer (it reads it after the first page has gone)."""
+        client = cache._cache.get_client(write=True)
+        kept = re.compile(rf":ogc-layer:{re.escape(collection)}:[0-9a-f]{{32}}$".encode())
+        for _ in range(300):
+            keys = list(client.scan_iter(match=f"{self.cache_prefix}:*ogc-layer:{collection}:*", count=1000))
+            if any(kept.search(key) for key in keys) and not any(key.endswith(b":reading") for key in keys):
+                return
+            time.sleep(0.05)
+        raise SystemExit(f"the layer {collection} was not kept within 15 s")
 
     def request(self, path: str) -> http.client.HTTPResponse:
         # gunicorn's sync worker closes each connection after its answer: one connection a request.
@@ -268,7 +288,9 @@ def main() -> None:
             def read(on: Server, path: str = path, whole: bool = not limit) -> tuple[float, float, int, int]:
                 return on.layer(path) if whole else _one_page(on, path)
 
+            server.forget_layers()
             first_s, first_byte, count, size = read(server)  # not kept yet: read, then kept
+            server.wait_kept(collection)
             runs = [read(server) for _ in range(args.repeat)]
             uncached = [read(uncached_server) for _ in range(args.repeat)]
             serializer_s = best([serializer_path(queryset(), serializer, limit=limit)[0] for _ in range(args.repeat)])

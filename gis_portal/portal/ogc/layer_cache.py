@@ -1,6 +1,8 @@
 """Whole layers kept in the shared cache (Redis) for the GIS clients that read them again and again:
 QGIS, ArcGIS and GDAL read a layer whole, page after page, every time a project opens. A layer is
-kept as the feature texts PostgreSQL wrote, in chunks of ``CHUNK`` features, under a key that names
+kept as the feature texts PostgreSQL wrote (UTF-8, comma-separated, with where each ends, so that
+a page is sliced out without a feature being parsed or copied one by one), in chunks of ``CHUNK``
+features, under a key that names
 the exact SQL of the layer (collection, CRS, tolerance, today's date where a property depends on
 it) and the committed state of every table it reads (``gis_portal.core.changes.tables_version``):
 a write to any of them gives the layer a new key, so an answer is never older than the data. Old
@@ -46,7 +48,22 @@ BUILD_LOCK_S = 60  # a worker that died while reading a layer holds no one up lo
 @dataclass(frozen=True)
 class LayerPage:
     matched: int  # features in the whole layer
-    features: list[str]  # the page's feature texts
+    features: list[memoryview]  # the page's features, runs of comma-separated UTF-8 feature texts
+
+
+def _chunk(texts: list[bytes]) -> tuple[bytes, list[int]]:
+    """A cache entry: the features joined by commas, and where each ends (a page is a slice)."""
+    ends, end = [], -1
+    for text in texts:
+        end += 1 + len(text)
+        ends.append(end)
+    return b",".join(texts), ends
+
+
+def _chunk_slice(chunk: tuple[bytes, list[int]], first: int, last: int) -> memoryview:
+    """Features ``first`` to ``last`` (exclusive) of a chunk, commas between them."""
+    data, ends = chunk
+    return memoryview(data)[(ends[first - 1] + 1 if first else 0) : ends[last - 1]]
 
 
 def layer_key(query: ItemsQuery) -> str | None:
@@ -83,9 +100,12 @@ def layer_page(key: str, *, limit: int, offset: int) -> LayerPage | None:
         return None
     if len(chunks) < len(names):
         return None
-    start = offset - (offset // CHUNK) * CHUNK
-    features = [text for name in names for text in chunks[name]]
-    return LayerPage(matched, features[start : start + end - offset])
+    pieces = []
+    for index, name in enumerate(names, start=offset // CHUNK):
+        first = max(offset - index * CHUNK, 0)
+        last = min(end - index * CHUNK, CHUNK)
+        pieces.append(_chunk_slice(chunks[name], first, last))
+    return LayerPage(matched, pieces)
 
 
 def layer_keep(key: str, query: ItemsQuery) -> bool:
@@ -104,23 +124,23 @@ def layer_keep(key: str, query: ItemsQuery) -> bool:
     started = time.perf_counter()
     try:
         count = size = 0
-        chunk: list[str] = []
+        chunk: list[bytes] = []
         features = items_stream(query, limit=None, offset=0)
         try:
             for text in features:
-                chunk.append(text)
-                size += len(text.encode())
+                chunk.append(text.encode())
+                size += len(chunk[-1])
                 if size > settings.OGC_LAYER_CACHE_MAX_BYTES:
                     logger.info("layer %s not kept: over %d bytes", query.collection.id, size)
                     cache.set(key, TOO_LARGE, timeout)
                     return False
                 if len(chunk) == CHUNK:
-                    cache.set(f"{key}:{count // CHUNK}", chunk, timeout)
+                    cache.set(f"{key}:{count // CHUNK}", _chunk(chunk), timeout)
                     count, chunk = count + len(chunk), []
         finally:
             features.close()  # ends the cursor and its transaction when the layer is abandoned
         if chunk:
-            cache.set(f"{key}:{count // CHUNK}", chunk, timeout)
+            cache.set(f"{key}:{count // CHUNK}", _chunk(chunk), timeout)
             count += len(chunk)
         cache.set(key, count, timeout)  # last: a reader finds the count only with every chunk
     except CACHE_ERRORS as exc:

@@ -345,7 +345,7 @@ class ItemsView(OgcView):
             return _with_headers(render(request, "ogc/items.html", context), headers)
         headers.update(self._cache_headers(etag))
         if page is not None:
-            body = "".join(_collection_chunks(page.features, tail))
+            body = b"".join([COLLECTION_OPEN.encode(), b",".join(page.features), _collection_close(tail).encode()])
             return HttpResponse(body, content_type=GEOJSON, headers=headers)
         chunks = _collection_chunks(items_stream(query, limit=limit, offset=read_from), tail)
         if key is None:
@@ -361,9 +361,17 @@ class ItemsView(OgcView):
         return headers
 
 
+COLLECTION_OPEN = '{"type":"FeatureCollection","features":['
+
+
+def _collection_close(tail: dict) -> str:
+    """What ends a FeatureCollection after its features: the members of ``tail``."""
+    return "]," + json.dumps(tail, ensure_ascii=False)[1:]
+
+
 def _collection_chunks(features, tail: dict):
     """A FeatureCollection written as its features come from the database, members after them."""
-    yield '{"type":"FeatureCollection","features":['
+    yield COLLECTION_OPEN
     batch, first = [], True
     for text in features:
         batch.append(text)
@@ -372,7 +380,7 @@ def _collection_chunks(features, tail: dict):
             batch, first = [], False
     if batch:
         yield ("" if first else ",") + ",".join(batch)
-    yield "]," + json.dumps(tail, ensure_ascii=False)[1:]
+    yield _collection_close(tail)
 
 
 class ItemView(OgcView):
