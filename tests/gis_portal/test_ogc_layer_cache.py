@@ -1,9 +1,10 @@
 """Whole OGC layers kept in the shared cache (gis_portal.portal.ogc.layer_cache): the pages a kept
 layer answers are the database's, byte for byte but the timeStamp; a write committed by another
 session gives the layer a new key at once, and this transaction's own uncommitted writes are read
-afresh; selections are never kept; an evicted chunk, a layer being read by another worker, a layer
-over the size limit and a Redis that is down all fall back to the database. A page of a layer not
-kept yet streams from the database, and the layer is kept once it has gone."""
+afresh; selections are never kept (their pages are named by their state for If-None-Match too);
+an evicted chunk, a layer being read by another worker, a layer over the size limit and a Redis
+that is down all fall back to the database. A page of a layer not kept yet streams from the
+database, and the layer is kept once it has gone."""
 
 import json
 
@@ -17,7 +18,7 @@ from facilities.models import Facility
 from gis_portal.core.changes import tables_version
 from gis_portal.portal.ogc import collections as layers
 from gis_portal.portal.ogc.layer_cache import CHUNK, TOO_LARGE, layer_keep, layer_key
-from gis_portal.portal.ogc.selectors import CRSS, items_query
+from gis_portal.portal.ogc.selectors import CRSS, items_query, items_state
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +45,8 @@ def page_of(response) -> dict:
 
 def key_of(collection_id: str, **params) -> str | None:
     query = items_query(layers.collection_get(collection_id), crs=CRSS[CRS84], today=timezone.localdate(), **params)
-    return layer_key(query)
+    state = items_state(query)
+    return None if state is None else layer_key(query, state)
 
 
 def facilities_key(**params) -> str | None:
@@ -103,14 +105,26 @@ def test_this_transactions_own_writes_are_read_afresh_and_not_kept(client):
 def test_if_none_match_and_what_is_never_kept(client):
     url = "/ogc/collections/townships/items?limit=100&simplify=50"
     first = client.get(url)
-    assert first.status_code == 200 and first["ETag"]
+    assert first.status_code == 200 and first["ETag"].startswith('W/"')
     assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
     assert client.get(url + "&offset=100", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200  # another page
-    # Selections, a tolerance that is not kept, and the HTML page are read from the database.
-    for params in ({"bbox": "106,29,107,30"}, {"filter": "code LIKE '500103%'"}, {"simplify": 37}, {"f": "html"}):
+    # A selection is named by its state too (304), but read from the database and never kept.
+    box = {"limit": 10, "bbox": "106,29,107,30"}
+    selected = client.get("/ogc/collections/townships/items", box)
+    assert selected.streaming and selected["ETag"] not in (first["ETag"], None)
+    assert client.get("/ogc/collections/townships/items", box, HTTP_IF_NONE_MATCH=selected["ETag"]).status_code == 304
+    other = client.get("/ogc/collections/townships/items", {**box, "bbox": "106,29,107,30.5"})
+    assert other["ETag"] != selected["ETag"]
+    for params in ({"filter": "code LIKE '500103%'"}, {"simplify": 37}):
         response = client.get("/ogc/collections/townships/items", {"limit": 10, **params})
-        assert response.status_code == 200 and "ETag" not in response, params
-    assert facilities_key(bbox=(106, 29, 107, 30)) is None
+        page_of(response)
+        assert response.streaming and response["ETag"], params
+        assert client.get("/ogc/collections/townships/items", {"limit": 10, **params}).streaming, params
+    assert facilities_key(bbox=(106, 29, 107, 30)) is None and key_of("townships", simplify_m=37) is None
+    # Pages (HTML) and the coverage gaps (computed per request) have no ETag.
+    assert "ETag" not in client.get("/ogc/collections/townships/items", {"limit": 10, "f": "html"})
+    gaps = client.get("/ogc/collections/coverage-gaps-elder_station-radius/items", {"limit": 5})
+    assert gaps.status_code == 200 and "ETag" not in gaps
     # The key names the layer's SQL: datetime=../.. is the whole layer of facilities, but every
     # dated version of the townships (another layer).
     assert facilities_key(dates=(None, None)) == facilities_key()

@@ -4,7 +4,7 @@ kept as the feature texts PostgreSQL wrote (UTF-8, comma-separated, with where e
 a page is sliced out without a feature being parsed or copied one by one), in chunks of ``CHUNK``
 features, under a key that names
 the exact SQL of the layer (collection, CRS, tolerance, today's date where a property depends on
-it) and the committed state of every table it reads (``gis_portal.core.changes.tables_version``):
+it) and the committed state of every table it reads (``selectors.items_state``):
 a write to any of them gives the layer a new key, so an answer is never older than the data. Old
 keys expire after ``OGC_LAYER_CACHE_SECONDS``. A page of a layer not kept yet is read from the
 database as before, and the layer is read whole and kept once that page has been sent
@@ -21,7 +21,6 @@ costs are bounded by the layers there are, not by the requests, so it takes no h
 """
 
 import contextlib
-import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -29,12 +28,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.http import StreamingHttpResponse
 
 from gis_portal.core.caching import CACHE_ERRORS, cache_down
-from gis_portal.core.changes import tables_version
-from gis_portal.portal.ogc.selectors import ItemsQuery, items_page_sql, items_stream
+from gis_portal.portal.ogc.selectors import ItemsQuery, items_stream
 
 logger = logging.getLogger(__name__)
 
@@ -66,22 +63,15 @@ def _chunk_slice(chunk: tuple[bytes, list[int]], first: int, last: int) -> memor
     return memoryview(data)[(ends[first - 1] + 1 if first else 0) : ends[last - 1]]
 
 
-def layer_key(query: ItemsQuery) -> str | None:
-    """The cache key of the layer a query reads, or None: not a whole layer (a selection, or a
-    collection computed per request), a tolerance not kept, the cache switched off, or data whose
-    state has no name (an untracked table, this transaction's own uncommitted writes)."""
+def layer_key(query: ItemsQuery, state: str) -> str | None:
+    """The cache key of the layer a query reads in the data's ``state`` (``items_state``), or None:
+    not a whole layer (a selection, or a collection computed per request), a tolerance not kept, or
+    the cache switched off."""
     if settings.OGC_LAYER_CACHE_SECONDS <= 0:
         return None
     if query.where or query.params or query.simplify_m not in CACHED_SIMPLIFY_M:
         return None
-    version = tables_version(query.collection.tables)
-    if version is None:
-        return None
-    connection.ensure_connection()
-    with connection.connection.cursor() as cursor:
-        text = cursor.mogrify(items_page_sql(query, limit=None, offset=0), query.params)
-    digest = hashlib.sha256(text + b"\0" + version.encode()).hexdigest()[:32]
-    return f"ogc-layer:{query.collection.id}:{digest}"
+    return f"ogc-layer:{query.collection.id}:{state}"
 
 
 def layer_page(key: str, *, limit: int, offset: int) -> LayerPage | None:

@@ -9,13 +9,17 @@ degrees and 2 (1 cm) in metres.
 """
 
 import datetime
+import hashlib
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.db import connection
+
 from boundaries.history_selectors import division_history_range
 from gis_portal.core import sql
 from gis_portal.core.api import METRES_PER_DEGREE
+from gis_portal.core.changes import tables_version
 from gis_portal.core.crs import CGCS2000, WEB_MERCATOR, WGS84
 from gis_portal.core.errors import InvalidParameter, NotFound
 from gis_portal.portal.ogc.collections import Collection
@@ -278,6 +282,20 @@ def items_table_sql(query: ItemsQuery) -> sql.Composed:
         where=_where(query),
         order=sql.Identifier("t", query.collection.order),
     )
+
+
+def items_state(query: ItemsQuery) -> str | None:
+    """A name of what a selection answers: its SQL with its values (today's date included where a
+    property depends on it) and the committed state of the tables it reads. Equal names, equal
+    features. None: no such name (a collection computed per request, an untracked table, or this
+    transaction's own uncommitted writes)."""
+    version = tables_version(query.collection.tables)
+    if version is None:
+        return None
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        text = cursor.mogrify(items_page_sql(query, limit=None, offset=0), query.params)
+    return hashlib.sha256(text + b"\0" + version.encode()).hexdigest()[:32]
 
 
 def items_stream(query: ItemsQuery, *, limit: int | None, offset: int) -> Iterator[str]:

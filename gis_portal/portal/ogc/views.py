@@ -3,8 +3,8 @@ collections, a collection, its queryables, its items and one item, in JSON (GeoJ
 and HTML (``f=html``, or a browser's ``Accept``). Errors are the API's JSON ``{"error": ...}``
 with a 4xx status. Item pages are public reads that may be large: a rate per address or user
 (``ogc`` throttle scope), and pages above ``HEAVY_LIMIT`` features run in a heavy-request slot.
-The pages of a whole layer come from the shared cache once a worker has read it (``layer_cache``),
-with a weak ``ETag`` named by the data's state.
+The pages of a whole layer come from the shared cache once a worker has read it (``layer_cache``);
+a page has a weak ``ETag`` named by the state of what it selects (``If-None-Match``: 304).
 """
 
 import hashlib
@@ -46,6 +46,7 @@ from gis_portal.portal.ogc.selectors import (
     item_get,
     items_count,
     items_query,
+    items_state,
     items_stream,
 )
 
@@ -65,8 +66,8 @@ ITEMS_PARAMETERS = {
     "filter-crs",
 }
 CHUNK = 500  # features per written chunk
-# A page of a selection has no ETag (a streamed body is not hashed before it is sent), one of a
-# whole layer a weak one from the data's state (``layer_cache``): either is kept briefly.
+# A page's ETag is a weak one named by the selection's state (``items_state``; a streamed body is
+# not hashed before it is sent), none for the coverage gaps (computed per request): kept briefly.
 ITEMS_MAX_AGE_S = 60
 
 
@@ -305,14 +306,15 @@ class ItemsView(OgcView):
         offset = _int(request, "offset", default=0, minimum=0)
         query, crs = selection(request, collection)
         html = _wants_html(request)
-        key = None if html else layer_key(query)
-        etag = None
-        if key is not None:
-            # The data's state and the request name the answer (its timeStamp aside: a weak tag).
-            etag = 'W/"' + hashlib.sha256(f"{key} {request.build_absolute_uri()}".encode()).hexdigest()[:32] + '"'
+        state = None if html else items_state(query)
+        etag = key = None
+        if state is not None:
+            # The selection's state and the request name the answer (its timeStamp aside: a weak tag).
+            etag = 'W/"' + hashlib.sha256(f"{state} {request.build_absolute_uri()}".encode()).hexdigest()[:32] + '"'
             not_modified = get_conditional_response(request, etag=etag)
             if not_modified is not None:
                 return _with_headers(not_modified, self._cache_headers(etag))
+            key = layer_key(query, state)
         page = layer_page(key, limit=limit, offset=offset) if key is not None else None
         matched = page.matched if page is not None else _checked_count(query)
         returned = max(0, min(limit, matched - offset))
