@@ -168,9 +168,12 @@ def _json_response(description: str, media: str = "application/json", *, html: b
 
 def _responses(ok: dict, *errors: str) -> dict:
     """An operation's answers: ``ok`` as 200, the errors it names and what every OGC view may
-    answer (429: the ``ogc`` throttle; 503), each with the API's JSON error body, and 414."""
+    answer (429: the ``ogc`` throttle; 503), each with the API's JSON error body, 304 and 414."""
     error = {"content": {"application/json": {"schema": _ERROR}}}
     answers = {"200": ok} | {code: {"description": _ERRORS[code], **error} for code in (*errors, "429", "503")}
+    # Every JSON answer but the coverage gaps' carries an ETag (the documents a hash of the body,
+    # item pages a weak tag named by the state of what they select).
+    answers["304"] = {"description": "not modified: the If-None-Match tag still names this answer (no body)"}
     # From the HTTP server, before the service: a request line over its limit (gunicorn: 4,094 bytes).
     answers["414"] = {"description": "the URL is too long for the HTTP server"}
     return answers
