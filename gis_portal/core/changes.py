@@ -109,6 +109,8 @@ def tables_version(tables: Iterable[str]) -> str | None:
     (their write counts and latest change), or None: a table is not tracked, or this transaction
     has written and not committed (what it reads is its own, not to be shared)."""
     tables = sorted(set(tables))
+    if not tables:  # e.g. a layer computed per request: nothing it reads is tracked
+        return None
     found = sql.row(
         sql.compose(
             "SELECT count(*) AS n, sum(version) AS version, max(changed_at) AS at,"
@@ -118,6 +120,6 @@ def tables_version(tables: Iterable[str]) -> str | None:
         ),
         {"tables": tables},
     )
-    if not tables or found["n"] < len(tables) or found["own_writes"]:
+    if found["n"] < len(tables) or found["own_writes"]:
         return None
     return f"{found['version']}@{found['at'].timestamp():.6f}"
