@@ -9,6 +9,7 @@ the stretch with the markers on it. Each bad input is refused with 400 naming th
 nothing changes."""
 
 import datetime
+from collections.abc import Iterator
 
 import pytest
 from django.contrib.gis.geos import Point
@@ -55,21 +56,29 @@ def _shared_line(a: Division, b: Division) -> BoundaryLine:
     return BoundaryLine.objects.get(level="township", code="-".join(sorted((a.code, b.code))))
 
 
-def _move_case() -> tuple[Division, Division, Division]:
-    """The first township of 綦江区 (by code) with at least three villages and a neighbour such that
-    the village nearest their shared line can be moved to it: (source, target, village)."""
+def _movable(*, nearest: int) -> Iterator[tuple[Division, Division, Division, dict]]:
+    """The moves ``move_villages_parts`` accepts in 綦江区: for each township (by code) with at least
+    three villages and each of its neighbours, its ``nearest`` villages to their shared line, nearest
+    first: (source, target, village, parts)."""
     for source in Division.objects.filter(parent__code="500110", level="township").order_by("code"):
         villages = list(source.children.filter(level="village").order_by("code"))
         if len(villages) < 3:
             continue
         for target in _neighbours(source):
             edge = _shared_line(source, target).geom
-            village = min(villages, key=lambda v: v.point.distance(edge))
-            try:
-                move_villages_parts(code=source.code, villages=[village.code], target_code=target.code)
-            except InvalidParameter:
-                continue
-            return source, target, village
+            for village in sorted(villages, key=lambda v: v.point.distance(edge))[:nearest]:
+                try:
+                    parts = move_villages_parts(code=source.code, villages=[village.code], target_code=target.code)
+                except InvalidParameter:
+                    continue
+                yield source, target, village, parts
+
+
+def _move_case() -> tuple[Division, Division, Division]:
+    """The first township of 綦江区 (by code) with at least three villages and a neighbour such that
+    the village nearest their shared line can be moved to it: (source, target, village)."""
+    for source, target, village, _ in _movable(nearest=1):
+        return source, target, village
     pytest.fail("no village of 綦江区 can be moved to the neighbour nearest it")
 
 
@@ -270,21 +279,11 @@ def test_a_move_names_its_villages_and_target_when_drafted(planner_client):
 def _three_way_case(today: datetime.date) -> tuple[Division, Division, Division, dict]:
     """The first village of 綦江区 (townships by code) near its township's edge with a neighbour whose
     area moved also borders a third township: (source, target, village, impact)."""
-    for source in Division.objects.filter(parent__code="500110", level="township").order_by("code"):
-        villages = list(source.children.filter(level="village").order_by("code"))
-        if len(villages) < 3:
-            continue
-        for target in _neighbours(source):
-            edge = _shared_line(source, target).geom
-            for village in sorted(villages, key=lambda v: v.point.distance(edge))[:3]:
-                try:
-                    parts = move_villages_parts(code=source.code, villages=[village.code], target_code=target.code)
-                except InvalidParameter:
-                    continue
-                impact = move_villages_impact(parts=parts, today=today)
-                third = [e for e in impact["lines_changed"] if target.code not in e["code"]]
-                if impact["lines_to_target"] or third:
-                    return source, target, village, impact
+    for source, target, village, parts in _movable(nearest=3):
+        impact = move_villages_impact(parts=parts, today=today)
+        third = [e for e in impact["lines_changed"] if target.code not in e["code"]]
+        if impact["lines_to_target"] or third:
+            return source, target, village, impact
     pytest.fail("no village of 綦江区 whose area borders both a neighbour and a third township")
 
 
